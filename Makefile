@@ -1,0 +1,42 @@
+# affectd entry points. README.md gives two of them: `make run` and `make test`.
+# Every target first runs the idempotent set-up (a second run does nothing slow).
+SHELL := /bin/bash
+SWIFT ?= swift
+BUILD_FLAGS := -c release
+BIN := .build/release/affectd
+TESTDATA := .cache/testdata
+
+.PHONY: setup system python testdata build run test test-swift test-integration bench clean
+
+setup: system python testdata build
+
+system:
+	@scripts/setup-system.sh
+
+python: system
+	@scripts/setup-python.sh
+
+testdata: python
+	@scripts/fetch-testdata.sh
+
+build: system
+	@$(SWIFT) build $(BUILD_FLAGS)
+
+# Until the service exists, the most useful command: probe and sample the reference clip.
+run: setup
+	$(BIN) probe $(TESTDATA)/feat/WolfgangLanger_Pexels.mp4
+
+test: setup test-swift test-integration
+
+test-swift:
+	$(SWIFT) test $(BUILD_FLAGS)
+
+test-integration:
+	@if ls Tests/integration/test_*.py >/dev/null 2>&1; then .venv/bin/python -m pytest -q Tests/integration; fi
+
+bench: setup
+	@for b in benchmarks/*.sh benchmarks/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; \
+	  case "$$b" in *.py) .venv/bin/python "$$b" ;; *) bash "$$b" ;; esac || exit 1; done
+
+clean:
+	rm -rf .build

@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// affectd: emotion from video, served over HTTP. Module layout: see README.md ("Layout").
+import PackageDescription
+
+// Release builds target x86-64-v3 (AVX2 + FMA): every server CPU of the last decade has it, and
+// baseline SSE2 codegen turns SIMD multiply-adds into libm calls (see docs/engine.md).
+let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"])]
+let cCpuBaseline: [CSetting] = [.unsafeFlags(["-march=x86-64-v3"])]
+
+let package = Package(
+    name: "affectd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "affectd", targets: ["affectd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries (module maps + tiny shims for macros Swift cannot import).
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
+                                         "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Media: demux, decode, sample, convert. Knows nothing of models.
+        .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
+
+        // Tensor: the neural runtime (tensors, kernels on OpenBLAS, safetensors, manifest graphs).
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: cpuBaseline),
+
+        // HTTP: the socket server and the HTTP/1.1 parser. Knows nothing of emotion.
+        .target(name: "HTTP", dependencies: [.product(name: "Logging", package: "swift-log")],
+                swiftSettings: cpuBaseline),
+
+        .executableTarget(name: "affectd", dependencies: [
+            "Media", "Tensor", "HTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: cpuBaseline),
+
+        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: cpuBaseline),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
+    ],
+    swiftLanguageModes: [.v6]
+)
