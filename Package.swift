@@ -2,10 +2,10 @@
 // affectd: emotion from video, served over HTTP. Module layout: see README.md ("Layout").
 import PackageDescription
 
-// Release builds target x86-64-v3 (AVX2 + FMA): every server CPU of the last decade has it, and
+// Builds target Haswell-class x86-64 (AVX2 + FMA, i.e. x86-64-v3): every server CPU of the last decade has it, and
 // baseline SSE2 codegen turns SIMD multiply-adds into libm calls (see docs/engine.md).
-let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "x86-64-v3"])]
-let cCpuBaseline: [CSetting] = [.unsafeFlags(["-march=x86-64-v3"])]
+let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=haswell", "-target-cpu", "haswell"])]
+
 
 let package = Package(
     name: "affectd",
