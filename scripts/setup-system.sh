@@ -10,6 +10,7 @@ PACKAGES=(
   libssl-dev zlib1g-dev
   python3-venv
   valgrind wrk curl
+  nginx-light
 )
 
 missing=()
