@@ -23,6 +23,7 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
                                          "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEpoll"),  // epoll + eventfd headers (Linux), for the HTTP event loop
 
         // Media: demux, decode, sample, convert. Knows nothing of models.
         .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
@@ -31,7 +32,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: cpuBaseline),
 
         // HTTP: the socket server and the HTTP/1.1 parser. Knows nothing of emotion.
-        .target(name: "HTTP", dependencies: [.product(name: "Logging", package: "swift-log")],
+        .target(name: "HTTP", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: cpuBaseline),
 
         .executableTarget(name: "affectd", dependencies: [

@@ -1,0 +1,123 @@
+// What a handler receives, and the responder it answers through (from any thread, any time later).
+import Synchronization
+
+public struct HTTPRequest: Sendable {
+    /// Unique per server run; use it as the request id in logs.
+    public let id: UInt64
+    public let head: HTTPRequestHead
+    public let body: HTTPRequestBody
+    /// "address:port" of the client.
+    public let remoteAddress: String
+}
+
+public enum HTTPRequestBody: Sendable, Equatable {
+    case empty
+    case bytes([UInt8])
+    /// A body larger than `maxInMemoryBodyBytes`, spooled to this file. The server deletes the
+    /// file once the response is finished; rename it to keep it.
+    case file(path: String, byteCount: Int)
+}
+
+/// Called off the event loop (on a Dispatch global queue); may answer immediately or much later.
+public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponder) -> Void
+
+/// Answers one request, exactly once: either `send` or `startStream` (later calls are ignored).
+/// Learns through `isCancelled`/`onCancel` that the client went away or the server stopped.
+public final class HTTPResponder: Sendable {
+    struct State {
+        var answered = false
+        var cancelled = false
+        var onCancel: [@Sendable () -> Void] = []
+    }
+    let state = Mutex(State())
+    let sink: ResponseSink
+
+    init(sink: ResponseSink) { self.sink = sink }
+
+    public func send(_ response: HTTPResponse) {
+        guard claim() else { return }
+        sink.sendFull(response)
+    }
+
+    /// Starts a chunked response; write pieces (e.g. NDJSON lines) as they are ready, then finish.
+    public func startStream(status: Int, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponseStream {
+        let stream = HTTPResponseStream(sink: sink, responder: self)
+        guard claim() else { stream.finished.withLock { $0 = true }; return stream }
+        sink.startStream(status: status, headers: headers)
+        return stream
+    }
+
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Runs `action` once when the request is cancelled (immediately if it already is).
+    public func onCancel(_ action: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { s -> Bool in
+            if s.cancelled { return true }
+            s.onCancel.append(action)
+            return false
+        }
+        if runNow { action() }
+    }
+
+    func cancel() {
+        let actions = state.withLock { s -> [@Sendable () -> Void] in
+            guard !s.cancelled else { return [] }
+            s.cancelled = true
+            defer { s.onCancel = [] }
+            return s.onCancel
+        }
+        for a in actions { a() }
+    }
+
+    private func claim() -> Bool {
+        state.withLock { s in
+            if s.answered { return false }
+            s.answered = true
+            return true
+        }
+    }
+}
+
+public final class HTTPResponseStream: Sendable {
+    let sink: ResponseSink
+    let responder: HTTPResponder
+    let finished = Mutex(false)
+
+    init(sink: ResponseSink, responder: HTTPResponder) {
+        self.sink = sink
+        self.responder = responder
+    }
+
+    /// Queues `bytes` as one chunk. Returns false once the client is gone or the stream finished.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return !responder.isCancelled }
+        guard !finished.withLock({ $0 }), !responder.isCancelled else { return false }
+        sink.writeChunk(bytes)
+        return true
+    }
+
+    @discardableResult
+    public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+    public func finish() {
+        let first = finished.withLock { f -> Bool in
+            defer { f = true }
+            return !f
+        }
+        if first { sink.finishStream() }
+    }
+
+    /// Bytes queued on the connection but not yet accepted by the kernel; lets a producer slow
+    /// down for a slow reader.
+    public var pendingBytes: Int { sink.pendingBytes() }
+}
+
+/// The connection side of a responder (implemented by the event loop).
+protocol ResponseSink: Sendable {
+    func sendFull(_ response: HTTPResponse)
+    func startStream(status: Int, headers: HTTPHeaders)
+    func writeChunk(_ bytes: [UInt8])
+    func finishStream()
+    func pendingBytes() -> Int
+}

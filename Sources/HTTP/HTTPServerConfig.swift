@@ -1,0 +1,34 @@
+// Every limit of the server, each with a finite default (design.md, "Limits and hardening").
+
+public struct HTTPServerConfig: Sendable {
+    /// Numeric IPv4 or IPv6 address to bind.
+    public var host = "127.0.0.1"
+    /// 0 asks the kernel for an ephemeral port (see `HTTPServer.port`).
+    public var port: UInt16 = 8080
+    public var backlog: Int32 = 511
+    public var parser = HTTPParserLimits()
+    /// Bodies up to this size stay in memory; larger ones are spooled to a temp file.
+    public var maxInMemoryBodyBytes = 1024 * 1024
+    public var temporaryDirectory = "/tmp"
+    /// From the first byte of a request until its head is complete (defeats slowloris).
+    public var headerTimeout: Duration = .seconds(10)
+    /// Longest pause between two pieces of a request body.
+    public var bodyProgressTimeout: Duration = .seconds(30)
+    /// How long a keep-alive connection may sit between requests.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Longest time pending response bytes may make no progress (a client that stops reading).
+    public var writeTimeout: Duration = .seconds(30)
+    public var maxConnections = 1024
+    /// How long a closing connection keeps draining unread input so the client sees our error
+    /// response instead of a reset.
+    public var lingerTimeout: Duration = .seconds(2)
+
+    public init() {}
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (s, atto) = components
+        return UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto) / 1_000_000_000)
+    }
+}
