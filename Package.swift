@@ -29,7 +29,9 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
 
         // Tensor: the neural runtime (tensors, kernels on OpenBLAS, safetensors, manifest graphs).
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: cpuBaseline),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: cpuBaseline + [
+            // Hot loops run on raw pointers; drop the remaining checks in release (docs/engine.md).
+            .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
         // HTTP: the socket server and the HTTP/1.1 parser. Knows nothing of emotion.
         .target(name: "HTTP", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,139 @@
+/// A network declared in a model manifest (docs/model-package.md): named inputs, a list of blocks
+/// (each an op of the registry with its hyper-parameters and weight tensor names) and named
+/// outputs. Built once (weights folded and repacked), then run any number of times on a per-worker
+/// arena; a Network is immutable and may be shared by workers.
+public final class Network: @unchecked Sendable {
+    public struct Input: Sendable {
+        public let name: String
+        /// Per-image NHWC dims without the batch axis; nil = any size (e.g. P-Net's pyramid).
+        public let shape: [Int?]
+    }
+
+    struct Block {
+        let name: String
+        let op: String
+        let kernel: any Kernel
+        let inputs: [Int]   // value slots: network inputs first, then block outputs
+    }
+
+    public let inputs: [Input]
+    public let outputNames: [String]
+    let blocks: [Block]
+    let outputSlots: [Int]
+
+    /// Blocks by op, in order (for /v1/models and logs).
+    public var blockOps: [String] { blocks.map(\.op) }
+
+    /// - Parameters:
+    ///   - json: the network object of the manifest: {"inputs": [...], "blocks": [...], "outputs": [...]}
+    ///   - lookup: the weight tensors by name (normally a SafeTensorsFile).
+    public init(json: JSON, lookup: @escaping (String) throws -> Tensor?) throws {
+        func fail(_ s: String) -> TensorError { .invalid("network: \(s)") }
+        guard let inputList = json["inputs"]?.array, !inputList.isEmpty else { throw fail("\"inputs\" must be a non-empty list") }
+        var slots: [String: Int] = [:]
+        var ins: [Input] = []
+        for (i, v) in inputList.enumerated() {
+            guard let name = v["name"]?.string else { throw fail("input \(i) has no name") }
+            var shape: [Int?] = []
+            if let s = v["shape"] {
+                guard let a = s.array else { throw fail("input \(name): shape must be a list") }
+                for d in a {
+                    if d.isNull { shape.append(nil); continue }
+                    guard let n = d.int, n > 0 else { throw fail("input \(name): shape entries are positive integers or null") }
+                    shape.append(n)
+                }
+            }
+            guard slots[name] == nil else { throw fail("duplicate name \(name)") }
+            slots[name] = ins.count
+            ins.append(Input(name: name, shape: shape))
+        }
+        guard let blockList = json["blocks"]?.array, !blockList.isEmpty else { throw fail("\"blocks\" must be a non-empty list") }
+        var blocks: [Block] = []
+        var previous = 0
+        for (i, b) in blockList.enumerated() {
+            guard b.object != nil, let op = b["op"]?.string else { throw fail("block \(i) needs an \"op\"") }
+            let name = b["name"]?.string ?? "#\(i)"
+            guard slots[name] == nil else { throw fail("duplicate name \(name) (block \(i))") }
+            var from: [Int] = []
+            if let one = b["input"] {
+                guard let s = one.string, let slot = slots[s] else { throw fail("block \(name): unknown input \(one.serialized)") }
+                from = [slot]
+            } else if let many = b["inputs"] {
+                guard let a = many.array, !a.isEmpty else { throw fail("block \(name): inputs must be a non-empty list") }
+                for e in a {
+                    guard let s = e.string, let slot = slots[s] else { throw fail("block \(name): unknown input \(e.serialized)") }
+                    from.append(slot)
+                }
+            } else {
+                from = [previous]
+            }
+            let kernel: any Kernel
+            do { kernel = try OpRegistry.make(OpSpec(op: op, params: b, lookup: lookup)) }
+            catch { throw fail("block \(name) (\(op)): \(error)") }
+            let slot = ins.count + blocks.count
+            blocks.append(Block(name: name, op: op, kernel: kernel, inputs: from))
+            slots[name] = slot
+            previous = slot
+        }
+        var outNames: [String] = [], outSlots: [Int] = []
+        if let outs = json["outputs"] {
+            guard let a = outs.array, !a.isEmpty else { throw fail("\"outputs\" must be a non-empty list") }
+            for o in a {
+                let name = o.string ?? o["name"]?.string
+                let source = o.string ?? o["block"]?.string ?? o["name"]?.string
+                guard let name, let source, let slot = slots[source] else { throw fail("unknown output \(o.serialized)") }
+                outNames.append(name); outSlots.append(slot)
+            }
+        } else {
+            outNames = [blocks.last!.name]; outSlots = [previous]
+        }
+        self.inputs = ins
+        self.blocks = blocks
+        self.outputNames = outNames
+        self.outputSlots = outSlots
+    }
+
+    /// Loads network `name` of a manifest from its weight file.
+    public convenience init(manifest: JSON, network name: String, weights: SafeTensorsFile) throws {
+        guard let net = manifest["networks"]?[name] else { throw TensorError.missing("manifest has no network \(name)") }
+        try self.init(json: net, lookup: { weights.contains($0) ? try weights.tensor($0) : nil })
+    }
+
+    /// Runs on NHWC inputs (one per declared input, batch first); outputs in declaration order.
+    /// The results live in `arena` until its next reset.
+    public func run(_ x: [Tensor], arena: Arena) throws -> [Tensor] {
+        guard x.count == inputs.count else { throw TensorError.invalid("network takes \(inputs.count) inputs, got \(x.count)") }
+        for (t, decl) in zip(x, inputs) where !decl.shape.isEmpty {
+            guard t.rank == decl.shape.count + 1,
+                  zip(decl.shape, t.shape.dims.dropFirst()).allSatisfy({ $0 == nil || $0 == $1 })
+            else { throw TensorError.shape("input \(decl.name): got \(t.shape), declared [N] + \(decl.shape.map { $0.map(String.init) ?? "any" })") }
+        }
+        var values = [Tensor?](repeating: nil, count: inputs.count + blocks.count)
+        for (i, t) in x.enumerated() { values[i] = t }
+        var args: [Tensor] = []
+        args.reserveCapacity(4)
+        for (i, b) in blocks.enumerated() {
+            args.removeAll(keepingCapacity: true)
+            for s in b.inputs { args.append(values[s]!) }
+            do { values[inputs.count + i] = try b.kernel.run(args, arena) }
+            catch { throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)") }
+        }
+        return outputSlots.map { values[$0]! }
+    }
+}
+
+/// A network as one op, so a manifest network can be parity-tested and benchmarked like a kernel:
+/// params {"network": <network object>}, inputs in declaration order, outputs in declaration order.
+final class NetworkKernel: Kernel, @unchecked Sendable {
+    let network: Network
+    init(spec: OpSpec) throws {
+        guard let net = spec.params["network"] else { throw TensorError.missing("op network: params.network") }
+        network = try Network(json: net, lookup: spec.lookup)
+    }
+    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor { try network.run(inputs, arena: arena)[0] }
+    func runAll(_ inputs: [Tensor], _ arena: Arena) throws -> [Tensor] { try network.run(inputs, arena: arena) }
+}
+
+let networkOps: [String: OpFactory] = [
+    "network": { try NetworkKernel(spec: $0) },
+]
