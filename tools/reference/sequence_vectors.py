@@ -3,8 +3,9 @@
 Sizes are chosen to break kernels that assume nice shapes: sequence lengths 1, 7 and 300, widths
 that are not multiples of 8, batch 1 and 3, both LSTM directions and stacked layers, TCN dilation
 1/2/4 with kernel 3 and 15 and a channel change (1x1 downsample on the residual).
-Tensor names: inputs "x" (and "h0", "c0"), weights by their PyTorch/mamba_ssm state-dict names,
-reference outputs "y" (and "h_n", "c_n").
+Every block takes and returns time-major sequences [B, T, C] (the TemporalBlock too, unlike
+torch's Conv1d [B, C, T]). Tensor names: inputs "x" (and "h0", "c0"), weights by their
+PyTorch/mamba_ssm state-dict names, reference outputs "expected.y" (and "expected.h_n", "expected.c_n").
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def lstm_cases(rng, root):
         y, h_n, c_n = ref.lstm(x, w, H, layers, bi, extra.get("h0"), extra.get("c0"))
         save_case(SUITE, case, "lstm",
                   {"hidden_size": H, "num_layers": layers, "bidirectional": bi},
-                  {"x": x, **extra, **w, "y": y, "h_n": h_n, "c_n": c_n}, root)
+                  {"x": x, **extra, **w, "expected.y": y, "expected.h_n": h_n, "expected.c_n": c_n}, root)
 
 
 def _conv(rng, out_c, in_c, k, prefix, weight_norm):
@@ -90,7 +91,7 @@ def tcn_cases(rng, root):
         x = _f32(rng.standard_normal((B, cin, T)))
         y = ref.temporal_block(x, w, d)
         save_case(SUITE, case, "tcn_block", {"kernel_size": k, "dilation": d},
-                  {"x": x, **w, "y": y}, root)
+                  {"x": x.transpose(0, 2, 1), **w, "expected.y": y.transpose(0, 2, 1)}, root)
 
 
 def mamba_cases(rng, root):
@@ -107,7 +108,7 @@ def mamba_cases(rng, root):
         y = ref.mamba(x, w, ds, dc, ex)
         save_case(SUITE, case, "mamba",
                   {"d_state": ds, "d_conv": dc, "expand": ex, "dt_rank": ref.mamba_dt_rank(dm)},
-                  {"x": x, **w, "y": y}, root)
+                  {"x": x, **w, "expected.y": y}, root)
 
 
 def generate(root: Path = ROOT) -> None:
