@@ -120,7 +120,7 @@ public struct HTTPRequestParser: Sendable {
                 if i + 1 == b.count { break }  // wait for the next byte
                 guard b[i + 1] == 10 else { return fail(400, "bare CR in the request head") }
             }
-            if requestLineEnd == nil && i >= limits.maxRequestLineBytes {
+            if requestLineEnd == nil && i >= limits.maxRequestLineBytes && c != 13 && c != 10 {
                 return fail(414, "request line longer than \(limits.maxRequestLineBytes) bytes")
             }
             if i >= limits.maxHeaderBytes {
