@@ -1,0 +1,409 @@
+"""Fixed-seed parity vectors for the image kernels and manifest networks ->
+.cache/vectors/kernels/<case>.safetensors and .cache/vectors/network/<case>.safetensors.
+
+Sizes are chosen to break kernels that assume nice shapes: 1x1 images, odd sizes with stride 2,
+channels that are not multiples of 8, batch 1 and 7, dilation, groups, depthwise 3x3/5x5, ceil
+and floor pooling, TensorFlow 'same' padding on even inputs (asymmetric), -inf max-pool padding.
+The references (kernels.py) run NCHW in float64; activations are stored NHWC (the engine's
+layout), weights in PyTorch layout (conv OIHW, linear [out, in]). Inputs "x"/"x0".., reference
+outputs "expected.<name>"; params as the Swift op registry reads them (docs/model-package.md).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kernels as K  # noqa: E402
+from vectors import ROOT, save_case  # noqa: E402
+
+
+def f32(a):
+    """Rounds to float32 first, so the reference sees exactly the values stored in the vector."""
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
+def nhwc(a):
+    return a.transpose(0, 2, 3, 1) if a.ndim == 4 else a
+
+
+def conv_weight(rng, cout, cin_g, kh, kw):
+    return f32(rng.standard_normal((cout, cin_g, kh, kw)) / np.sqrt(cin_g * kh * kw))
+
+
+def bn_params(rng, c, prefix):
+    return {f"{prefix}.weight": f32(rng.uniform(0.5, 1.5, c)), f"{prefix}.bias": f32(rng.normal(0, 0.1, c)),
+            f"{prefix}.mean": f32(rng.normal(0, 0.1, c)), f"{prefix}.var": f32(rng.uniform(0.5, 1.5, c))}
+
+
+def pads_of(pad, h, w, kh, kw, sh, sw, dh=1, dw=1):
+    if pad == "same":
+        return K.same_pads(h, w, kh, kw, sh, sw, dh, dw)
+    if pad == "valid" or pad is None:
+        return (0, 0, 0, 0)
+    if isinstance(pad, int):
+        return (pad,) * 4
+    if len(pad) == 2:
+        return (pad[0], pad[1], pad[0], pad[1])
+    return tuple(pad)
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Single kernels
+
+def conv_cases(rng, root):
+    # name, N, Cin, H, W, Cout, (kh, kw), stride, pad, dilation, groups, bias, bn, activation
+    specs = [
+        ("conv3x3_s1_p1_b7_odd", 7, 5, 9, 11, 11, (3, 3), 1, 1, 1, 1, True, False, None),
+        ("conv3x3_s2_p1_odd", 1, 5, 9, 11, 11, (3, 3), 2, 1, 1, 1, True, False, None),
+        ("conv3x3_s2_same_even", 2, 3, 8, 10, 13, (3, 3), 2, "same", 1, 1, True, False, "relu"),
+        ("conv3x3_s2_same_odd", 1, 3, 9, 7, 6, (3, 3), 2, "same", 1, 1, False, False, None),
+        ("conv1x1_pointwise", 1, 13, 6, 5, 7, (1, 1), 1, 0, 1, 1, True, False, None),
+        ("conv1x1_pointwise_b7", 7, 24, 3, 3, 19, (1, 1), 1, "valid", 1, 1, False, True, "relu6"),
+        ("conv1x1_s2_same", 1, 9, 7, 7, 10, (1, 1), 2, "same", 1, 1, False, True, None),
+        ("conv3x3_dil2", 1, 4, 11, 12, 5, (3, 3), 1, 2, 2, 1, True, False, None),
+        ("conv3x3_dil2_s2", 2, 4, 13, 9, 6, (3, 3), 2, 1, 2, 1, True, False, None),
+        ("conv3x3_groups2", 1, 6, 7, 7, 4, (3, 3), 1, 1, 1, 2, True, False, None),
+        ("conv3x3_groups3_s2", 3, 9, 8, 9, 6, (3, 3), 2, "same", 1, 3, True, False, "leaky_relu"),
+        ("conv_1x1image_3x3", 7, 3, 1, 1, 5, (3, 3), 1, 1, 1, 1, True, False, None),
+        ("conv5x3_asym_pad", 1, 2, 6, 7, 3, (5, 3), 1, [0, 1, 2, 1], 1, 1, True, False, None),
+        ("conv3x3_bn_relu_valid", 2, 8, 10, 10, 8, (3, 3), 1, "valid", 1, 1, False, True, "relu"),
+        ("conv3x3_mtcnn_first", 1, 3, 12, 12, 10, (3, 3), 1, 0, 1, 1, True, False, None),
+        ("conv3x3_stem_s2_same_rgb", 1, 3, 19, 19, 32, (3, 3), 2, "same", 1, 1, False, True, "relu6"),
+        ("conv2x2_valid", 1, 9, 3, 3, 10, (2, 2), 1, 0, 1, 1, True, False, None),
+        # depthwise (groups == Cin == Cout) and depth multiplier 2 (grouped path)
+        ("dw3x3_c19_p1_relu6", 1, 19, 9, 10, 19, (3, 3), 1, 1, 1, 19, True, False, "relu6"),
+        ("dw3x3_c32_s1_same_b7", 7, 32, 7, 8, 32, (3, 3), 1, "same", 1, 32, True, True, "relu6"),
+        ("dw3x3_c24_s2_same_even", 1, 24, 10, 12, 24, (3, 3), 2, "same", 1, 24, False, True, None),
+        ("dw3x3_c16_s2_same_odd", 2, 16, 11, 9, 16, (3, 3), 2, "same", 1, 16, True, False, "relu"),
+        ("dw3x3_c8_dil2", 1, 8, 9, 9, 8, (3, 3), 1, 2, 2, 8, True, False, None),
+        ("dw5x5_c20_s2_same", 1, 20, 11, 12, 20, (5, 5), 2, "same", 1, 20, True, True, "relu6"),
+        ("dw5x5_c40_s1_same", 1, 40, 7, 7, 40, (5, 5), 1, "same", 1, 40, False, True, "relu6"),
+        ("dw3x3_c5_1x1image", 3, 5, 1, 1, 5, (3, 3), 1, 1, 1, 5, True, False, None),
+        ("dw3x3_mult2_c6", 1, 6, 6, 7, 12, (3, 3), 1, 1, 1, 6, True, False, None),
+        ("dw3x3_c12_valid", 1, 12, 6, 5, 12, (3, 3), 1, "valid", 1, 12, False, False, None),
+    ]
+    for (name, n, cin, h, w, cout, (kh, kw), s, pad, d, g, bias, bn, act) in specs:
+        sh, sw = pair(s)
+        dh, dw = pair(d)
+        x = f32(rng.standard_normal((n, cin, h, w)))
+        tensors = {"weight": conv_weight(rng, cout, cin // g, kh, kw)}
+        if bias:
+            tensors["bias"] = f32(rng.normal(0, 0.5, cout))
+        params = {"stride": s, "pad": pad, "dilation": d, "groups": g}
+        if bn:
+            tensors.update(bn_params(rng, cout, "bn"))
+            params["bn_eps"] = 1e-3
+        if act:
+            params["activation"] = act
+        if act == "leaky_relu":
+            params["alpha"] = 0.2
+        y = K.conv2d(x, tensors["weight"], tensors.get("bias"), (sh, sw),
+                     pads_of(pad, h, w, kh, kw, sh, sw, dh, dw), (dh, dw), g)
+        if bn:
+            y = K.batchnorm(y, tensors["bn.weight"], tensors["bn.bias"], tensors["bn.mean"], tensors["bn.var"], 1e-3)
+        y = K.leaky_relu(y, 0.2) if act == "leaky_relu" else K.ACTIVATIONS[act](y)
+        save_case("kernels", name, "conv2d", params, {"x": nhwc(x), **tensors, "expected.y": nhwc(y)}, root)
+
+
+def pool_cases(rng, root):
+    # name, op, N, C, H, W, kernel, stride, pad, dilation, ceil, count_include_pad
+    specs = [
+        ("maxpool2x2_s2_ceil_odd", "maxpool", 1, 10, 7, 9, 2, 2, 0, 1, True, None),
+        ("maxpool3x3_s2_ceil", "maxpool", 7, 5, 11, 10, 3, 2, 0, 1, True, None),
+        ("maxpool3x3_s2_floor", "maxpool", 2, 5, 11, 10, 3, 2, 0, 1, False, None),
+        ("maxpool3x3_s2_same_even", "maxpool", 1, 9, 8, 10, 3, 2, "same", 1, False, None),
+        ("maxpool3x3_s2_same_odd", "maxpool", 1, 9, 7, 7, 3, 2, "same", 1, False, None),
+        ("maxpool3x3_s2_p1_ceil", "maxpool", 1, 3, 8, 9, 3, 2, 1, 1, True, None),
+        ("maxpool3x3_dil2", "maxpool", 1, 4, 9, 9, 3, 1, 1, 2, False, None),
+        ("maxpool_1x1image", "maxpool", 3, 6, 1, 1, 2, 2, 0, 1, True, None),
+        ("avgpool3x3_s2_p1_ceil_incl", "avgpool", 2, 5, 8, 9, 3, 2, 1, 1, True, True),
+        ("avgpool3x3_s2_p1_excl", "avgpool", 1, 5, 9, 8, 3, 2, 1, 1, False, False),
+        ("avgpool2x2_s2_ceil_odd", "avgpool", 1, 7, 7, 5, 2, 2, 0, 1, True, True),
+        ("avgpool3x3_s2_same_tf", "avgpool", 1, 4, 8, 8, 3, 2, "same", 1, False, False),
+    ]
+    for (name, op, n, c, h, w, k, s, pad, d, ceil, cip) in specs:
+        kh, kw = pair(k)
+        sh, sw = pair(s)
+        x = f32(rng.standard_normal((n, c, h, w)))
+        pads = pads_of(pad, h, w, kh, kw, sh, sw, d, d)
+        params = {"kernel": k, "stride": s, "pad": pad, "ceil": ceil}
+        if op == "maxpool":
+            params["dilation"] = d
+            y = K.maxpool2d(x, (kh, kw), (sh, sw), pads, (d, d), ceil)
+        else:
+            params["count_include_pad"] = cip
+            y = K.avgpool2d(x, (kh, kw), (sh, sw), pads, ceil, cip)
+        save_case("kernels", name, op, params, {"x": nhwc(x), "expected.y": nhwc(y)}, root)
+    for n, c, h, w in [(7, 13, 5, 3), (1, 1280, 7, 7), (2, 3, 1, 1)]:
+        x = f32(rng.standard_normal((n, c, h, w)))
+        save_case("kernels", f"global_avg_pool_{n}x{c}x{h}x{w}", "global_avg_pool", {},
+                  {"x": nhwc(x), "expected.y": K.global_avg_pool(x)}, root)
+
+
+def linear_cases(rng, root):
+    for name, xshape, fin, fout, bias, act in [
+        ("linear_b1_13_7", (1, 13), 13, 7, True, None),
+        ("linear_b7_relu", (7, 33), 33, 17, True, "relu"),
+        ("linear_rank3_nobias", (2, 5, 9), 9, 4, False, None),
+        ("linear_b8_1280_512", (8, 1280), 1280, 512, True, None),
+    ]:
+        x = f32(rng.standard_normal(xshape))
+        wt = f32(rng.standard_normal((fout, fin)) / np.sqrt(fin))
+        tensors = {"weight": wt}
+        if bias:
+            tensors["bias"] = f32(rng.normal(0, 0.5, fout))
+        y = K.ACTIVATIONS[act](K.linear(x, wt, tensors.get("bias")))
+        save_case("kernels", name, "linear", {"activation": act} if act else {},
+                  {"x": x, **tensors, "expected.y": y}, root)
+
+
+def activation_cases(rng, root):
+    x = f32(rng.standard_normal((3, 11, 5, 7)) * 4)  # NCHW, channels 11
+    for op in ["relu", "relu6", "sigmoid", "tanh", "silu", "softplus"]:
+        save_case("kernels", f"act_{op}", op, {}, {"x": nhwc(x), "expected.y": nhwc(K.ACTIVATIONS[op](x))}, root)
+    big = f32(rng.standard_normal((2, 3, 4, 5)) * 30)  # softplus threshold and sigmoid saturation
+    for op in ["softplus", "sigmoid"]:
+        save_case("kernels", f"act_{op}_large", op, {}, {"x": nhwc(big), "expected.y": nhwc(K.ACTIVATIONS[op](big))}, root)
+    save_case("kernels", "act_leaky_relu", "leaky_relu", {"alpha": 0.2},
+              {"x": nhwc(x), "expected.y": nhwc(K.leaky_relu(x, 0.2))}, root)
+    slope = f32(rng.uniform(0, 0.5, 11))
+    save_case("kernels", "prelu_per_channel", "prelu", {},
+              {"x": nhwc(x), "slope": slope, "expected.y": nhwc(K.prelu(x, slope))}, root)
+    shared = f32([0.25])
+    save_case("kernels", "prelu_shared", "prelu", {},
+              {"x": nhwc(x), "slope": shared, "expected.y": nhwc(K.prelu(x, shared))}, root)
+    x2 = f32(rng.standard_normal((7, 16)))
+    slope2 = f32(rng.uniform(0, 0.5, 16))
+    save_case("kernels", "prelu_2d", "prelu", {}, {"x": x2, "slope": slope2, "expected.y": K.prelu(x2, slope2)}, root)
+    save_case("kernels", "softmax_channels", "softmax", {},
+              {"x": nhwc(x), "expected.y": nhwc(K.softmax(x, axis=1))}, root)
+    v = f32(rng.standard_normal((4, 6, 9)) * 5)
+    save_case("kernels", "softmax_axis1", "softmax", {"axis": 1}, {"x": v, "expected.y": K.softmax(v, axis=1)}, root)
+
+
+def norm_cases(rng, root):
+    x = f32(rng.standard_normal((7, 33)) * 3 + 1)
+    wt, b = f32(rng.uniform(0.5, 1.5, 33)), f32(rng.normal(0, 0.2, 33))
+    save_case("kernels", "layer_norm", "layer_norm", {"eps": 1e-5},
+              {"x": x, "weight": wt, "bias": b, "expected.y": K.layer_norm(x, wt, b, 1e-5)}, root)
+    x3 = f32(rng.standard_normal((2, 5, 256)))
+    save_case("kernels", "layer_norm_noaffine", "layer_norm", {},
+              {"x": x3, "expected.y": K.layer_norm(x3)}, root)
+    save_case("kernels", "rms_norm", "rms_norm", {"eps": 1e-6},
+              {"x": x, "weight": wt, "expected.y": K.rms_norm(x, wt, 1e-6)}, root)
+    xc = f32(rng.standard_normal((2, 7, 4, 5)))
+    bn = bn_params(rng, 7, "bn")
+    y = K.batchnorm(xc, bn["bn.weight"], bn["bn.bias"], bn["bn.mean"], bn["bn.var"], 1e-3)
+    save_case("kernels", "batchnorm_relu", "batchnorm", {"channels": 7, "bn_eps": 1e-3, "activation": "relu"},
+              {"x": nhwc(xc), **bn, "expected.y": nhwc(K.relu(y))}, root)
+
+
+def elementwise_cases(rng, root):
+    def pairs():
+        yield "add_same", "add", (7, 5, 5, 11), (7, 5, 5, 11)
+        yield "add_channel_broadcast", "add", (7, 5, 5, 11), (11,)
+        yield "add_spatial_broadcast", "add", (2, 5, 5, 11), (2, 1, 1, 11)
+        yield "mul_outer_broadcast", "mul", (3, 1, 5), (4, 1)
+        yield "mul_scalar", "mul", (2, 3, 7), (1,)
+    for name, op, sa, sb in pairs():
+        a, b = f32(rng.standard_normal(sa)), f32(rng.standard_normal(sb))
+        save_case("kernels", name, op, {}, {"x0": a, "x1": b, "expected.y": a + b if op == "add" else a * b}, root)
+    a, b = f32(rng.standard_normal((2, 3, 3, 5))), f32(rng.standard_normal((2, 3, 3, 7)))
+    save_case("kernels", "concat_channels", "concat", {}, {"x0": a, "x1": b, "expected.y": np.concatenate([a, b], -1)}, root)
+    c = f32(rng.standard_normal((2, 1, 3, 5)))
+    save_case("kernels", "concat_axis1_three", "concat", {"axis": 1},
+              {"x0": a[..., :5], "x1": c, "x2": a[..., :5], "expected.y": np.concatenate([a[..., :5], c, a[..., :5]], 1)}, root)
+    x = f32(rng.standard_normal((3, 4, 2, 5)))  # NCHW: C=4, H=2, W=5
+    for order in ["nhwc", "nchw", "nwhc"]:
+        save_case("kernels", f"flatten_{order}", "flatten", {"order": order},
+                  {"x": nhwc(x), "expected.y": K.flatten(x, order)}, root)
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks in manifest syntax, with a hand-written numpy forward pass each
+
+class Net:
+    """Collects weights (with names) and manifest blocks while the numpy forward runs."""
+
+    def __init__(self, rng, prefix):
+        self.rng, self.prefix, self.weights, self.blocks = rng, prefix, {}, []
+
+    def conv(self, name, x, cout, k, stride=1, pad="valid", groups=1, bias=True, bn=False, act=None, inp=None):
+        n, cin, h, w = x.shape
+        kh, kw = pair(k)
+        sh, sw = pair(stride)
+        wname = f"{self.prefix}.{name}.weight"
+        self.weights[wname] = conv_weight(self.rng, cout, cin // groups, kh, kw)
+        block = {"op": "conv2d", "name": name, "weight": wname, "stride": stride, "pad": pad, "groups": groups}
+        if inp:
+            block["input"] = inp
+        b = None
+        if bias:
+            b = self.weights[f"{self.prefix}.{name}.bias"] = f32(self.rng.normal(0, 0.3, cout))
+            block["bias"] = f"{self.prefix}.{name}.bias"
+        y = K.conv2d(x, self.weights[wname], b, (sh, sw), pads_of(pad, h, w, kh, kw, sh, sw), (1, 1), groups)
+        if bn:
+            p = bn_params(self.rng, cout, f"{self.prefix}.{name}_bn")
+            self.weights.update(p)
+            keys = list(p)
+            block["bn"] = {"weight": keys[0], "bias": keys[1], "mean": keys[2], "var": keys[3], "eps": 1e-3}
+            y = K.batchnorm(y, *[p[k] for k in keys], 1e-3)
+        if act:
+            block["activation"] = act
+            y = K.ACTIVATIONS[act](y)
+        self.blocks.append(block)
+        return y
+
+    def prelu(self, name, x):
+        c = x.shape[1]
+        s = self.weights[f"{self.prefix}.{name}.weight"] = f32(self.rng.uniform(0, 0.5, c))
+        self.blocks.append({"op": "prelu", "name": name, "slope": f"{self.prefix}.{name}.weight"})
+        return K.prelu(x, s)
+
+    def linear(self, name, x, fout, act=None, inp=None):
+        wn, bn_ = f"{self.prefix}.{name}.weight", f"{self.prefix}.{name}.bias"
+        self.weights[wn] = f32(self.rng.standard_normal((fout, x.shape[1])) / np.sqrt(x.shape[1]))
+        self.weights[bn_] = f32(self.rng.normal(0, 0.3, fout))
+        block = {"op": "linear", "name": name, "weight": wn, "bias": bn_}
+        if inp:
+            block["input"] = inp
+        if act:
+            block["activation"] = act
+        self.blocks.append(block)
+        return K.ACTIVATIONS[act](K.linear(x, self.weights[wn], self.weights[bn_]))
+
+    def add(self, name, a, b, a_name, b_name):
+        self.blocks.append({"op": "add", "name": name, "inputs": [a_name, b_name]})
+        return a + b
+
+    def block(self, **b):
+        self.blocks.append(b)
+
+    def save(self, case, x, in_shape, outputs, root):
+        """outputs: [(output name, block name, reference NCHW-or-2D array)]."""
+        network = {"inputs": [{"name": "image", "shape": in_shape}], "blocks": self.blocks,
+                   "outputs": [{"name": o, "block": b} for o, b, _ in outputs]}
+        save_case("network", case, "network", {"network": network, "outputs": [o for o, _, _ in outputs]},
+                  {"x": nhwc(x), **self.weights, **{f"expected.{o}": nhwc(v) for o, _, v in outputs}}, root)
+
+
+def pnet_like(rng, root):
+    """MTCNN P-Net shape: convs + per-channel PReLU, 2x2/2 ceil-mode max-pool on an odd map,
+    1x1 heads, softmax over channels; any input size."""
+    net = Net(rng, "pnet")
+    x = f32(rng.standard_normal((1, 3, 15, 17)))
+    h = net.prelu("prelu1", net.conv("conv1", x, 10, 3))
+    net.block(op="maxpool", name="pool1", kernel=2, stride=2, ceil=True)
+    h = K.maxpool2d(h, (2, 2), (2, 2), ceil=True)
+    h = net.prelu("prelu2", net.conv("conv2", h, 16, 3))
+    h = net.prelu("prelu3", net.conv("conv3", h, 32, 3))
+    logits = net.conv("conv4_1", h, 2, 1)
+    net.block(op="softmax", name="prob", axis=-1)
+    prob = K.softmax(logits, axis=1)
+    box = net.conv("conv4_2", h, 4, 1, inp="prelu3")
+    net.save("pnet_like", x, [None, None, 3], [("prob", "prob", prob), ("box", "conv4_2", box)], root)
+
+
+def rnet_like(rng, root):
+    """MTCNN R-Net shape: 3x3/2 ceil pools, the permute(0,3,2,1) flatten, dense + PReLU, two heads."""
+    net = Net(rng, "rnet")
+    x = f32(rng.standard_normal((7, 3, 24, 24)))
+    h = net.prelu("prelu1", net.conv("conv1", x, 7, 3))
+    net.block(op="maxpool", name="pool1", kernel=3, stride=2, ceil=True)
+    h = K.maxpool2d(h, (3, 3), (2, 2), ceil=True)
+    h = net.prelu("prelu2", net.conv("conv2", h, 9, 3))
+    net.block(op="maxpool", name="pool2", kernel=3, stride=2, ceil=True)
+    h = K.maxpool2d(h, (3, 3), (2, 2), ceil=True)
+    h = net.prelu("prelu3", net.conv("conv3", h, 10, 2))
+    net.block(op="flatten", name="flat", order="nwhc")
+    f = K.flatten(h, "nwhc")
+    f = net.linear("dense4", f, 16)
+    w = net.weights["rnet.prelu4.weight"] = f32(rng.uniform(0, 0.5, 16))
+    net.block(op="prelu", name="prelu4", slope="rnet.prelu4.weight")
+    f = K.prelu(f, w)
+    prob = K.softmax(net.linear("dense5_1", f, 2), axis=1)
+    net.block(op="softmax", name="prob")
+    box = net.linear("dense5_2", f, 4, inp="prelu4")
+    net.save("rnet_like", x, [24, 24, 3], [("prob", "prob", prob), ("box", "dense5_2", box)], root)
+
+
+def xception_like(rng, root):
+    """mini-Xception shape: valid convs + BN + ReLU, residual modules of separable convs
+    ('same', asymmetric on even maps) with a 3x3/2 'same' max-pool and a 1x1/2 conv shortcut,
+    a 'same' 3x3 conv to the classes, global average pool, softmax."""
+    net = Net(rng, "xcp")
+    x = f32(rng.standard_normal((7, 1, 18, 18)))
+    h = net.conv("conv1", x, 8, 3, bias=False, bn=True, act="relu")
+    h = net.conv("conv2", h, 8, 3, bias=False, bn=True, act="relu")
+    prev = "conv2"
+    for m, cout in enumerate([16, 24]):
+        short = net.conv(f"m{m}_short", h, cout, 1, stride=2, pad="same", bias=False, bn=True, inp=prev)
+        cin = h.shape[1]
+        t = net.conv(f"m{m}_dw1", h, cin, 3, pad="same", groups=cin, bias=False, inp=prev)
+        t = net.conv(f"m{m}_pw1", t, cout, 1, bias=False, bn=True, act="relu")
+        t = net.conv(f"m{m}_dw2", t, cout, 3, pad="same", groups=cout, bias=False)
+        t = net.conv(f"m{m}_pw2", t, cout, 1, bias=False, bn=True)
+        net.block(op="maxpool", name=f"m{m}_pool", kernel=3, stride=2, pad="same")
+        hh, ww = t.shape[2], t.shape[3]
+        t = K.maxpool2d(t, (3, 3), (2, 2), K.same_pads(hh, ww, 3, 3, 2, 2))
+        h = net.add(f"m{m}", t, short, f"m{m}_pool", f"m{m}_short")
+        prev = f"m{m}"
+    h = net.conv("classes", h, 7, 3, pad="same")
+    net.block(op="global_avg_pool", name="gap")
+    net.block(op="softmax", name="probs")
+    probs = K.softmax(K.global_avg_pool(h), axis=1)
+    net.save("xception_like", x, [18, 18, 1], [("probs", "probs", probs)], root)
+
+
+def mbconv_like(rng, root):
+    """EfficientNet-Lite0 shape: 3x3/2 'same' stem, MBConv blocks (1x1 expand + ReLU6, depthwise
+    3x3/5x5 'same' + ReLU6, 1x1 project, residual when shapes match), 1x1 head, pooled features."""
+    net = Net(rng, "eff")
+    x = f32(rng.standard_normal((2, 3, 19, 19)))
+    h = net.conv("stem", x, 8, 3, stride=2, pad="same", bias=False, bn=True, act="relu6")
+    prev = "stem"
+    for i, (expand, k, s, cout) in enumerate([(1, 3, 1, 8), (6, 5, 2, 12), (6, 5, 1, 12), (6, 3, 2, 20)]):
+        cin = h.shape[1]
+        t, src = h, prev
+        if expand != 1:
+            t = net.conv(f"b{i}_expand", t, cin * expand, 1, bias=False, bn=True, act="relu6", inp=src)
+            src = None
+        c = t.shape[1]
+        t = net.conv(f"b{i}_dw", t, c, k, stride=s, pad="same", groups=c, bias=False, bn=True, act="relu6", inp=src)
+        t = net.conv(f"b{i}_project", t, cout, 1, bias=False, bn=True)
+        if s == 1 and cin == cout:
+            h = net.add(f"b{i}", t, h, f"b{i}_project", prev)
+            prev = f"b{i}"
+        else:
+            h, prev = t, f"b{i}_project"
+    h = net.conv("head", h, 40, 1, bias=False, bn=True, act="relu6")
+    net.block(op="global_avg_pool", name="features")
+    feats = K.global_avg_pool(h)
+    logits = net.linear("fc", feats, 10)
+    net.save("mbconv_like", x, [19, 19, 3], [("features", "features", feats), ("logits", "fc", logits)], root)
+
+
+def generate(root: Path = ROOT) -> None:
+    rng = np.random.default_rng(20261121)
+    conv_cases(rng, root)
+    pool_cases(rng, root)
+    linear_cases(rng, root)
+    activation_cases(rng, root)
+    norm_cases(rng, root)
+    elementwise_cases(rng, root)
+    pnet_like(rng, root)
+    rnet_like(rng, root)
+    xception_like(rng, root)
+    mbconv_like(rng, root)
+
+
+if __name__ == "__main__":
+    generate()
+    print(f"kernel and network vectors -> {ROOT / 'kernels'}, {ROOT / 'network'}")
