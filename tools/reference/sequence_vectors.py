@@ -59,7 +59,8 @@ def lstm_cases(rng, root):
                      "c0": _f32(0.5 * rng.standard_normal((layers * dirs, B, H)))}
         y, h_n, c_n = ref.lstm(x, w, H, layers, bi, extra.get("h0"), extra.get("c0"))
         save_case(SUITE, case, "lstm",
-                  {"hidden_size": H, "num_layers": layers, "bidirectional": bi},
+                  {"hidden_size": H, "num_layers": layers, "bidirectional": bi,
+                   "inputs": ["x", "h0", "c0"] if state else ["x"], "outputs": ["y", "h_n", "c_n"]},
                   {"x": x, **extra, **w, "expected.y": y, "expected.h_n": h_n, "expected.c_n": c_n}, root)
 
 

@@ -43,18 +43,24 @@ public final class LSTMKernel: Kernel {
                 try expectShape(bHh, [4 * H], "lstm bias_hh" + sfx)
                 let bias = Tensor(zeros: [4 * H])
                 for j in 0..<4 * H { bias.data[j] = bIh.data[j] + bHh.data[j] }
-                cells.append(Cell(wIh: wIh.copy(), wHh: wHh.copy(), bias: bias))
+                cells.append(Cell(wIh: wIh, wHh: wHh, bias: bias))
             }
         }
         self.cells = cells
     }
 
     public func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
+        return try runAll(inputs, arena)[0]
+    }
+
+    /// [y, h_n, c_n].
+    public func runAll(_ inputs: [Tensor], _ arena: Arena) throws -> [Tensor] {
         guard inputs.count == 1 || inputs.count == 3 else {
             throw TensorError.invalid("lstm: expected inputs x or x, h0, c0; got \(inputs.count)")
         }
-        return try forward(inputs[0], h0: inputs.count == 3 ? inputs[1] : nil,
-                           c0: inputs.count == 3 ? inputs[2] : nil, arena).y
+        let r = try forward(inputs[0], h0: inputs.count == 3 ? inputs[1] : nil,
+                            c0: inputs.count == 3 ? inputs[2] : nil, arena)
+        return [r.y, r.h, r.c]
     }
 
     /// y [B, T, dirs*H], h_n and c_n [layers*dirs, B, H]; all from the arena.
@@ -81,8 +87,8 @@ public final class LSTMKernel: Kernel {
             for d in 0..<directions {
                 let cell = cells[layer * directions + d]
                 // Input projection of every (batch, step) row at once: gates [B*T, 4H] = x W_ih^T.
-                sgemmNT(m: B * T, n: G, k: width, a: input, lda: width, b: cell.wIh.data, ldb: width,
-                        beta: 0, c: gates, ldc: G)
+                BLAS.gemm(m: B * T, n: G, k: width, a: input, lda: width, b: cell.wIh.data, ldb: width,
+                        transB: true, c: gates, ldc: G)
                 let h = hN.data + (layer * directions + d) * B * H
                 let c = cN.data + (layer * directions + d) * B * H
                 for step in 0..<T {
@@ -92,7 +98,7 @@ public final class LSTMKernel: Kernel {
                         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(G), Int32(H), 1, cell.wHh.data, Int32(H),
                                     h, 1, 1, g, 1)
                     } else {
-                        sgemmNT(m: B, n: G, k: H, a: h, lda: H, b: cell.wHh.data, ldb: H, beta: 1, c: g, ldc: T * G)
+                        BLAS.gemm(m: B, n: G, k: H, a: h, lda: H, b: cell.wHh.data, ldb: H, transB: true, c: g, ldc: T * G, accumulate: true)
                     }
                     for b in 0..<B {
                         lstmCell(gates: g + b * T * G, bias: cell.bias.data, h: h + b * H, c: c + b * H,

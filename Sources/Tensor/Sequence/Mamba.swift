@@ -44,33 +44,33 @@ public final class MambaKernel: Kernel {
         }
         let Di = dInner, N = dState, R = dtRank
         try expectShape(w, [2 * Di, dModel], "mamba in_proj.weight (expand \(expand))")
-        inProj = w.copy()
-        inBias = try spec.optionalTensor("in_proj.bias")?.copy()
+        inProj = w
+        inBias = try spec.optionalTensor("in_proj.bias")
         if let inBias { try expectShape(inBias, [2 * Di], "mamba in_proj.bias") }
 
         let cw = try spec.tensor("conv1d.weight")
         try expectShape(cw, [Di, 1, dConv], "mamba conv1d.weight")
         convWeight = Tensor(zeros: [dConv, Di])
         for c in 0..<Di { for k in 0..<dConv { convWeight.data[k * Di + c] = cw.data[c * dConv + k] } }
-        convBias = try spec.optionalTensor("conv1d.bias")?.copy() ?? Tensor(zeros: [Di])
+        convBias = try spec.optionalTensor("conv1d.bias") ?? Tensor(zeros: [Di])
         try expectShape(convBias, [Di], "mamba conv1d.bias")
 
-        xProj = try spec.tensor("x_proj.weight").copy()
+        xProj = try spec.tensor("x_proj.weight")
         try expectShape(xProj, [R + 2 * N, Di], "mamba x_proj.weight (dt_rank \(R), d_state \(N))")
-        dtProj = try spec.tensor("dt_proj.weight").copy()
+        dtProj = try spec.tensor("dt_proj.weight")
         try expectShape(dtProj, [Di, R], "mamba dt_proj.weight")
-        dtBias = try spec.tensor("dt_proj.bias").copy()
+        dtBias = try spec.tensor("dt_proj.bias")
         try expectShape(dtBias, [Di], "mamba dt_proj.bias")
 
         let aLog = try spec.tensor("A_log")
         try expectShape(aLog, [Di, N], "mamba A_log")
         negA = Tensor(zeros: [N, Di])
         for c in 0..<Di { for n in 0..<N { negA.data[n * Di + c] = -Float(exp(Double(aLog.data[c * N + n]))) } }
-        skip = try spec.tensor("D").copy()
+        skip = try spec.tensor("D")
         try expectShape(skip, [Di], "mamba D")
-        outProj = try spec.tensor("out_proj.weight").copy()
+        outProj = try spec.tensor("out_proj.weight")
         try expectShape(outProj, [dModel, Di], "mamba out_proj.weight")
-        outBias = try spec.optionalTensor("out_proj.bias")?.copy()
+        outBias = try spec.optionalTensor("out_proj.bias")
         if let outBias { try expectShape(outBias, [dModel], "mamba out_proj.bias") }
     }
 
@@ -83,16 +83,16 @@ public final class MambaKernel: Kernel {
         let B = x.dim(0), L = x.dim(1), rows = B * L, Di = dInner, N = dState, R = dtRank, W = R + 2 * N
         let xz = arena.floats(rows * 2 * Di)
         if let inBias { for r in 0..<rows { (xz + r * 2 * Di).update(from: inBias.data, count: 2 * Di) } }
-        sgemmNT(m: rows, n: 2 * Di, k: dModel, a: x.data, lda: dModel, b: inProj.data, ldb: dModel,
-                beta: inBias == nil ? 0 : 1, c: xz, ldc: 2 * Di)
+        BLAS.gemm(m: rows, n: 2 * Di, k: dModel, a: x.data, lda: dModel, b: inProj.data, ldb: dModel,
+                transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
 
         let u = arena.floats(rows * Di)
         for b in 0..<B { causalDepthwiseSiLU(xz + b * L * 2 * Di, u + b * L * Di, L: L) }
 
         let dbl = arena.floats(rows * W)
-        sgemmNT(m: rows, n: W, k: Di, a: u, lda: Di, b: xProj.data, ldb: Di, beta: 0, c: dbl, ldc: W)
+        BLAS.gemm(m: rows, n: W, k: Di, a: u, lda: Di, b: xProj.data, ldb: Di, transB: true, c: dbl, ldc: W)
         let dt = arena.floats(rows * Di)
-        sgemmNT(m: rows, n: Di, k: R, a: dbl, lda: W, b: dtProj.data, ldb: R, beta: 0, c: dt, ldc: Di)
+        BLAS.gemm(m: rows, n: Di, k: R, a: dbl, lda: W, b: dtProj.data, ldb: R, transB: true, c: dt, ldc: Di)
 
         let y = arena.floats(rows * Di)
         let state = arena.floats(N * 8), decay = arena.floats(N * 8)
@@ -108,8 +108,8 @@ public final class MambaKernel: Kernel {
 
         let out = arena.tensor([B, L, dModel])
         if let outBias { for r in 0..<rows { (out.data + r * dModel).update(from: outBias.data, count: dModel) } }
-        sgemmNT(m: rows, n: dModel, k: Di, a: y, lda: Di, b: outProj.data, ldb: Di,
-                beta: outBias == nil ? 0 : 1, c: out.data, ldc: dModel)
+        BLAS.gemm(m: rows, n: dModel, k: Di, a: y, lda: Di, b: outProj.data, ldb: Di,
+                transB: true, c: out.data, ldc: dModel, accumulate: outBias != nil)
         return out
     }
 

@@ -1,6 +1,7 @@
-/// The sequence blocks in the op registry (listed in OpRegistry.tables).
+/// The sequence blocks in the op registry (listed in OpRegistry.tables). Tensor names and
+/// parameters: the doc comments of each kernel and docs/engine.md ("Sequence blocks").
 let sequenceOps: [String: OpFactory] = [
-    "lstm": { try LSTMKernel($0) },
-    "tcn_block": { try TemporalBlockKernel($0) },
-    "mamba": { try MambaKernel($0) },
+    "lstm": { try LSTMKernel($0.prefixed()) },
+    "tcn_block": { try TemporalBlockKernel($0.prefixed()) },
+    "mamba": { try MambaKernel($0.prefixed()) },
 ]

@@ -1,14 +1,14 @@
-import COpenBLAS
-
-/// C[m, n] = A[m, k] B[n, k]^T + beta C (row-major): every projection here multiplies activation rows
-/// by a PyTorch weight stored [out, in].
-@inlinable
-func sgemmNT(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda),
-                b, Int32(ldb), beta, c, Int32(ldc))
-}
-
 func expectShape(_ t: Tensor, _ dims: [Int], _ what: String) throws {
     guard t.shape.dims == dims else { throw TensorError.shape("\(what) has shape \(t.shape), expected \(dims)") }
+}
+
+extension OpSpec {
+    /// A sequence block names many tensors (a Mamba block nine); in a manifest, `"prefix":
+    /// "temporal.mamba.0."` makes every role resolve to prefix + its state-dict name, instead of
+    /// listing each one. A role given explicitly as a parameter still wins.
+    func prefixed() -> OpSpec {
+        guard let prefix = params["prefix"]?.string else { return self }
+        let base = lookup
+        return OpSpec(op: op, params: params, lookup: { try base(prefix + $0) })
+    }
 }

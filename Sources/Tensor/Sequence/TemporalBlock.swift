@@ -75,7 +75,7 @@ public final class TemporalBlockKernel: Kernel {
                 for tap in 0..<k { packed.data[o * k * C + tap * C + c] = src[c * k + tap] * factor }
             }
         }
-        return CausalConv(weight: packed, bias: bias.copy(), inChannels: C, outChannels: O, kernel: k)
+        return CausalConv(weight: packed, bias: bias, inChannels: C, outChannels: O, kernel: k)
     }
 
     public func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
@@ -87,9 +87,9 @@ public final class TemporalBlockKernel: Kernel {
         let B = x.dim(0), T = x.dim(1), O = conv1.outChannels
         let h1 = arena.floats(B * T * O), out = arena.tensor([B, T, O])
         conv1.apply(x.data, h1, B: B, T: T, dilation: dilation, arena: arena)
-        reluInPlace(h1, B * T * O)
+        Activation.relu.apply(h1, B * T * O)
         conv2.apply(h1, out.data, B: B, T: T, dilation: dilation, arena: arena)
-        reluInPlace(out.data, B * T * O)
+        Activation.relu.apply(out.data, B * T * O)
         var residual = UnsafePointer(x.data)
         if let downsample {
             let r = arena.floats(B * T * O)
@@ -102,35 +102,31 @@ public final class TemporalBlockKernel: Kernel {
 }
 
 extension TemporalBlockKernel.CausalConv {
-/// y [B*T, O] = bias + causal dilated conv of x [B, T, C]: im2col rows [k*C] (tap k reads step
-/// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM for all B*T rows.
-func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int, arena: Arena) {
-    let C = inChannels, O = outChannels, K = kernel
-    for r in 0..<B * T { (y + r * O).update(from: bias.data, count: O) }
-    if K == 1 {
-        sgemmNT(m: B * T, n: O, k: C, a: x, lda: C, b: weight.data, ldb: C, beta: 1, c: y, ldc: O)
-        return
-    }
-    let cols = arena.floats(B * T * K * C)
-    for b in 0..<B {
-        for t in 0..<T {
-            let row = cols + (b * T + t) * K * C
-            for tap in 0..<K {
-                let s = t - (K - 1 - tap) * dilation
-                if s >= 0 {
-                    (row + tap * C).update(from: x + (b * T + s) * C, count: C)
-                } else {
-                    (row + tap * C).initialize(repeating: 0, count: C)
+    /// y [B*T, O] = bias + causal dilated conv of x [B, T, C]: im2col rows [k*C] (tap k reads step
+    /// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM for all B*T rows.
+    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int, arena: Arena) {
+        let C = inChannels, O = outChannels, K = kernel
+        for r in 0..<B * T { (y + r * O).update(from: bias.data, count: O) }
+        if K == 1 {
+            BLAS.gemm(m: B * T, n: O, k: C, a: x, lda: C, b: weight.data, ldb: C, transB: true, c: y, ldc: O, accumulate: true)
+            return
+        }
+        let cols = arena.floats(B * T * K * C)
+        for b in 0..<B {
+            for t in 0..<T {
+                let row = cols + (b * T + t) * K * C
+                for tap in 0..<K {
+                    let s = t - (K - 1 - tap) * dilation
+                    if s >= 0 {
+                        (row + tap * C).update(from: x + (b * T + s) * C, count: C)
+                    } else {
+                        (row + tap * C).initialize(repeating: 0, count: C)
+                    }
                 }
             }
         }
+        BLAS.gemm(m: B * T, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, transB: true, c: y, ldc: O, accumulate: true)
     }
-    sgemmNT(m: B * T, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, beta: 1, c: y, ldc: O)
-}
-}
-
-private func reluInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    for i in 0..<n { p[i] = max(p[i], 0) }
 }
 
 private func addRelu(_ p: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) {
