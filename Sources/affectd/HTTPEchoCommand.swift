@@ -16,6 +16,7 @@ struct HTTPEchoCommand: ParsableCommand {
     @Option(help: "Address to bind (numeric).") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: UInt16 = 8081
     @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes = 64 * 1024 * 1024
+    @Option(help: "Bodies above this many bytes are spooled to a temp file.") var maxInMemoryBodyBytes = 1024 * 1024
     @Option(help: "Seconds allowed for a request head.") var headerTimeout = 10
     @Option(help: "Seconds a keep-alive connection may idle.") var idleTimeout = 60
 
@@ -24,6 +25,7 @@ struct HTTPEchoCommand: ParsableCommand {
         config.host = host
         config.port = port
         config.parser.maxBodyBytes = maxBodyBytes
+        config.maxInMemoryBodyBytes = maxInMemoryBodyBytes
         config.headerTimeout = .seconds(headerTimeout)
         config.idleTimeout = .seconds(idleTimeout)
         var logger = Logger(label: "affectd.http-echo")

@@ -1,0 +1,79 @@
+"""The HTTP server through python-requests (an independent HTTP client stack: urllib3).
+
+Runs `affectd http-echo` (a hidden fixture subcommand with trivial routes) on 127.0.0.1 with an
+ephemeral port. Needs the release binary: `make build` (or set AFFECTD_BIN).
+"""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("AFFECTD_BIN", os.path.join(ROOT, ".build", "release", "affectd"))
+MAX_BODY = 200_000
+
+
+@pytest.fixture(scope="module")
+def base():
+    if not os.access(BIN, os.X_OK):
+        pytest.fail(f"affectd binary not found at {BIN}: run `make build` or set AFFECTD_BIN")
+    proc = subprocess.Popen([BIN, "http-echo", "--port", "0", "--max-body-bytes", str(MAX_BODY),
+                             "--max-in-memory-body-bytes", "65536"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert m, f"http-echo did not start: {line!r}"
+        yield f"http://127.0.0.1:{m.group(1)}"
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "http-echo did not exit cleanly on SIGTERM"
+
+
+def test_session_keeps_the_connection_alive(base):
+    local_ports = set()
+    with requests.Session() as s:
+        for _ in range(3):
+            with s.get(f"{base}/hello", timeout=5, stream=True) as r:
+                local_ports.add(r.raw.connection.sock.getsockname()[1])
+                assert r.status_code == 200 and r.content == b"hello\n"
+    assert len(local_ports) == 1, "each request used a new connection"
+
+
+def test_chunked_upload_from_a_generator_is_echoed(base):
+    pieces = [bytes([i]) * 10_000 for i in range(15)]  # 150 kB: spooled to a temp file
+    r = requests.post(f"{base}/echo", data=iter(pieces), timeout=10)
+    assert r.request.headers.get("Transfer-Encoding") == "chunked"
+    assert r.status_code == 200
+    assert r.headers["X-Body-Kind"] == "file"
+    assert r.content == b"".join(pieces)
+
+
+def test_small_body_stays_in_memory(base):
+    r = requests.post(f"{base}/echo", data=b"abc", timeout=5)
+    assert (r.status_code, r.headers["X-Body-Kind"], r.content) == (200, "memory", b"abc")
+
+
+def test_too_large_body_is_413_problem_json(base):
+    r = requests.post(f"{base}/echo", data=b"x" * (MAX_BODY + 1), timeout=10)
+    assert r.status_code == 413
+    assert r.headers["Content-Type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["status"] == 413 and "exceeds the limit" in problem["detail"]
+
+
+def test_streamed_ndjson_arrives_line_by_line(base):
+    with requests.get(f"{base}/stream?n=50", stream=True, timeout=5) as r:
+        assert r.headers["Transfer-Encoding"] == "chunked"
+        lines = [l for l in r.iter_lines() if l]
+    assert lines == [f'{{"line":{i}}}'.encode() for i in range(50)]
+
+
+def test_unknown_route_and_method(base):
+    r = requests.get(f"{base}/nope", timeout=5)
+    assert r.status_code == 404 and r.json()["title"] == "Not Found"
+    r = requests.delete(f"{base}/echo", timeout=5)
+    assert r.status_code == 405 and "DELETE" in r.json()["detail"]
