@@ -1,0 +1,77 @@
+# affectd as a container: `docker build -t affectd .` then `docker run -p 8080:8080 affectd` (README.md, "Docker").
+# Stage 1 (Swift 6.3 on Debian 12) builds the release binary and converts the default model package;
+# stage 2 (Debian 12 slim) holds only the binary, the model, the config and the shared libraries they need.
+# scripts/container-check builds this file unchanged with podman and starts the result.
+
+ARG SWIFT_IMAGE=swift:6.3-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+# ---------------------------------------------------------------------------------------------------------
+FROM ${SWIFT_IMAGE} AS builder
+ENV DEBIAN_FRONTEND=noninteractive
+# Headers of the system-library targets (FFmpeg, OpenBLAS, OpenSSL, zlib) and Python for the model converter.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends \
+      pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+      libopenblas-dev libssl-dev zlib1g-dev python3-venv ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+# Resolve Swift packages from the manifest alone, so an edit in Sources/ does not fetch them again.
+COPY Package.swift ./
+RUN swift package resolve
+
+COPY . .
+# Static Swift runtime: the runtime stage then needs no Swift libraries, only Debian's C libraries.
+RUN swift build -c release --static-swift-stdlib --product affectd \
+ && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/affectd" \
+      /staging/opt/affectd/bin/affectd
+
+# The default model package, converted from pinned, hash-checked PyPI wheels by the project's own scripts.
+# Until the converter (scripts/build-default-model.sh) and config/affectd.yaml land, the image is built
+# without them and says so; scripts/container-check reports what the image holds.
+RUN mkdir -p /staging/opt/affectd/models /staging/opt/affectd/config \
+ && if [ -x scripts/build-default-model.sh ]; then \
+      scripts/setup-python.sh && scripts/build-default-model.sh \
+      && cp -a models/default /staging/opt/affectd/models/default; \
+    else echo "affectd image: scripts/build-default-model.sh missing: no default model in this image" >&2; fi \
+ && if [ -f config/affectd.yaml ]; then cp config/affectd.yaml /staging/opt/affectd/config/; \
+    else echo "affectd image: config/affectd.yaml missing: built-in defaults only" >&2; fi
+
+# ---------------------------------------------------------------------------------------------------------
+FROM ${RUNTIME_IMAGE}
+ENV DEBIAN_FRONTEND=noninteractive
+# Exactly the shared libraries `ldd affectd` names (FFmpeg 5.1, OpenBLAS with pthreads, OpenSSL 3, zlib).
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends \
+      libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 \
+      libopenblas0-pthread libssl3 zlib1g \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+ && groupadd --system --gid 10001 affectd \
+ && useradd --system --uid 10001 --gid affectd --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin affectd
+
+COPY --from=builder /staging/opt/affectd /opt/affectd
+
+# Only what differs inside the image: where the config and model are, and listening on every interface.
+# Everything else (port 8080 included) comes from config/affectd.yaml, so a mounted file takes effect;
+# any AFFECTD_* variable overrides the file (docker run -e), flags override both.
+# OPENBLAS_CORETYPE stays unset (OpenBLAS detects the CPU); on AVX-512 CPUs that OpenBLAS 0.3.21 reads as
+# Haswell (AMD Zen 4/5) `-e OPENBLAS_CORETYPE=SkylakeX` roughly doubles GEMM speed. The binary needs AVX2 (Haswell+).
+ENV PATH=/opt/affectd/bin:/usr/local/bin:/usr/bin:/bin \
+    AFFECTD_CONFIG=/opt/affectd/config/affectd.yaml \
+    AFFECTD_MODEL=/opt/affectd/models/default \
+    AFFECTD_HOST=0.0.0.0 \
+    OPENBLAS_NUM_THREADS=1
+
+# A numeric non-root user, so Kubernetes' runAsNonRoot can check it. Uploads spool to /tmp.
+USER 10001:10001
+WORKDIR /opt/affectd
+EXPOSE 8080
+# SIGTERM starts the drain (readiness 503, stop accepting, finish in-flight work, exit 0); give the
+# container runtime a stop timeout longer than the drain (docker run --stop-timeout, k8s grace period).
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["affectd", "health", "--url", "http://127.0.0.1:8080/healthz"]
+ENTRYPOINT ["affectd"]
+CMD ["serve"]
