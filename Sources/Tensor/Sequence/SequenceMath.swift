@@ -9,10 +9,14 @@ public typealias Float8 = SIMD8<Float>
 @usableFromInline let ln2Lo: Float = -2.12194440e-4
 
 /// e^x; inputs are clamped to [-87.3, 88.7] (beyond that float32 under/overflows anyway).
+/// Float->Int SIMD conversions and `clamped` compile to per-lane generic code in Swift 6.3, so the
+/// rounding uses the 1.5*2^23 trick (the integer lands in the low mantissa bits) and the clamp masks.
 @inlinable @inline(__always)
 public func exp8(_ x0: Float8) -> Float8 {
-    let x = x0.clamped(lowerBound: Float8(repeating: -87.3), upperBound: Float8(repeating: 88.7))
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    var x = x0.replacing(with: -87.3, where: x0 .< -87.3)
+    x.replace(with: 88.7, where: x .> 88.7)
+    let shifted = x * 1.44269504088896341 + 12582912.0
+    let n = shifted - 12582912.0                                   // round(x / ln 2)
     let r = x - n * ln2Hi - n * ln2Lo
     var p = Float8(repeating: 1.9875691500e-4)
     p = p * r + 1.3981999507e-3
@@ -21,8 +25,8 @@ public func exp8(_ x0: Float8) -> Float8 {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let y = p * r * r + r + 1
-    let scale = unsafeBitCast((SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23, to: Float8.self)
-    return y * scale
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    return y * unsafeBitCast((ni &+ 127) &<< 23, to: Float8.self)
 }
 
 /// Natural log for x > 0 (callers pass values in [1, 2]).
