@@ -115,10 +115,10 @@ def mamba(w: dict[str, np.ndarray], batch: int, steps: int, d_model: int, d_stat
         _init("dt_proj_T", w["dt_proj.weight"].T), _init("dt_bias", w["dt_proj.bias"]),
         _init("A", -np.exp(w["A_log"].astype(np.float64))), _init("D", w["D"]),
         _init("out_proj_T", w["out_proj.weight"].T),
-        _i64("last", [-1]), _i64("axis2", [2]), _i64("axis1", [1]),
-        helper.make_tensor("h0", TensorProto.FLOAT, [batch, di, N], np.zeros(batch * di * N).tolist()),
+        _i64("last", [-1]), _i64("axis2", [2]),
     ]
     if variant == "scan":
+        inits.append(_init("h0", np.zeros((batch, di, N))))
         # Scan iterates over axis 1 (time) of its scan inputs; outputs stack along axis 1.
         nodes.append(n("Scan", ["h0", "dA", "dBu", "C4"], ["h_last", "ys"], num_scan_inputs=3,
                        body=_scan_body(di, N), scan_input_axes=[1, 1, 1], scan_output_axes=[1]))
