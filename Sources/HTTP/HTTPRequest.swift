@@ -31,20 +31,45 @@ public final class HTTPResponder: Sendable {
     }
     let state = Mutex(State())
     let sink: ResponseSink
+    /// Smallest body worth gzipping, or nil when the client does not accept gzip (or it is off).
+    let gzipMinimumBytes: Int?
 
-    init(sink: ResponseSink) { self.sink = sink }
+    init(sink: ResponseSink, gzipMinimumBytes: Int?) {
+        self.sink = sink
+        self.gzipMinimumBytes = gzipMinimumBytes
+    }
 
+    /// Sends a complete response. Text-like bodies are gzipped here, on the caller's thread,
+    /// when the client accepts it.
     public func send(_ response: HTTPResponse) {
         guard claim() else { return }
+        var response = response
+        if let minimum = gzipMinimumBytes, response.body.count >= minimum, shouldGzip(response.headers),
+           let compressed = GzipEncoder.compress(response.body) {
+            response.body = compressed
+            response.headers.add("Content-Encoding", "gzip")
+            response.headers.add("Vary", "Accept-Encoding")
+        }
         sink.sendFull(response)
     }
 
     /// Starts a chunked response; write pieces (e.g. NDJSON lines) as they are ready, then finish.
+    /// Each piece is flushed through gzip on its own when the client accepts gzip.
     public func startStream(status: Int, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponseStream {
-        let stream = HTTPResponseStream(sink: sink, responder: self)
-        guard claim() else { stream.finished.withLock { $0 = true }; return stream }
+        guard claim() else { return HTTPResponseStream(sink: sink, responder: self, encoder: nil, finished: true) }
+        var headers = headers
+        var encoder: GzipEncoder? = nil
+        if gzipMinimumBytes != nil, shouldGzip(headers), let e = GzipEncoder() {
+            encoder = e
+            headers.add("Content-Encoding", "gzip")
+            headers.add("Vary", "Accept-Encoding")
+        }
         sink.startStream(status: status, headers: headers)
-        return stream
+        return HTTPResponseStream(sink: sink, responder: self, encoder: encoder, finished: false)
+    }
+
+    private func shouldGzip(_ headers: HTTPHeaders) -> Bool {
+        headers["Content-Encoding"] == nil && isCompressible(headers["Content-Type"])
     }
 
     public var isCancelled: Bool { state.withLock { $0.cancelled } }
@@ -81,31 +106,38 @@ public final class HTTPResponder: Sendable {
 public final class HTTPResponseStream: Sendable {
     let sink: ResponseSink
     let responder: HTTPResponder
-    let finished = Mutex(false)
+    /// Held while posting, so concurrent writers keep gzip output and chunk order consistent.
+    let state: Mutex<(finished: Bool, encoder: GzipEncoder?)>
 
-    init(sink: ResponseSink, responder: HTTPResponder) {
+    init(sink: ResponseSink, responder: HTTPResponder, encoder: sending GzipEncoder?, finished: Bool) {
         self.sink = sink
         self.responder = responder
+        self.state = Mutex((finished, encoder))
     }
 
     /// Queues `bytes` as one chunk. Returns false once the client is gone or the stream finished.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
-        guard !bytes.isEmpty else { return !responder.isCancelled }
-        guard !finished.withLock({ $0 }), !responder.isCancelled else { return false }
-        sink.writeChunk(bytes)
-        return true
+        guard !responder.isCancelled else { return false }
+        return state.withLock { s in
+            guard !s.finished else { return false }
+            let out = s.encoder?.compress(bytes, finish: false) ?? bytes
+            if !out.isEmpty { sink.writeChunk(out) }
+            return true
+        }
     }
 
     @discardableResult
     public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
 
     public func finish() {
-        let first = finished.withLock { f -> Bool in
-            defer { f = true }
-            return !f
+        state.withLock { s in
+            guard !s.finished else { return }
+            s.finished = true
+            if let tail = s.encoder?.compress([], finish: true), !tail.isEmpty { sink.writeChunk(tail) }
+            s.encoder = nil
+            sink.finishStream()
         }
-        if first { sink.finishStream() }
     }
 
     /// Bytes queued on the connection but not yet accepted by the kernel; lets a producer slow

@@ -423,7 +423,9 @@ public final class HTTPServer: @unchecked Sendable {
         conn.sequence += 1
         requestCounter += 1
         conn.responseKeepAlive = head.keepAlive && drainDeadline == nil
-        let responder = HTTPResponder(sink: LoopSink(server: self, connection: conn.id, sequence: conn.sequence, pending: conn.pending))
+        let gzip = config.gzip && head.method != "HEAD" && acceptsGzip(head.headers["Accept-Encoding"])
+        let responder = HTTPResponder(sink: LoopSink(server: self, connection: conn.id, sequence: conn.sequence, pending: conn.pending),
+                                      gzipMinimumBytes: gzip ? config.gzipMinimumBytes : nil)
         conn.responder = responder
         let request = HTTPRequest(id: requestCounter, head: head, body: body, remoteAddress: conn.remoteAddress)
         logger.debug("request", metadata: ["request_id": "\(request.id)", "method": "\(head.method)", "path": "\(head.path)"])
@@ -509,7 +511,10 @@ public final class HTTPServer: @unchecked Sendable {
         out.append(contentsOf: response.body)
         conn.removeSpooledBody()
         conn.phase = .closing
-        conn.readPaused = false
+        if conn.readPaused {
+            conn.readPaused = false
+            updateInterest(conn)
+        }
         conn.enqueue(out, now: monotonicNanoseconds())
         flush(conn)
     }

@@ -22,6 +22,10 @@ public struct HTTPServerConfig: Sendable {
     /// How long a closing connection keeps draining unread input so the client sees our error
     /// response instead of a reset.
     public var lingerTimeout: Duration = .seconds(2)
+    /// gzip text-like responses (JSON, NDJSON, text) for clients that send Accept-Encoding: gzip.
+    public var gzip = true
+    /// Complete responses smaller than this are sent uncompressed (not worth the CPU).
+    public var gzipMinimumBytes = 1024
 
     public init() {}
 }

@@ -223,6 +223,33 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(parts[2], "/slow?x")
     }
 
+    func testGzipForClientsThatAcceptIt() throws {
+        let expected = "[" + (0..<200).map { "{\"i\":\($0)}" }.joined(separator: ",") + "]"
+        var r = try runCurl(["--compressed", "-D", "/dev/stderr", "\(base)/json"])
+        XCTAssertEqual(String(decoding: r.out, as: UTF8.self), expected)
+        XCTAssertTrue(r.err.lowercased().contains("content-encoding: gzip"), r.err)
+
+        r = try runCurl(["--compressed", "-N", "-D", "/dev/stderr", "\(base)/stream?n=4"])
+        XCTAssertEqual(String(decoding: r.out, as: UTF8.self), (0..<4).map { "{\"i\":\($0)}\n" }.joined())
+        XCTAssertTrue(r.err.lowercased().contains("content-encoding: gzip"), r.err)
+
+        let c = try RawClient(port: port)
+        c.send("GET /json HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip, deflate\r\n\r\n")
+        let gz = c.readResponse()
+        XCTAssertEqual(gz?.headers["content-encoding"], "gzip")
+        XCTAssertEqual(Array(gz?.body.prefix(2) ?? []), [0x1f, 0x8b])
+        XCTAssertLessThan(gz?.body.count ?? .max, expected.utf8.count / 2)
+        for refusal in ["gzip;q=0", "identity", "br"] {
+            c.send("GET /json HTTP/1.1\r\nHost: a\r\nAccept-Encoding: \(refusal)\r\n\r\n")
+            let plain = c.readResponse()
+            XCTAssertNil(plain?.headers["content-encoding"], refusal)
+            XCTAssertEqual(plain?.text, expected, refusal)
+        }
+        // Small bodies are not worth compressing.
+        c.send("GET /json?n=3 HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n")
+        XCTAssertNil(c.readResponse()?.headers["content-encoding"])
+    }
+
     func testUnknownRouteGetsProblemJSON() throws {
         let r = try runCurl(["-w", "\n%{http_code} %{content_type}", "\(base)/nope"])
         let text = String(decoding: r.out, as: UTF8.self)

@@ -187,6 +187,10 @@ func testHandler(events: Events) -> HTTPHandler {
             }
             if sem.wait(timeout: .now() + 10) == .timedOut { events.add("not cancelled") }
             responder.send(HTTPResponse(status: 200))
+        case "/json":
+            let n = Int(params["n"] ?? "200")!
+            let body = "[" + (0..<n).map { "{\"i\":\($0)}" }.joined(separator: ",") + "]"
+            responder.send(HTTPResponse(status: 200, contentType: "application/json", body: body))
         case "/never":
             events.add("never \(request.id)")
             responder.onCancel { events.add("never cancelled") }
