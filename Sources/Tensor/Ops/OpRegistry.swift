@@ -39,7 +39,7 @@ public struct OpSpec: @unchecked Sendable {
     /// An integer list; a single integer is repeated `count` times (e.g. "stride": 2 -> [2, 2]).
     public func ints(_ key: String, count: Int? = nil, default d: [Int]? = nil) throws -> [Int] {
         if let v = params[key], !v.isNull {
-            if let i = v.int, let count { return Array(repeating: i, count: count) }
+            if let i = v.int { return Array(repeating: i, count: count ?? 1) }
             guard let a = v.array, case let r = a.compactMap(\.int), r.count == a.count, count == nil || r.count == count
             else { throw TensorError.invalid("op \(op): \(key) must be a list of \(count.map(String.init) ?? "") integers") }
             return r

@@ -66,9 +66,9 @@ struct Window: Sendable {
     func geometry(h: Int, w: Int, ceil: Bool = false) throws -> (oh: Int, ow: Int, pt: Int, pl: Int) {
         let (pt, pl, pb, pr) = padding.resolve(h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, dh: dh, dw: dw)
         func out(_ n: Int, _ p0: Int, _ p1: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
-            let span = n + p0 + p1 - d * (k - 1) - 1
-            if span < 0 { return 0 }
-            var o = (ceil ? (span + s - 1) / s : span / s) + 1
+            // PyTorch's pooling_output_shape: floor division (rounding down for negatives too).
+            let num = n + p0 + p1 - d * (k - 1) - 1 + (ceil ? s - 1 : 0)
+            var o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1
             if ceil && (o - 1) * s >= n + p0 { o -= 1 }
             return o
         }
