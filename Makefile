@@ -6,7 +6,7 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata build run test test-swift test-integration bench clean
+.PHONY: setup system python testdata vectors build run test test-swift test-integration bench clean
 
 setup: system python testdata build
 
@@ -16,8 +16,16 @@ system:
 python: system
 	@scripts/setup-python.sh
 
-testdata: python
+testdata: python vectors
 	@scripts/fetch-testdata.sh
+
+# Parity vectors for TensorTests (numpy references, fixed seeds); regenerated when a generator changes.
+VECTOR_STAMP := .cache/vectors/.stamp
+vectors: python $(VECTOR_STAMP)
+$(VECTOR_STAMP): tools/safetensors_io.py $(addprefix tools/reference/,vectors.py kernels.py kernel_vectors.py sequence.py sequence_vectors.py)
+	.venv/bin/python tools/reference/kernel_vectors.py
+	.venv/bin/python tools/reference/sequence_vectors.py
+	@touch $@
 
 build: system
 	@$(SWIFT) build $(BUILD_FLAGS)
