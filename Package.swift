@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEpoll"),  // epoll + eventfd headers (Linux), for the HTTP event loop
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Media: demux, decode, sample, convert. Knows nothing of models.
         .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
@@ -35,7 +36,7 @@ let package = Package(
             .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
         // HTTP: the socket server and the HTTP/1.1 parser. Knows nothing of emotion.
-        .target(name: "HTTP", dependencies: ["CEpoll", "CZlib", .product(name: "Logging", package: "swift-log")],
+        .target(name: "HTTP", dependencies: ["CEpoll", "CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: cpuBaseline),
 
         .executableTarget(name: "affectd", dependencies: [

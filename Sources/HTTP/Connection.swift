@@ -17,6 +17,7 @@ final class Connection {
     let id: UInt64
     let fd: Int32
     let remoteAddress: String
+    var tls: TLSSession?
     var parser: HTTPRequestParser
     var phase = Phase.head
 

@@ -7,6 +7,7 @@ import Glibc
 import Logging
 import Synchronization
 import CEpoll
+import COpenSSL
 
 public final class HTTPServer: @unchecked Sendable {
     public let config: HTTPServerConfig
@@ -25,6 +26,9 @@ public final class HTTPServer: @unchecked Sendable {
     var nextConnectionId: UInt64 = 2
     var requestCounter: UInt64 = 0
     var drainDeadline: UInt64?
+    var tlsContext: TLSContext?
+    /// TLS connections holding decrypted input that epoll cannot report.
+    var rereads: Set<UInt64> = []
 
     /// Closures posted from other threads; `open` turns false when the loop has exited.
     let tasks = Mutex<(queue: [@Sendable () -> Void], open: Bool)>(([], true))
@@ -45,6 +49,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds, listens and starts the event loop thread. `port` is valid when this returns.
     public func start() throws {
         signal(SIGPIPE, SIG_IGN)  // writes to a gone client must fail with EPIPE, not kill us
+        if let tls = config.tls { tlsContext = try TLSContext(tls) }
         listenFd = try bindListener()
         reserveFd = open("/dev/null", O_RDONLY | O_CLOEXEC)
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -56,7 +61,7 @@ public final class HTTPServer: @unchecked Sendable {
         let thread = Thread { [self] in runLoop() }
         thread.name = "http-loop"
         thread.start()
-        logger.info("http server listening", metadata: ["address": "\(config.host):\(port)"])
+        logger.info("http server listening", metadata: ["address": "\(config.host):\(port)", "tls": "\(tlsContext != nil)"])
     }
 
     /// Stops accepting, lets in-flight requests finish for at most `gracePeriod`, then closes
@@ -121,7 +126,7 @@ public final class HTTPServer: @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var nextSweep: UInt64 = 0
         while true {
-            let n = epoll_wait(epfd, &events, Int32(events.count), 100)
+            let n = epoll_wait(epfd, &events, Int32(events.count), rereads.isEmpty ? 100 : 0)
             if n < 0 && errno != EINTR {
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 break
@@ -138,6 +143,11 @@ public final class HTTPServer: @unchecked Sendable {
                 } else if let conn = connections[token] {
                     handleEvents(conn, flags)
                 }
+            }
+            if !rereads.isEmpty {
+                let ids = rereads
+                rereads = []
+                for id in ids { if let conn = connections[id], !conn.readPaused { readAvailable(conn) } }
             }
             let now = monotonicNanoseconds()
             if now >= nextSweep {
@@ -180,7 +190,7 @@ public final class HTTPServer: @unchecked Sendable {
     func updateInterest(_ conn: Connection) {
         var events = EPOLLRDHUP.rawValue
         if !conn.readPaused { events |= EPOLLIN.rawValue }
-        if conn.wantWrite { events |= EPOLLOUT.rawValue }
+        if conn.wantWrite || conn.tls?.readWantsWrite == true { events |= EPOLLOUT.rawValue }
         if events != conn.registeredEvents {
             register(conn.fd, token: conn.id, events: events, op: EPOLL_CTL_MOD)
             conn.registeredEvents = events
@@ -230,6 +240,14 @@ public final class HTTPServer: @unchecked Sendable {
             let id = nextConnectionId
             nextConnectionId += 1
             let conn = Connection(id: id, fd: fd, remoteAddress: describe(addr), limits: config.parser, now: monotonicNanoseconds())
+            if let tlsContext {
+                guard let session = tlsContext.session(fd: fd) else {
+                    logger.error("cannot create a TLS session: \(tlsErrorText())")
+                    close(fd)
+                    continue
+                }
+                conn.tls = session
+            }
             connections[id] = conn
             conn.registeredEvents = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
             register(fd, token: id, events: conn.registeredEvents, op: EPOLL_CTL_ADD)
@@ -239,6 +257,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// At the connection limit: a best-effort 503 and close, without keeping any state.
     func refuse(_ fd: Int32) {
         logger.warning("connection limit reached; refusing", metadata: ["max_connections": "\(config.maxConnections)"])
+        guard tlsContext == nil else { close(fd); return }  // no plaintext 503 inside a TLS handshake
         var out: [UInt8] = []
         var response = HTTPResponse.problem(status: 503, detail: "the server is at its connection limit (\(config.maxConnections)); retry later",
                                             extraHeaders: HTTPHeaders([("Retry-After", "1")]))
@@ -275,12 +294,16 @@ public final class HTTPServer: @unchecked Sendable {
     // MARK: reading
 
     func handleEvents(_ conn: Connection, _ flags: UInt32) {
-        if flags & EPOLLOUT.rawValue != 0 {
+        // TLS can need the opposite direction: a read may wait for writability (handshake) and
+        // a write for readability.
+        let tlsReadWaiting = conn.tls?.readWantsWrite == true
+        if flags & EPOLLOUT.rawValue != 0 || (conn.tls != nil && conn.outputPending > 0 && flags & EPOLLIN.rawValue != 0) {
             flush(conn)
             guard connections[conn.id] != nil else { return }
         }
         let hangup = flags & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
-        if flags & EPOLLIN.rawValue != 0 || (hangup && !conn.readPaused) {
+        let writableForRead = tlsReadWaiting && flags & EPOLLOUT.rawValue != 0
+        if flags & EPOLLIN.rawValue != 0 || writableForRead || (hangup && !conn.readPaused) {
             readAvailable(conn)
         } else if hangup {
             // Reading is paused (a pipelined backlog), but the client is gone.
@@ -290,27 +313,50 @@ public final class HTTPServer: @unchecked Sendable {
 
     func readAvailable(_ conn: Connection) {
         var eof = false
+        let wasWaiting = conn.tls?.readWantsWrite == true
         withUnsafeTemporaryAllocation(byteCount: 64 * 1024, alignment: 16) { buf in
-            for _ in 0..<8 {  // bounded, so one busy client cannot starve the others
-                let n = recv(conn.fd, buf.baseAddress, buf.count, 0)
-                if n > 0 {
+            // Bounded, so one busy client cannot starve the others (TLS records are <= 16 KiB).
+            for _ in 0..<(conn.tls == nil ? 8 : 32) {
+                switch readSome(conn, buf) {
+                case .done(let n):
                     if conn.phase == .closing { continue }  // draining after an error response
                     conn.append(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-                    if conn.phase == .handling && conn.unconsumed > config.parser.maxHeaderBytes + 64 * 1024 { break }
-                    if n < buf.count { break }
-                } else if n == 0 {
+                    if conn.phase == .handling && conn.unconsumed > config.parser.maxHeaderBytes + 64 * 1024 { return }
+                    if n < buf.count && conn.tls == nil { return }
+                case .wouldBlock:
+                    return
+                case .eof, .failed:
                     eof = true
-                    break
-                } else {
-                    if errno == EINTR { continue }
-                    if errno != EAGAIN && errno != EWOULDBLOCK { eof = true }
-                    break
+                    return
                 }
             }
         }
+        if wasWaiting != (conn.tls?.readWantsWrite == true) { updateInterest(conn) }
+        if !eof, conn.tls?.hasBufferedInput == true { rereads.insert(conn.id) }
         process(conn)
         guard connections[conn.id] != nil else { return }
         if eof { clientGone(conn) }
+    }
+
+    func readSome(_ conn: Connection, _ buf: UnsafeMutableRawBufferPointer) -> IOResult {
+        if let tls = conn.tls { return tls.read(buf) }
+        while true {
+            let n = recv(conn.fd, buf.baseAddress, buf.count, 0)
+            if n > 0 { return .done(n) }
+            if n == 0 { return .eof }
+            if errno == EINTR { continue }
+            return errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed
+        }
+    }
+
+    func writeSome(_ conn: Connection, _ bytes: UnsafeRawBufferPointer) -> IOResult {
+        if let tls = conn.tls { return tls.write(bytes) }
+        while true {
+            let n = send(conn.fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n > 0 { return .done(n) }
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? .wouldBlock : .failed
+        }
     }
 
     /// The peer closed (or reset). A running handler is cancelled: we treat a half-close like a
@@ -524,18 +570,17 @@ public final class HTTPServer: @unchecked Sendable {
     func flush(_ conn: Connection) {
         let now = monotonicNanoseconds()
         var broken = false
-        while conn.outputPending > 0 {
-            let n = conn.output.withUnsafeBytes { raw in
-                send(conn.fd, raw.baseAddress! + conn.outputStart, conn.outputPending, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 {
+        writing: while conn.outputPending > 0 {
+            let result = conn.output.withUnsafeBytes { raw in writeSome(conn, UnsafeRawBufferPointer(rebasing: raw[conn.outputStart...])) }
+            switch result {
+            case .done(let n):
                 conn.outputStart += n
                 conn.lastWriteProgress = now
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { broken = true }
-                break
+            case .wouldBlock:
+                break writing
+            case .eof, .failed:
+                broken = true
+                break writing
             }
         }
         if broken { return closeConnection(conn) }  // EPIPE/ECONNRESET: the client is gone
@@ -555,6 +600,7 @@ public final class HTTPServer: @unchecked Sendable {
         } else if conn.phase == .closing && !conn.shutdownSent {
             // Half-close and keep reading for a moment, so unread request bytes do not turn
             // our error response into a reset the client never sees.
+            conn.tls?.shutdown()
             shutdown(conn.fd, Int32(SHUT_WR))
             conn.shutdownSent = true
             conn.lingerDeadline = now + config.lingerTimeout.nanoseconds
@@ -575,6 +621,7 @@ public final class HTTPServer: @unchecked Sendable {
             conn.readPaused = false
             updateInterest(conn)
         }
+        if conn.tls?.hasBufferedInput == true { rereads.insert(conn.id) }
         process(conn)  // a pipelined request may already be buffered
     }
 
@@ -664,11 +711,13 @@ struct LoopSink: ResponseSink {
 public enum HTTPServerError: Error, CustomStringConvertible {
     case badAddress(String)
     case system(String, Int32)
+    case tls(String)
 
     public var description: String {
         switch self {
         case .badAddress(let a): return "not a numeric IP address: \(a)"
         case .system(let what, let e): return "\(what): \(String(cString: strerror(e)))"
+        case .tls(let what): return "TLS: \(what)"
         }
     }
 }

@@ -19,6 +19,8 @@ public struct HTTPServerConfig: Sendable {
     /// Longest time pending response bytes may make no progress (a client that stops reading).
     public var writeTimeout: Duration = .seconds(30)
     public var maxConnections = 1024
+    /// When set, every connection speaks TLS (OpenSSL) with this certificate and key.
+    public var tls: HTTPTLSConfig? = nil
     /// How long a closing connection keeps draining unread input so the client sees our error
     /// response instead of a reset.
     public var lingerTimeout: Duration = .seconds(2)
