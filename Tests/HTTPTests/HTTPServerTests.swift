@@ -278,6 +278,37 @@ final class HTTPServerLifecycleTests: XCTestCase {
         XCTAssertEqual(a.readResponse()?.text, "/slow?again")
     }
 
+    /// Out of file descriptors: the server must shed the connection (not spin on a ready
+    /// listener or die), then serve normally once descriptors are free again.
+    func testDescriptorExhaustionIsSurvived() throws {
+        let events = Events()
+        let server = try makeServer(events: events)
+        defer { server.stop(gracePeriod: .seconds(1)) }
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
+        var low = saved
+        low.rlim_cur = 512
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &low)
+        var hogs: [Int32] = []
+        while true {
+            let fd = open("/dev/null", O_RDONLY)
+            if fd < 0 { break }
+            hogs.append(fd)
+        }
+        close(hogs.removeLast())  // exactly one free descriptor: the client's socket
+        var shedClosed = false
+        if let c = try? RawClient(port: server.port, receiveTimeout: 3) {
+            c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            shedClosed = c.isClosedByPeer() && c.pending.isEmpty
+        }
+        hogs.forEach { close($0) }
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &saved)
+        XCTAssertTrue(shedClosed, "the connection accepted without a descriptor was not closed")
+        let c = try RawClient(port: server.port)
+        c.send("GET /slow?after HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(c.readResponse()?.text, "/slow?after")
+    }
+
     func testGracefulStopFinishesInFlightRequests() throws {
         let events = Events()
         let server = try makeServer(events: events)
