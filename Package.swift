@@ -39,8 +39,11 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CEpoll", "CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: cpuBaseline),
 
+        // Affect: VA heads, temporal models, confidence, support-set labelling, result model and report.
+        .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+
         .executableTarget(name: "affectd", dependencies: [
-            "Media", "Tensor", "HTTP",
+            "Media", "Tensor", "HTTP", "Affect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: cpuBaseline),
@@ -48,6 +51,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: cpuBaseline),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
+        .testTarget(name: "AffectTests", dependencies: ["Affect"], swiftSettings: cpuBaseline),
     ],
     swiftLanguageModes: [.v6]
 )
