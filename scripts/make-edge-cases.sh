@@ -6,7 +6,7 @@
 set -euo pipefail
 SRC=${1:?SRC_DIR}
 OUT=${2:?OUT_DIR}
-VERSION=4   # bump when the list below changes
+VERSION=6   # bump when the list below changes
 STAMP="$OUT/.complete-v$VERSION"
 [ -f "$STAMP" ] && exit 0
 
@@ -47,7 +47,7 @@ PY
   -threads 1 -b:v 300k "${BITEXACT[@]}" "$T/vp9.webm"
 # Variable frame rate: 30 frames at 30 fps, then 20 frames at 10 fps, then 10 frames at 60 fps.
 "${FF[@]}" -f lavfi -i testsrc2=size=320x240:rate=30 -frames:v 60 \
-  -vf "setpts='if(lt(N,30),N/30,if(lt(N,50),1+(N-30)/10,3+(N-50)/60))/TB'" -fps_mode passthrough \
+  -vf "settb=1/600,setpts='if(lt(N,30),N/30,if(lt(N,50),1+(N-30)/10,3+(N-50)/60))/TB'" -fps_mode passthrough -enc_time_base 1/600 \
   -video_track_timescale 600 "${X264[@]}" -pix_fmt yuv420p "${BITEXACT[@]}" "$T/vfr.mp4"
 # Greyscale, grey+alpha and 16-bit PNGs; a JPEG; all decoded through libavcodec.
 "${FF[@]}" -i "$SRC/single_face.jpg" -pix_fmt gray "${BITEXACT[@]}" "$T/grey.png"

@@ -6,7 +6,7 @@
 /// target up to t + h counts as served, so a frame is kept at most once and a gap in a variable-rate
 /// stream skips the targets it covers rather than repeating a frame. The kept frame reports its own
 /// time t, not k/R. On a constant-rate stream this keeps the frame nearest to each target (ties to the
-/// later frame), e.g. 23.976 fps sampled at 5 fps -> 0.000, 0.209, 0.417, 0.601, ...
+/// later frame), e.g. 23.976 fps sampled at 5 fps -> 0.000, 0.209, 0.417, 0.584, 0.792, ...
 public enum FrameSampling: Sendable, Equatable {
     case everyFrame
     case fps(Double)

@@ -8,7 +8,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedCodec(codec: String, container: String)
     case noVideoStream
     case noAudioStream
-    case tooManyStreams(count: Int, limit: Int)
+    case tooManyStreams(count: Int?, limit: Int)
     case frameTooLarge(width: Int, height: Int, limit: Int)
     case tooLong(seconds: Double, limit: Double)
     case tooManyFrames(limit: Int)
@@ -51,7 +51,8 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unsupportedCodec(codec, container): "unsupported codec \(codec) in container \(shortName(container))"
         case .noVideoStream: "no video stream"
         case .noAudioStream: "no audio stream"
-        case let .tooManyStreams(count, limit): "\(count) streams exceed max_streams \(limit)"
+        case let .tooManyStreams(count, limit):
+            count.map { "\($0) streams exceed max_streams \(limit)" } ?? "more streams than max_streams \(limit)"
         case let .frameTooLarge(w, h, limit): "frame \(w)x\(h) exceeds max_pixels \(limit)"
         case let .tooLong(seconds, limit):
             "duration \(formatSeconds(seconds)) s exceeds max_duration \(formatSeconds(limit)) s"

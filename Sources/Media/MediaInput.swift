@@ -64,7 +64,8 @@ final class MediaInput {
 
     private func mapOpenError(_ code: Int32) -> MediaError {
         if io.timedOut { return .timeLimitExceeded(seconds: limits.maxDecodeSeconds) }
-        if code == affectd_averror(ENOMEM) { return .ffmpeg(operation: "open", message: ffmpegMessage(code)) }
+        // The demuxer fails with ENOMEM when the file declares more than max_streams (set above).
+        if code == affectd_averror(ENOMEM) { return .tooManyStreams(count: nil, limit: limits.maxStreams) }
         if code == affectd_averror_eof() {
             return .corrupt("the \(shortName(containerName)) header ends early (file truncated?)")
         }
