@@ -4,5 +4,8 @@ import ArgumentParser
 enum AffectdSubcommands {
     static let all: [any ParsableCommand.Type] = [
         HTTPEchoCommand.self,
+        ProbeCommand.self,
+        FramesCommand.self,
+        DecodeBenchCommand.self,
     ]
 }
