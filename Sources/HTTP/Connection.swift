@@ -37,7 +37,8 @@ final class Connection {
     var spooledPath: String?
     var bodyCount = 0
     var sequence: UInt64 = 0
-    var responder: HTTPResponder?
+    /// Weak: when the handler drops it unanswered, its deinit sends a 500.
+    weak var responder: HTTPResponder?
     var responseKeepAlive = true
     var responseStarted = false
     var responseDone = false

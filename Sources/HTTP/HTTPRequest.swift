@@ -39,6 +39,13 @@ public final class HTTPResponder: Sendable {
         self.gzipMinimumBytes = gzipMinimumBytes
     }
 
+    /// A handler that drops its responder without answering must not leave the client hanging.
+    deinit {
+        if !state.withLock({ $0.answered }) {
+            sink.sendFull(.problem(status: 500, detail: "the request handler finished without a response"))
+        }
+    }
+
     /// Sends a complete response. Text-like bodies are gzipped here, on the caller's thread,
     /// when the client accepts it.
     public func send(_ response: HTTPResponse) {
@@ -130,6 +137,12 @@ public final class HTTPResponseStream: Sendable {
     @discardableResult
     public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
 
+    /// A stream dropped unfinished is cut (connection closed), so the client sees a truncated
+    /// body rather than waiting forever.
+    deinit {
+        if !state.withLock({ $0.finished }) { sink.abort() }
+    }
+
     public func finish() {
         state.withLock { s in
             guard !s.finished else { return }
@@ -151,5 +164,6 @@ protocol ResponseSink: Sendable {
     func startStream(status: Int, headers: HTTPHeaders)
     func writeChunk(_ bytes: [UInt8])
     func finishStream()
+    func abort()
     func pendingBytes() -> Int
 }

@@ -535,6 +535,12 @@ public final class HTTPServer: @unchecked Sendable {
         flush(conn)
     }
 
+    func abortResponse(_ id: UInt64, _ sequence: UInt64) {
+        guard let conn = current(id, sequence) else { return }
+        logger.warning("a streamed response was dropped unfinished; closing the connection", metadata: ["connection": "\(id)"])
+        closeConnection(conn)
+    }
+
     /// Drops handler-set framing headers (the server owns framing) and adds Connection: close
     /// when this response ends the connection.
     func framed(_ headers: HTTPHeaders, _ conn: Connection) -> HTTPHeaders {
@@ -705,6 +711,7 @@ struct LoopSink: ResponseSink {
     func startStream(status: Int, headers: HTTPHeaders) { server.execute { [self] in server.startStream(connection, sequence, status, headers) } }
     func writeChunk(_ bytes: [UInt8]) { server.execute { [self] in server.writeChunk(connection, sequence, bytes) } }
     func finishStream() { server.execute { [self] in server.finishStream(connection, sequence) } }
+    func abort() { server.execute { [self] in server.abortResponse(connection, sequence) } }
     func pendingBytes() -> Int { pending.value.load(ordering: .relaxed) }
 }
 

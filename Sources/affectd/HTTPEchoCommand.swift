@@ -17,6 +17,8 @@ struct HTTPEchoCommand: ParsableCommand {
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: UInt16 = 8081
     @Option(help: "Largest accepted request body in bytes.") var maxBodyBytes = 64 * 1024 * 1024
     @Option(help: "Bodies above this many bytes are spooled to a temp file.") var maxInMemoryBodyBytes = 1024 * 1024
+    @Option(help: "PEM certificate chain; with --tls-key, serve HTTPS.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Seconds allowed for a request head.") var headerTimeout = 10
     @Option(help: "Seconds a keep-alive connection may idle.") var idleTimeout = 60
 
@@ -28,6 +30,11 @@ struct HTTPEchoCommand: ParsableCommand {
         config.maxInMemoryBodyBytes = maxInMemoryBodyBytes
         config.headerTimeout = .seconds(headerTimeout)
         config.idleTimeout = .seconds(idleTimeout)
+        if let cert = tlsCert, let key = tlsKey {
+            config.tls = HTTPTLSConfig(certificatePath: cert, privateKeyPath: key)
+        } else if tlsCert != nil || tlsKey != nil {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         var logger = Logger(label: "affectd.http-echo")
         logger.logLevel = .warning
         let server = HTTPServer(config: config, logger: logger, handler: Self.handle)

@@ -250,6 +250,23 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertNil(c.readResponse()?.headers["content-encoding"])
     }
 
+    func testDroppedResponderAnswers500AndDroppedStreamIsCut() throws {
+        let c = try RawClient(port: port)
+        c.send("GET /forget HTTP/1.1\r\nHost: a\r\n\r\n")
+        let r = c.readResponse()
+        XCTAssertEqual(r?.status, 500)
+        XCTAssertTrue(r?.text.contains("without a response") ?? false)
+        // The connection stays usable.
+        c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertEqual(c.readResponse()?.text, "/slow")
+
+        let d = try RawClient(port: port)
+        d.send("GET /forget-stream HTTP/1.1\r\nHost: a\r\n\r\n")
+        XCTAssertTrue(d.isClosedByPeer(), "an unfinished chunked body must end in a closed connection")
+        let raw = String(decoding: d.pending, as: UTF8.self)
+        XCTAssertTrue(raw.hasSuffix("7\r\npartial\r\n"), raw)  // no terminating 0-size chunk
+    }
+
     func testUnknownRouteGetsProblemJSON() throws {
         let r = try runCurl(["-w", "\n%{http_code} %{content_type}", "\(base)/nope"])
         let text = String(decoding: r.out, as: UTF8.self)

@@ -133,7 +133,9 @@ func runCurl(_ args: [String], stdin: Data? = nil) throws -> (status: Int32, out
 final class Events: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [String] = []
+    private var kept: [HTTPResponder] = []
     func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    func keep(_ r: HTTPResponder) { lock.lock(); kept.append(r); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
 
     func waitFor(_ s: String, timeout: Double) -> Bool {
@@ -191,7 +193,13 @@ func testHandler(events: Events) -> HTTPHandler {
             let n = Int(params["n"] ?? "200")!
             let body = "[" + (0..<n).map { "{\"i\":\($0)}" }.joined(separator: ",") + "]"
             responder.send(HTTPResponse(status: 200, contentType: "application/json", body: body))
+        case "/forget":
+            break  // drops the responder unanswered
+        case "/forget-stream":
+            let stream = responder.startStream(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain")]))
+            stream.write("partial")
         case "/never":
+            events.keep(responder)  // holds it, never answers
             events.add("never \(request.id)")
             responder.onCancel { events.add("never cancelled") }
         default:
