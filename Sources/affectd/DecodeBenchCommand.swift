@@ -13,6 +13,7 @@ struct DecodeBenchCommand: ParsableCommand {
     @Option(help: "native, or WIDTHxHEIGHT (stretched, like ffmpeg -vf scale=W:H).") var size: String = "native"
     @Option(help: "rgb24, float (planar CHW) or none (decode only).") var format: String = "rgb24"
     @Option(help: "Sampling rate in frames per second (omit for every frame).") var fps: Double?
+    @Flag(help: "Read the file into memory first and decode from there (custom I/O path).") var memory = false
     @OptionGroup var media: MediaOptions
 
     func run() throws {
@@ -21,7 +22,8 @@ struct DecodeBenchCommand: ParsableCommand {
         guard ["rgb24", "float", "none"].contains(format) else { throw ValidationError("--format must be rgb24, float or none") }
         do {
             let start = DispatchTime.now().uptimeNanoseconds
-            let decoder = try VideoDecoder(source: .file(file), limits: media.limits, sampling: fps.map { .fps($0) } ?? .everyFrame)
+            let source: MediaSource = memory ? .memory(try Data(contentsOf: URL(fileURLWithPath: file))) : .file(file)
+            let decoder = try VideoDecoder(source: source, limits: media.limits, sampling: fps.map { .fps($0) } ?? .everyFrame)
             let converter = FrameConverter(size: frameSize)
             var rgb: [UInt8] = []
             var floats: [Float] = []
