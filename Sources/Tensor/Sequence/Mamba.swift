@@ -87,22 +87,23 @@ public final class MambaKernel: Kernel {
                 transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
 
         let u = arena.floats(rows * Di)
-        for b in 0..<B { causalDepthwiseSiLU(xz + b * L * 2 * Di, u + b * L * Di, L: L) }
+        Engine.parallelRanges(rows, minimumPerPart: 32) { range in
+            for r in range { causalDepthwiseSiLU(xz: xz, u: u, row: r, L: L) }
+        }
 
         let dbl = arena.floats(rows * W)
         BLAS.gemm(m: rows, n: W, k: Di, a: u, lda: Di, b: xProj.data, ldb: Di, transB: true, c: dbl, ldc: W)
         let dt = arena.floats(rows * Di)
         BLAS.gemm(m: rows, n: Di, k: R, a: dbl, lda: W, b: dtProj.data, ldb: R, transB: true, c: dt, ldc: Di)
 
+        // The scan is sequential in time only: (sequence, 8-channel block) pairs are independent.
         let y = arena.floats(rows * Di)
-        let state = arena.floats(N * 8), decay = arena.floats(N * 8)
-        for b in 0..<B {
-            let o = b * L
-            var c = 0
-            while c < Di {
+        let blocks = (Di + 7) / 8
+        Engine.parallelRanges(B * blocks, minimumPerPart: 4) { range in
+            for item in range {
+                let o = (item / blocks) * L, c = (item % blocks) * 8
                 scan(channel: c, lanes: min(8, Di - c), L: L, u: u + o * Di, dt: dt + o * Di,
-                     z: xz + o * 2 * Di + Di, bc: dbl + o * W + R, y: y + o * Di, state: state, negA: decay)
-                c += 8
+                     z: xz + o * 2 * Di + Di, bc: dbl + o * W + R, y: y + o * Di)
             }
         }
 
@@ -113,34 +114,40 @@ public final class MambaKernel: Kernel {
         return out
     }
 
-    /// u[t, c] = SiLU(bias[c] + sum_k w[k, c] x[t - (d_conv-1-k), c]) for one sequence; x rows have
-    /// stride 2*Di (the x half of in_proj's output).
-    func causalDepthwiseSiLU(_ x: UnsafePointer<Float>, _ u: UnsafeMutablePointer<Float>, L: Int) {
-        let Di = dInner, K = dConv, w = UnsafePointer(convWeight.data)
-        for t in 0..<L {
-            var c = 0
-            while c < Di {
-                let n = min(8, Di - c)
-                var acc = load8(convBias.data + c, n)
-                for k in max(0, K - 1 - t)..<K {
-                    acc += load8(w + k * Di + c, n) * load8(x + (t - (K - 1 - k)) * 2 * Di + c, n)
-                }
-                store8(silu8(acc), u + t * Di + c, n)
-                c += 8
+    /// u[t, c] = SiLU(bias[c] + sum_k w[k, c] x[t - (d_conv-1-k), c]) for one row (b, t) of B*L;
+    /// x is the first half of in_proj's output rows (stride 2*Di), taps before t = 0 are zero.
+    func causalDepthwiseSiLU(xz: UnsafePointer<Float>, u: UnsafeMutablePointer<Float>, row: Int, L: Int) {
+        let Di = dInner, K = dConv, w = UnsafePointer(convWeight.data), t = row % L
+        var c = 0
+        while c < Di {
+            let n = min(8, Di - c)
+            var acc = load8(convBias.data + c, n)
+            for k in max(0, K - 1 - t)..<K {
+                acc += load8(w + k * Di + c, n) * load8(xz + (row - (K - 1 - k)) * 2 * Di + c, n)
             }
+            store8(silu8(acc), u + row * Di + c, n)
+            c += 8
         }
     }
 
     /// The selective scan of channels c..<c+lanes over all L steps of one sequence, fused with the
     /// softplus on delta, the D skip and the SiLU(z) gate. `bc` points at B_t (then C_t) in row t of
-    /// x_proj's output; `state` and `negA` are scratch for N vectors each.
+    /// x_proj's output. The N state vectors and A columns live on the stack (L1) for all L steps.
+    @inline(__always)
+    func scan(channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
+              z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let N = dState
+        withUnsafeTemporaryAllocation(of: Float8.self, capacity: 2 * N) { buf in
+            scan(channel: c, lanes: lanes, L: L, u: u, dt: dt, z: z, bc: bc, y: y, s: buf.baseAddress!,
+                 a: buf.baseAddress! + N)
+        }
+    }
+
     @inline(__always)
     func scan(channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
               z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-              state: UnsafeMutablePointer<Float>, negA: UnsafeMutablePointer<Float>) {
+              s: UnsafeMutablePointer<Float8>, a: UnsafeMutablePointer<Float8>) {
         let Di = dInner, N = dState, W = dtRank + 2 * N
-        let s = UnsafeMutableRawPointer(state).bindMemory(to: Float8.self, capacity: N)
-        let a = UnsafeMutableRawPointer(negA).bindMemory(to: Float8.self, capacity: N)
         for n in 0..<N {
             s[n] = Float8()
             a[n] = load8(self.negA.data + n * Di + c, lanes)
