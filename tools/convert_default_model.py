@@ -138,7 +138,7 @@ def read_state_dict(path: Path, expected: dict[str, tuple]) -> dict[str, np.ndar
     try:
         sd = torch_pickle.load_state_dict(path)
     except ValueError as e:
-        raise ConversionError(f"{path.name}: {e}") from e
+        raise ConversionError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from e
     for name, shape in expected.items():
         if name not in sd:
             raise ConversionError(f"{path.name}: tensor {name} missing")
