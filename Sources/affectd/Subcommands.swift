@@ -7,5 +7,6 @@ enum AffectdSubcommands {
         ProbeCommand.self,
         FramesCommand.self,
         DecodeBenchCommand.self,
+        BenchOpCommand.self,
     ]
 }

@@ -43,18 +43,10 @@ public enum Activation: Sendable, Equatable {
         v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()
     }
 
+    /// A plain scalar loop: LLVM vectorises it (SIMD.clamped would stay a generic call).
     @inline(__always)
     private func clamp(_ p: UnsafeMutablePointer<Float>, _ count: Int, lo: Float, hi: Float) {
-        var i = 0
-        let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
-        let raw = UnsafeMutableRawPointer(p)
-        while i + 8 <= count {
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            v = v.clamped(lowerBound: l, upperBound: h)
-            raw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { p[i] = min(max(p[i], lo), hi); i += 1 }
+        for i in 0..<count { p[i] = min(max(p[i], lo), hi) }
     }
 }
 

@@ -1,98 +1,103 @@
-/// Depthwise convolution on NHWC, vectorised across channels (8 at a time), no BLAS.
-/// Weights are packed [taps, C]. For 3x3 kernels the nine weight vectors of a channel block stay in
-/// registers while the kernel sweeps an output row; other sizes read them from L1 per tap. Border
-/// pixels (whose window leaves the input) and a channel tail (C % 8) take a checked scalar path.
+/// Depthwise convolution on NHWC, vectorised across channels, no BLAS. Weights are packed
+/// [taps, C], so one tap's weights for a block of channels are contiguous (read from L1).
+/// Per output pixel, channels go in blocks of 32 (four independent 8-lane FMA chains, enough to
+/// hide the FMA latency) then 8, over only the taps that fall inside the input (borders need no
+/// padded copy); the channel tail (C % 8) takes a checked scalar path. ReLU/ReLU6 are applied in registers. Output rows are split
+/// across `Engine.intraOpThreads`.
 @inline(__always)
 func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: Int,
                    y: UnsafeMutablePointer<Float>, oh: Int, ow: Int, pt: Int, pl: Int,
                    window: Window, weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?,
                    activation: Activation) {
     let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
-    let vecC = c & ~7
-    // Output columns whose whole window is inside the input horizontally: [oxLo, oxHi).
-    var oxLo = 0
-    while oxLo < ow && oxLo * sw - pl < 0 { oxLo += 1 }
-    var oxHi = ow
-    while oxHi > oxLo && (oxHi - 1) * sw - pl + (kw - 1) * dw >= w { oxHi -= 1 }
-    let zero = SIMD8<Float>(repeating: 0)
-    let clampLo: SIMD8<Float>, clampHi: SIMD8<Float>, fused: Bool
+    let vecC = c & ~7, quadC = c & ~31
+    let (lo, hi, fused): (Float, Float, Bool)
     switch activation {
-    case .relu: clampLo = zero; clampHi = SIMD8(repeating: .infinity); fused = true
-    case .relu6: clampLo = zero; clampHi = SIMD8(repeating: 6); fused = true
-    case .identity: clampLo = SIMD8(repeating: -.infinity); clampHi = SIMD8(repeating: .infinity); fused = true
-    default: clampLo = zero; clampHi = zero; fused = false
+    case .relu: (lo, hi, fused) = (0, .infinity, true)
+    case .relu6: (lo, hi, fused) = (0, 6, true)
+    case .identity: (lo, hi, fused) = (-.infinity, .infinity, true)
+    default: (lo, hi, fused) = (-.infinity, .infinity, false)
     }
-    let xr = UnsafeMutableRawPointer(x), yr = UnsafeMutableRawPointer(y), wr = UnsafeMutableRawPointer(weights)
-    @inline(__always) func load(_ p: UnsafeMutableRawPointer, _ i: Int) -> SIMD8<Float> {
+    let loV = SIMD8<Float>(repeating: lo), hiV = SIMD8<Float>(repeating: hi)
+    // Lane by lane: LLVM turns this into vmaxps/vminps (SIMD.clamped stays a generic call).
+    @inline(__always) func clamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        var r = v
+        for l in 0..<8 { let t = v[l] < loV[l] ? loV[l] : v[l]; r[l] = t > hiV[l] ? hiV[l] : t }
+        return r
+    }
+    let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weights), yr = UnsafeMutableRawPointer(y)
+    let br = bias.map { UnsafeRawPointer($0) }
+    @inline(__always) func load(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         p.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
     }
+    @inline(__always) func biasAt(_ i: Int) -> SIMD8<Float> { br.map { load($0, i) } ?? SIMD8(repeating: 0) }
 
-    for b in 0..<n {
-        for oy in 0..<oh {
+    Engine.parallelRanges(n * oh, minimumPerPart: 4) { rowRange in
+        for row in rowRange {
+            let b = row / oh, oy = row % oh
             let iy0 = oy * sh - pt
-            let outRow = ((b * oh + oy) * ow) * c
-            // Vectorised interior.
-            if kh == 3 && kw == 3 {
-                let rowValid = (0..<3).map { iy0 + $0 * dh >= 0 && iy0 + $0 * dh < h }
-                let v0 = rowValid[0], v1 = rowValid[1], v2 = rowValid[2]
-                let r0 = ((b * h + iy0) * w) * c, r1 = r0 + dh * w * c, r2 = r1 + dh * w * c
+            // Kernel rows that land inside the input: [kyLo, kyHi).
+            var kyLo = 0
+            while kyLo < kh && iy0 + kyLo * dh < 0 { kyLo += 1 }
+            var kyHi = kh
+            while kyHi > kyLo && iy0 + (kyHi - 1) * dh >= h { kyHi -= 1 }
+            let outRow = (b * oh + oy) * ow * c
+            let imageBase = b * h * w * c
+            for ox in 0..<ow {
+                let ix0 = ox * sw - pl
+                // Kernel columns that land inside the input: [kxLo, kxHi).
+                var kxLo = 0
+                while kxLo < kw && ix0 + kxLo * dw < 0 { kxLo += 1 }
+                var kxHi = kw
+                while kxHi > kxLo && ix0 + (kxHi - 1) * dw >= w { kxHi -= 1 }
+                let out = outRow + ox * c
                 var cb = 0
-                while cb < vecC {
-                    let w00 = load(wr, 0 * c + cb), w01 = load(wr, 1 * c + cb), w02 = load(wr, 2 * c + cb)
-                    let w10 = load(wr, 3 * c + cb), w11 = load(wr, 4 * c + cb), w12 = load(wr, 5 * c + cb)
-                    let w20 = load(wr, 6 * c + cb), w21 = load(wr, 7 * c + cb), w22 = load(wr, 8 * c + cb)
-                    let bv = bias.map { load(UnsafeMutableRawPointer($0), cb) } ?? zero
-                    let d0 = 0, d1 = dw * c, d2 = 2 * dw * c
-                    for ox in oxLo..<oxHi {
-                        let ix = (ox * sw - pl) * c + cb
-                        var acc = bv
-                        if v0 { acc += load(xr, r0 + ix + d0) * w00; acc += load(xr, r0 + ix + d1) * w01; acc += load(xr, r0 + ix + d2) * w02 }
-                        if v1 { acc += load(xr, r1 + ix + d0) * w10; acc += load(xr, r1 + ix + d1) * w11; acc += load(xr, r1 + ix + d2) * w12 }
-                        if v2 { acc += load(xr, r2 + ix + d0) * w20; acc += load(xr, r2 + ix + d1) * w21; acc += load(xr, r2 + ix + d2) * w22 }
-                        if fused { acc = acc.clamped(lowerBound: clampLo, upperBound: clampHi) }
-                        yr.storeBytes(of: acc, toByteOffset: (outRow + ox * c + cb) * 4, as: SIMD8<Float>.self)
-                    }
-                    cb += 8
-                }
-            } else {
-                var cb = 0
-                while cb < vecC {
-                    let bv = bias.map { load(UnsafeMutableRawPointer($0), cb) } ?? zero
-                    for ox in oxLo..<oxHi {
-                        let ix0 = ox * sw - pl
-                        var acc = bv
-                        for ky in 0..<kh {
-                            let iy = iy0 + ky * dh
-                            if iy < 0 || iy >= h { continue }
-                            let row = ((b * h + iy) * w + ix0) * c + cb
-                            let wrow = ky * kw * c + cb
-                            for kx in 0..<kw { acc += load(xr, row + kx * dw * c) * load(wr, wrow + kx * c) }
+                while cb < quadC {
+                    var a0 = biasAt(cb), a1 = biasAt(cb + 8), a2 = biasAt(cb + 16), a3 = biasAt(cb + 24)
+                    for ky in kyLo..<kyHi {
+                        var xi = imageBase + ((iy0 + ky * dh) * w + ix0 + kxLo * dw) * c + cb
+                        var wi = (ky * kw + kxLo) * c + cb
+                        for _ in kxLo..<kxHi {
+                            a0 = a0.addingProduct(load(xr, xi), load(wr, wi))
+                            a1 = a1.addingProduct(load(xr, xi + 8), load(wr, wi + 8))
+                            a2 = a2.addingProduct(load(xr, xi + 16), load(wr, wi + 16))
+                            a3 = a3.addingProduct(load(xr, xi + 24), load(wr, wi + 24))
+                            xi += dw * c; wi += c
                         }
-                        if fused { acc = acc.clamped(lowerBound: clampLo, upperBound: clampHi) }
-                        yr.storeBytes(of: acc, toByteOffset: (outRow + ox * c + cb) * 4, as: SIMD8<Float>.self)
                     }
+                    yr.storeBytes(of: clamp(a0), toByteOffset: (out + cb) * 4, as: SIMD8<Float>.self)
+                    yr.storeBytes(of: clamp(a1), toByteOffset: (out + cb + 8) * 4, as: SIMD8<Float>.self)
+                    yr.storeBytes(of: clamp(a2), toByteOffset: (out + cb + 16) * 4, as: SIMD8<Float>.self)
+                    yr.storeBytes(of: clamp(a3), toByteOffset: (out + cb + 24) * 4, as: SIMD8<Float>.self)
+                    cb += 32
+                }
+                while cb < vecC {
+                    var a = biasAt(cb)
+                    for ky in kyLo..<kyHi {
+                        var xi = imageBase + ((iy0 + ky * dh) * w + ix0 + kxLo * dw) * c + cb
+                        var wi = (ky * kw + kxLo) * c + cb
+                        for _ in kxLo..<kxHi { a = a.addingProduct(load(xr, xi), load(wr, wi)); xi += dw * c; wi += c }
+                    }
+                    yr.storeBytes(of: clamp(a), toByteOffset: (out + cb) * 4, as: SIMD8<Float>.self)
                     cb += 8
                 }
             }
-            // Checked scalar path: border columns for every channel, interior columns for the tail.
+            // Checked scalar path for the channel tail (C % 8).
+            if vecC == c { continue }
             for ox in 0..<ow {
-                let interior = ox >= oxLo && ox < oxHi
-                let cStart = interior ? vecC : 0
-                if cStart == c { continue }
+                let cStart = vecC
                 let ix0 = ox * sw - pl
                 for ch in cStart..<c {
                     var acc = bias?[ch] ?? 0
-                    for ky in 0..<kh {
+                    for ky in kyLo..<kyHi {
                         let iy = iy0 + ky * dh
-                        if iy < 0 || iy >= h { continue }
                         for kx in 0..<kw {
                             let ix = ix0 + kx * dw
                             if ix < 0 || ix >= w { continue }
-                            acc += x[((b * h + iy) * w + ix) * c + ch] * weights[(ky * kw + kx) * c + ch]
+                            acc += x[imageBase + (iy * w + ix) * c + ch] * weights[(ky * kw + kx) * c + ch]
                         }
                     }
-                    if fused { acc = min(max(acc, clampLo[0]), clampHi[0]) }
-                    y[outRow + ox * c + ch] = acc
+                    y[outRow + ox * c + ch] = min(max(acc, lo), hi)
                 }
             }
         }

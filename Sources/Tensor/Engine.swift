@@ -1,0 +1,29 @@
+import Dispatch
+
+/// Process-wide engine settings. Threading policy (docs/engine.md): worker threads x intra-op
+/// threads never exceed the cores. The service runs one worker per core with `intraOpThreads = 1`
+/// and `BLAS.setThreads(1)`; a single-stream tool may give one inference all cores.
+public enum Engine {
+    /// Threads the engine's own kernels (depthwise conv) split one op across. Set at start-up.
+    nonisolated(unsafe) public static var intraOpThreads = 1
+
+    /// Runs body(0..<parts) on up to `intraOpThreads` threads, each part a contiguous range of
+    /// `0..<count`; inline when one thread suffices.
+    @inline(__always)
+    static func parallelRanges(_ count: Int, minimumPerPart: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = min(intraOpThreads, max(1, count / max(minimumPerPart, 1)))
+        if parts <= 1 { body(0..<count); return }
+        // The parts write disjoint output ranges; the body only borrows the caller's pointers.
+        withoutActuallyEscaping(body) { f in
+            let part = UncheckedClosure(f)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                part.call((count * p / parts)..<(count * (p + 1) / parts))
+            }
+        }
+    }
+}
+
+private struct UncheckedClosure: @unchecked Sendable {
+    let call: (Range<Int>) -> Void
+    init(_ f: @escaping (Range<Int>) -> Void) { call = f }
+}
