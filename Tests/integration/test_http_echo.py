@@ -77,3 +77,46 @@ def test_unknown_route_and_method(base):
     assert r.status_code == 404 and r.json()["title"] == "Not Found"
     r = requests.delete(f"{base}/echo", timeout=5)
     assert r.status_code == 405 and "DELETE" in r.json()["detail"]
+
+
+def _seeds():
+    corpus = os.path.join(ROOT, "Tests", "Fuzz", "corpus")
+    return [open(os.path.join(corpus, f), "rb").read() for f in sorted(os.listdir(corpus))]
+
+
+def test_malformed_requests_never_take_the_server_down(base):
+    """Seed requests mutated at random (fixed seed): every answer is a well-formed HTTP/1.1
+    status line or a plain close, and the server keeps serving afterwards."""
+    import random
+    import socket
+
+    rng = random.Random(1)
+    seeds = _seeds()
+    port = int(base.rsplit(":", 1)[1])
+    statuses = {}
+    for _ in range(300):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            op, i = rng.random(), rng.randrange(len(data) + 1)
+            if op < 0.4 and data:
+                data[min(i, len(data) - 1)] = rng.randrange(256)
+            elif op < 0.7:
+                data[i:i] = rng.choice([b"\r", b"\n", b"\r\n", b" ", b":", b"0", b"-", b"\x00", b"chunked", b"Content-Length: 9\r\n"])
+            else:
+                del data[i:i + rng.randint(1, 8)]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(bytes(data))
+            s.shutdown(socket.SHUT_WR)  # the server treats the half-close as the client leaving
+            reply = b""
+            try:
+                while chunk := s.recv(65536):
+                    reply += chunk
+            except ConnectionResetError:
+                pass
+        if reply:
+            assert re.match(rb"HTTP/1\.1 [1-5]\d\d ", reply), reply[:80]
+            code = int(reply[9:12])
+            statuses[code] = statuses.get(code, 0) + 1
+    assert requests.get(f"{base}/hello", timeout=5).text == "hello\n"
+    assert statuses.get(400, 0) > 50, statuses  # the mutations do reach the parser
+    assert 500 not in statuses, statuses
