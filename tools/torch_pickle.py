@@ -57,6 +57,15 @@ def _rebuild_parameter(data, requires_grad=False, hooks=None):
     return data
 
 
+def _skip_tensor(*args):
+    return None
+
+
+def _SIZES_ONLY(key, dtype, numel):
+    """First pass over a legacy file: storages are only declared, tensors not built."""
+    return None
+
+
 _ALLOWED = {
     ("collections", "OrderedDict"): OrderedDict,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
@@ -71,8 +80,11 @@ class RestrictedUnpickler(pickle.Unpickler):
         super().__init__(stream)
         self._load_storage = load_storage
         self._storages: dict[str, np.ndarray] = {}
+        self.declared: dict[str, tuple[np.dtype, int]] = {}
 
     def find_class(self, module, name):
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2") and self._load_storage is _SIZES_ONLY:
+            return _skip_tensor
         if (module, name) in _ALLOWED:
             return _ALLOWED[(module, name)]
         if module == "torch" and name in _STORAGE_DTYPES:
@@ -87,6 +99,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         key = str(key)
         if key not in self._storages:
             self._storages[key] = self._load_storage(key, stype.dtype, int(numel))
+        self.declared[key] = (stype.dtype, int(numel))
         return self._storages[key]
 
 
@@ -97,14 +110,11 @@ def _read_legacy(data: bytes, origin: str) -> dict[str, np.ndarray]:
     RestrictedUnpickler(f, None).load()  # protocol version
     RestrictedUnpickler(f, None).load()  # sys info
     state_at = f.tell()
-    # The raw storages follow the state-dict pickle: a first pass learns their types and sizes.
-    declared: dict[str, tuple[np.dtype, int]] = {}
-
-    def declare(key, dtype, numel):
-        declared[key] = (dtype, numel)
-        return np.zeros(numel, dtype=dtype)
-
-    RestrictedUnpickler(f, declare).load()
+    # The raw storages follow the state-dict pickle: a first pass learns their types and sizes
+    # (allocating nothing, so a forged size cannot exhaust memory before the data is seen).
+    first = RestrictedUnpickler(f, _SIZES_ONLY)
+    first.load()
+    declared = first.declared
     keys = RestrictedUnpickler(f, None).load()
     if not isinstance(keys, list):
         raise ValueError(f"{origin}: malformed storage key list")
@@ -152,7 +162,10 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
             state = _read_zip(path)
         else:
             state = _read_legacy(path.read_bytes(), path.name)
-    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError, struct.error) as e:
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError, IndexError, TypeError,
+            AttributeError, OverflowError, UnicodeDecodeError, struct.error, MemoryError, RecursionError) as e:
         raise ValueError(f"{path.name}: corrupted or truncated PyTorch file ({type(e).__name__}: {e})") from e
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise ValueError(f"{path.name}: not a plain state dict of tensors")

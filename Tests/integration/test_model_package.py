@@ -179,6 +179,77 @@ def test_pickle_with_foreign_global_is_refused(tmp_path):
         torch_pickle.load_state_dict(path)
 
 
+def _zip_state_dict(sd: dict[str, np.ndarray], monkeypatch) -> bytes:
+    """A torch >= 1.6 zip checkpoint of float32 tensors, written without torch (fake torch globals)."""
+    import types
+    torch_mod, utils_mod = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called while pickling")
+
+    class FloatStorage:
+        pass
+    _rebuild_tensor_v2.__module__, FloatStorage.__module__ = "torch._utils", "torch"
+    _rebuild_tensor_v2.__qualname__, FloatStorage.__qualname__ = "_rebuild_tensor_v2", "FloatStorage"
+    utils_mod._rebuild_tensor_v2, torch_mod.FloatStorage, torch_mod._utils = _rebuild_tensor_v2, FloatStorage, utils_mod
+    monkeypatch.setitem(sys.modules, "torch", torch_mod)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils_mod)
+
+    class Ref:  # one tensor: a storage reference, reduced like torch.Tensor.__reduce_ex__
+        def __init__(self, key, arr):
+            self.key, self.arr = key, arr
+
+        def __reduce__(self):
+            stride = tuple(int(s // 4) for s in self.arr.strides)
+            return (_rebuild_tensor_v2, (("storage", self.key), 0, self.arr.shape, stride, False, {}))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == "storage":
+                return ("storage", FloatStorage, obj[1], "cpu", sd_by_key[obj[1]].size)
+            return None
+
+    sd_by_key = {str(i): np.ascontiguousarray(v, np.float32) for i, v in enumerate(sd.values())}
+    buf = io.BytesIO()
+    Pickler(buf, protocol=2).dump({k: Ref(str(i), sd_by_key[str(i)]) for i, k in enumerate(sd)})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("archive/data.pkl", buf.getvalue())
+        for key, arr in sd_by_key.items():
+            z.writestr(f"archive/data/{key}", arr.tobytes())
+    return out.getvalue()
+
+
+def test_zip_checkpoint_reads_like_the_legacy_file(sources, tmp_path, monkeypatch):
+    path = tmp_path / "rnet_zip.pt"
+    path.write_bytes(_zip_state_dict(sources["rnet"], monkeypatch))
+    back = torch_pickle.load_state_dict(path)
+    assert list(back) == list(sources["rnet"])
+    assert all(np.array_equal(back[k], v) for k, v in sources["rnet"].items())
+
+
+def test_mutated_checkpoints_fail_cleanly(tmp_path):
+    """Truncations and byte flips of pnet.pt either load or raise ValueError, nothing else."""
+    require_wheels()
+    wheel = next(WHEELS.glob(conv.wheel_glob(conv.PINS[0])))
+    with zipfile.ZipFile(wheel) as z:
+        data = z.read("facenet_pytorch/data/pnet.pt")
+    rng = np.random.default_rng(11)
+    path = tmp_path / "m.pt"
+    refused = 0
+    for i in range(120):
+        b = bytearray(data[: int(rng.integers(0, len(data)))] if i % 2 else data)
+        if i % 2 == 0:
+            for _ in range(3):
+                b[int(rng.integers(0, len(b)))] = int(rng.integers(0, 256))
+        path.write_bytes(bytes(b))
+        try:
+            torch_pickle.load_state_dict(path)
+        except ValueError:
+            refused += 1
+    assert refused >= 60  # every truncation at least
+
+
 # ---------------------------------------------------------------- references vs ONNX of the package
 
 @pytest.fixture(scope="session")
