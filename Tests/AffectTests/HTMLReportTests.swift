@@ -1,0 +1,54 @@
+import Affect
+import Foundation
+import XCTest
+
+final class HTMLReportTests: XCTestCase {
+    /// A 1x1 PNG.
+    static let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+    func embedded(_ html: String, _ id: String) throws -> Data {
+        let open = "<script type=\"application/json\" id=\"\(id)\">"
+        let start = try XCTUnwrap(html.range(of: open)).upperBound
+        let end = try XCTUnwrap(html.range(of: "</script>", range: start..<html.endIndex)).lowerBound
+        return Data(html[start..<end].utf8)
+    }
+
+    func testPageEmbedsTheResultJSONAndNothingExternal() throws {
+        var frames = ResultTests.synthetic()
+        frames[0].faces[0].expression = ["</script><script>alert(1)</script>": 1]
+        let r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: frames)
+        let thumbs = [try HTMLReport.Thumbnail(t: 0, person: 1, pngDataURI: Self.png), try HTMLReport.Thumbnail(t: 2, person: nil, pngDataURI: Self.png)]
+        let html = try HTMLReport.render(r, thumbnails: thumbs, title: "clip <1>.mp4")
+        // The page's data is the result, byte for byte after JSON parsing.
+        let data = try embedded(html, "affectd-result")
+        XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: data), r)
+        let a = try JSONSerialization.jsonObject(with: data) as? NSDictionary
+        let b = try JSONSerialization.jsonObject(with: try ResultJSON.encode(r)) as? NSDictionary
+        XCTAssertEqual(a, b)
+        let t = try JSONSerialization.jsonObject(with: try embedded(html, "affectd-thumbnails")) as? [[String: Any]]
+        XCTAssertEqual(t?.count, 2)
+        XCTAssertEqual(t?[0]["src"] as? String, Self.png)
+        // Self-contained: no fetched resources; the hostile key stayed inside its JSON string.
+        for external in ["src=\"http", "href=\"http", "url(", "<link", "import(", "fetch(", "XMLHttpRequest", "<script src"] {
+            XCTAssertFalse(html.contains(external), external)
+        }
+        XCTAssertEqual(html.components(separatedBy: "</script>").count - 1, 4, "exactly the four script elements")
+        XCTAssertTrue(html.contains("<title>clip &lt;1&gt;.mp4</title>"))
+    }
+
+    func testThumbnailsMustBePNGDataURIs() {
+        XCTAssertThrowsError(try HTMLReport.Thumbnail(t: 0, person: nil, pngDataURI: "https://example.com/a.png"))
+        XCTAssertThrowsError(try HTMLReport.Thumbnail(t: 0, person: nil, pngDataURI: "data:image/png;base64,\"><script>"))
+        XCTAssertThrowsError(try HTMLReport.Thumbnail(t: 0, person: nil, pngDataURI: "data:image/png;base64,/9j/4AAQSkZJRg=="), "a JPEG")
+    }
+
+    /// Writes the synthetic report to .build-affect/report-synthetic.html for a browser check
+    /// (scripts/check-report.sh renders it headless when Chromium is installed).
+    func testWritesSyntheticReport() throws {
+        let r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: ResultTests.synthetic())
+        let html = try HTMLReport.render(r, thumbnails: [try HTMLReport.Thumbnail(t: 0, person: 1, pngDataURI: Self.png)])
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("affectd-report-synthetic.html")
+        try html.write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertGreaterThan(try Data(contentsOf: url).count, 3000)
+    }
+}
