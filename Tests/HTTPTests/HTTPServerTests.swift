@@ -146,6 +146,18 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(c.isClosedByPeer())
     }
 
+    func testClientThatStopsReadingIsCutAfterTheWriteTimeout() throws {
+        let c = try RawClient(port: port)
+        var size: Int32 = 4096
+        setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        c.send("GET /flood HTTP/1.1\r\nHost: a\r\n\r\n")
+        let start = Date()
+        // Never read: the server's output stalls, the write timeout (2 s) closes the connection
+        // and cancels the producer.
+        XCTAssertTrue(events.waitFor("flood stopped, pending seen true", timeout: 6), "\(events.all)")
+        XCTAssertGreaterThan(Date().timeIntervalSince(start), 1.5)
+    }
+
     func testIdleKeepAliveConnectionIsClosed() throws {
         let c = try RawClient(port: port, receiveTimeout: 5)
         c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -193,6 +193,17 @@ func testHandler(events: Events) -> HTTPHandler {
             let n = Int(params["n"] ?? "200")!
             let body = "[" + (0..<n).map { "{\"i\":\($0)}" }.joined(separator: ",") + "]"
             responder.send(HTTPResponse(status: 200, contentType: "application/json", body: body))
+        case "/flood":
+            // Streams until the server gives up on a client that does not read.
+            let stream = responder.startStream(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]))
+            let chunk = [UInt8](repeating: 120, count: 64 * 1024)
+            var maxPending = 0
+            while stream.write(chunk) {
+                maxPending = max(maxPending, stream.pendingBytes)
+                if stream.pendingBytes > 1 << 20 { usleep(20_000) }  // back off for a slow reader
+            }
+            events.add("flood stopped, pending seen \(maxPending > 0)")
+            stream.finish()
         case "/forget":
             break  // drops the responder unanswered
         case "/forget-stream":
