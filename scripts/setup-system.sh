@@ -11,6 +11,7 @@ PACKAGES=(
   python3-venv
   valgrind wrk curl
   nginx-light
+  chromium   # headless render check of the HTML report (scripts/check-report.sh)
 )
 
 missing=()
