@@ -153,6 +153,8 @@ def linear_cases(rng, root):
         ("linear_b7_relu", (7, 33), 33, 17, True, "relu"),
         ("linear_rank3_nobias", (2, 5, 9), 9, 4, False, None),
         ("linear_b8_1280_512", (8, 1280), 1280, 512, True, None),
+        ("linear_b9_odd_out", (9, 21), 21, 13, True, "relu6"),  # row and column tails of the SIMD path
+        ("linear_b40_blas", (40, 19), 19, 23, True, "sigmoid"),  # above the small-batch limit: sgemm
     ]:
         x = f32(rng.standard_normal(xshape))
         wt = f32(rng.standard_normal((fout, fin)) / np.sqrt(fin))
