@@ -42,13 +42,30 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertThrowsError(try HTMLReport.Thumbnail(t: 0, person: nil, pngDataURI: "data:image/png;base64,/9j/4AAQSkZJRg=="), "a JPEG")
     }
 
-    /// Writes the synthetic report to .build-affect/report-synthetic.html for a browser check
-    /// (scripts/check-report.sh renders it headless when Chromium is installed).
-    func testWritesSyntheticReport() throws {
+    /// The synthetic report renders in headless Chromium without JavaScript errors and draws a
+    /// smoothed curve and a band per person and axis (scripts/check-report.sh; Chromium comes from
+    /// scripts/setup-system.sh).
+    func testRendersInHeadlessChromium() throws {
         let r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: ResultTests.synthetic())
         let html = try HTMLReport.render(r, thumbnails: [try HTMLReport.Thumbnail(t: 0, person: 1, pngDataURI: Self.png)])
-        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("affectd-report-synthetic.html")
-        try html.write(to: url, atomically: true, encoding: .utf8)
-        XCTAssertGreaterThan(try Data(contentsOf: url).count, 3000)
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("affectd-report-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let page = dir.appendingPathComponent("report.html"), shot = dir.appendingPathComponent("report.png")
+        try html.write(to: page, atomically: true, encoding: .utf8)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/check-report.sh").standardized
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script.path, page.path, shot.path]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "check-report failed: \(stderr)")
+        XCTAssertEqual(stdout.trimmingCharacters(in: .whitespacesAndNewlines), "curves=4 raw_points=21 bands=4")
+        XCTAssertGreaterThan((try? Data(contentsOf: shot))?.count ?? 0, 10_000, "screenshot")
     }
 }
