@@ -90,8 +90,9 @@ public final class VideoDecoder {
             defer { av_packet_unref(packet) }
             guard packet!.pointee.stream_index == stream.pointee.index else { continue }
             packetsSent += 1
+            // EAGAIN cannot happen here: nextFrame() drained the decoder (receive gave EAGAIN) first.
             let sent = avcodec_send_packet(codec, packet)
-            if sent < 0 && sent != affectd_averror_eagain() { try countDecodeError(sent); continue }
+            if sent < 0 { try countDecodeError(sent); continue }
             return
         }
     }
