@@ -99,8 +99,10 @@ def wheel_glob(pin: dict) -> str:
 def fetch_wheel(pin: dict, wheel_dir: Path, offline: bool) -> Path:
     spec = f"{pin['package']}=={pin['version']}"
     if not offline:
+        # fetch-wheel.sh calls `pip`: the one next to this interpreter (the venv's) comes first
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         proc = subprocess.run(["bash", str(REPO / "scripts" / "fetch-wheel.sh"), spec, pin["sha256"], str(wheel_dir)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise ConversionError(f"fetching {spec} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     found = sorted(wheel_dir.glob(wheel_glob(pin)))
