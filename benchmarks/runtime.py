@@ -121,6 +121,8 @@ CASES: list[Callable[[np.random.Generator], Case]] = [
     depthwise3x3_112_32,
     linear_1280_512_b8,
 ]
+from runtime_sequence_cases import sequence_cases  # noqa: E402  (Mamba and LSTM; see that file)
+CASES += sequence_cases(Case)
 
 
 # ---------------------------------------------------------------------------------------------
