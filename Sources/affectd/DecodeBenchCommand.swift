@@ -22,7 +22,8 @@ struct DecodeBenchCommand: ParsableCommand {
         guard ["rgb24", "float", "none"].contains(format) else { throw ValidationError("--format must be rgb24, float or none") }
         do {
             let start = DispatchTime.now().uptimeNanoseconds
-            let source: MediaSource = memory ? .memory(try Data(contentsOf: URL(fileURLWithPath: file))) : .file(file)
+            // FileHandle rather than Data(contentsOf:), which leaks 4 kB on an empty file (FoundationEssentials, Swift 6.3.1).
+            let source: MediaSource = memory ? .memory(try readWholeFile(file)) : .file(file)
             let decoder = try VideoDecoder(source: source, limits: media.limits, sampling: fps.map { .fps($0) } ?? .everyFrame)
             let converter = FrameConverter(size: frameSize)
             var rgb: [UInt8] = []
@@ -50,4 +51,10 @@ struct DecodeBenchCommand: ParsableCommand {
             throw reportMediaError(error)
         }
     }
+}
+
+private func readWholeFile(_ path: String) throws -> Data {
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw MediaError.cannotOpen(path: path, reason: "cannot read") }
+    defer { try? handle.close() }
+    return try handle.readToEnd() ?? Data()
 }
