@@ -160,9 +160,9 @@ public final class MambaKernel: Kernel {
             let bt = bc + t * W, ct = bt + N
             var acc = Float8()
             for n in 0..<N {
-                let sn = exp8(delta * a[n]) * s[n] + du * bt[n]
+                let sn = (du * bt[n]).addingProduct(exp8(delta * a[n]), s[n])
                 s[n] = sn
-                acc += sn * ct[n]
+                acc = acc.addingProduct(sn, ct[n])
             }
             store8((acc + d * ut) * silu8(load8(z + t * 2 * Di + c, lanes)), y + t * Di + c, lanes)
         }

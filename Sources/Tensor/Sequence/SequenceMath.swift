@@ -18,13 +18,13 @@ public func exp8(_ x0: Float8) -> Float8 {
     let shifted = x * 1.44269504088896341 + 12582912.0
     let n = shifted - 12582912.0                                   // round(x / ln 2)
     let r = x - n * ln2Hi - n * ln2Lo
-    var p = Float8(repeating: 1.9875691500e-4)
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    let y = p * r * r + r + 1
+    var p = Float8(repeating: 1.9875691500e-4)      // addingProduct: FMA (a * b + c is two ops)
+    p = Float8(repeating: 1.3981999507e-3).addingProduct(p, r)
+    p = Float8(repeating: 8.3334519073e-3).addingProduct(p, r)
+    p = Float8(repeating: 4.1665795894e-2).addingProduct(p, r)
+    p = Float8(repeating: 1.6666665459e-1).addingProduct(p, r)
+    p = Float8(repeating: 5.0000001201e-1).addingProduct(p, r)
+    let y = (r + 1).addingProduct(p, r * r)
     let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     return y * unsafeBitCast((ni &+ 127) &<< 23, to: Float8.self)
 }
