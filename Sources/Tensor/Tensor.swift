@@ -102,7 +102,12 @@ public struct Tensor: @unchecked Sendable {
 
     @inlinable public var count: Int { shape.count }
     @inlinable public var rank: Int { shape.rank }
-    @inlinable public func dim(_ i: Int) -> Int { shape[i < 0 ? shape.rank + i : i] }
+    /// Dimension i (negative counts from the end); 1 for an axis the tensor does not have, so a
+    /// scalar reads as one element instead of trapping.
+    @inlinable public func dim(_ i: Int) -> Int {
+        let j = i < 0 ? shape.rank + i : i
+        return j >= 0 && j < shape.rank ? shape[j] : 1
+    }
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
     /// Same memory, another shape of equal element count.

@@ -16,6 +16,9 @@ public final class Network: @unchecked Sendable {
         let inputs: [Int]   // value slots: network inputs first, then block outputs
     }
 
+    /// The manifest "format" this engine reads (docs/model-package.md).
+    public static let manifestFormat = "affectd-model/1"
+
     public let inputs: [Input]
     public let outputNames: [String]
     let blocks: [Block]
@@ -95,6 +98,9 @@ public final class Network: @unchecked Sendable {
 
     /// Loads network `name` of a manifest from its weight file.
     public convenience init(manifest: JSON, network name: String, weights: SafeTensorsFile) throws {
+        if let format = manifest["format"], format.string != Network.manifestFormat {
+            throw TensorError.invalid("manifest format \(format.serialized), this engine reads \"\(Network.manifestFormat)\"")
+        }
         guard let net = manifest["networks"]?[name] else { throw TensorError.missing("manifest has no network \(name)") }
         try self.init(json: net, lookup: { weights.contains($0) ? try weights.tensor($0) : nil })
     }

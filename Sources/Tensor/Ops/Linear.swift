@@ -14,6 +14,7 @@ final class LinearKernel: Kernel, @unchecked Sendable {
         weight = try spec.tensor("weight")
         guard weight.rank == 2 else { throw TensorError.shape("linear: weight must be [out, in], got \(weight.shape)") }
         outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+        guard outFeatures > 0, inFeatures > 0 else { throw TensorError.shape("linear: empty weight \(weight.shape)") }
         bias = try spec.optionalTensor("bias")
         if let bias, bias.count != outFeatures { throw TensorError.shape("linear: bias has \(bias.count) values for \(outFeatures) outputs") }
         activation = try Activation(name: spec.params["activation"]?.string, alpha: Float(try spec.double("alpha", default: 0.01)))

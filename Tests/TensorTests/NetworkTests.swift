@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+@testable import Tensor
+
+/// Manifest networks: malformed declarations and inputs are refused with errors, never traps.
+final class NetworkTests: XCTestCase {
+    let weights: [String: Tensor] = [
+        "c.w": Tensor(zeros: [4, 3, 3, 3]), "c.b": Tensor(zeros: [4]),
+        "fc.w": Tensor(zeros: [2, 4]), "bad.w": Tensor(zeros: [4, 3]),
+    ]
+
+    func network(_ json: String) throws -> Network {
+        let w = weights
+        return try Network(json: try JSON(parsing: json), lookup: { w[$0] })
+    }
+
+    let good = #"{"inputs":[{"name":"image","shape":[null,null,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","pad":"same","activation":"relu"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"p"}],"outputs":[{"name":"probs","block":"p"},"g"]}"#
+
+    func testRunsOnAnySizeAndNamesOutputs() throws {
+        let net = try network(good)
+        XCTAssertEqual(net.outputNames, ["probs", "g"])
+        XCTAssertEqual(net.blockOps, ["conv2d", "global_avg_pool", "linear", "softmax"])
+        let arena = Arena()
+        for (h, w) in [(1, 1), (7, 12), (33, 2)] {
+            arena.reset()
+            let out = try net.run([arena.tensor([2, h, w, 3], layout: .nhwc)].map { t in
+                t.data.update(repeating: 0.5, count: t.count); return t }, arena: arena)
+            XCTAssertEqual(out[0].shape.dims, [2, 2])
+            XCTAssertEqual(out[0].array, [0.5, 0.5, 0.5, 0.5])  // zero weights: uniform softmax
+            XCTAssertEqual(out[1].shape.dims, [2, 4])
+        }
+    }
+
+    func testMalformedDeclarationsThrow() {
+        let bad = [
+            #"{"blocks":[{"op":"relu"}]}"#,                                                       // no inputs
+            #"{"inputs":[{"name":"x"}],"blocks":[]}"#,                                             // no blocks
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"nope"}]}"#,                                // unknown op
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","input":"y"}]}"#,                    // unknown input
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","name":"x"}]}"#,                     // duplicate name
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"missing"}]}"#,           // missing tensor
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"bad.w"}]}"#,             // wrong rank
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","stride":0}]}"#,    // zero stride
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","pad":"half"}]}"#,  // bad padding
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","groups":2}]}"#,    // 4 % 2 ok, 3 channels: run error below
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"maxpool","kernel":[2]}]}"#,                // kernel needs 2
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"flatten","order":"cwh"}]}"#,               // bad order
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu"}],"outputs":["z"]}"#,                // unknown output
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"add","inputs":[]}]}"#,                     // empty inputs
+        ]
+        var thrown = 0
+        for (i, json) in bad.enumerated() {
+            do {
+                let net = try network(json)
+                // Declarations that parse must still refuse a mismatching input at run time.
+                XCTAssertThrowsError(try net.run([Tensor(zeros: [1, 5, 5, 3])], arena: Arena()), "case \(i)")
+            } catch {
+                thrown += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(thrown, 13)
+    }
+
+    func testRunRefusesWrongInputs() throws {
+        let net = try network(good)
+        let arena = Arena()
+        XCTAssertThrowsError(try net.run([Tensor(zeros: [1, 5, 5, 4])], arena: arena))   // 4 channels, declared 3
+        XCTAssertThrowsError(try net.run([Tensor(zeros: [5, 5, 3])], arena: arena))      // no batch axis
+        XCTAssertThrowsError(try net.run([], arena: arena))
+        let manifest = try JSON(parsing: #"{"format":"affectd-model/9","networks":{}}"#)
+        let st = try SafeTensorsFile(path: try emptySafetensors())
+        XCTAssertThrowsError(try Network(manifest: manifest, network: "x", weights: st))
+    }
+
+    func emptySafetensors() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("affectd-empty-\(getpid()).safetensors").path
+        var b = [UInt8](repeating: 0, count: 8)
+        b[0] = 8
+        b += Array("{}      ".utf8)
+        FileManager.default.createFile(atPath: path, contents: Data(b))
+        return path
+    }
+}
