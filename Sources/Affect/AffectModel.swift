@@ -9,6 +9,11 @@ public final class AffectModel: Sendable {
     public let version: String
     public let vaHead: VAHead
     public let temporal: TemporalModel
+    /// The encoders named by `affect.encoders` (nil in packages that only carry heads).
+    public let expression: ExpressionEncoder?
+    /// Scene and person encoder (EfficientNet-Lite0 in the default package; the same network serves both there).
+    public let scene: ImageEncoder?
+    public let person: ImageEncoder?
 
     /// The feature sources some head needs: the Analyzer skips the encoders of the others.
     public var requiredSources: Set<FeatureSource> {
@@ -31,10 +36,18 @@ public final class AffectModel: Sendable {
             }
             return try Network(manifest: manifest, network: n, weights: try weightFile(file))
         }
+        func encoder(_ role: String) throws -> ImageEncoder? {
+            guard let n = affect["encoders"]?[role]?.string else { return nil }
+            guard let file = manifest["networks"]?[n]?["file"]?.string else { throw AffectModelError("encoder \(role): no network \(n) with a file") }
+            return try ImageEncoder(manifest: manifest, network: n, weights: try weightFile(file))
+        }
         self.name = name
         self.version = version
         vaHead = try VAHead(json: head, networks: network)
         temporal = try TemporalModel(json: affect["temporal"], networks: network)
+        expression = try encoder("expression").map(ExpressionEncoder.init)
+        scene = try encoder("scene")
+        person = affect["encoders"]?["person"]?.string == affect["encoders"]?["scene"]?.string ? scene : try encoder("person")
     }
 
     /// Loads `<directory>/manifest.json` and the weight files it names (memory-mapped, opened once).

@@ -7,7 +7,8 @@ import Foundation
 /// exponent (≤ 1 softens a noisy signal), so it is monotone in every factor and 0 when any factor
 /// is 0. An unseen face has no signals and confidence 0.
 public struct FaceConfidence: Sendable, Equatable {
-    /// Faces at or below this size (pixels, the box's shorter side) carry no usable expression.
+    /// Faces at or below this size (pixels, the box's shorter side) carry no usable expression:
+    /// P-Net's 12-px window, the smallest face any MTCNN configuration can return.
     public var minFaceSize: Double = 12
     /// From this size on the face fills the expression network's input (64x64): no gain above.
     public var fullFaceSize: Double = 64
