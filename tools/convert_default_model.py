@@ -269,7 +269,6 @@ def keras_network(layers: list[dict], weights: dict, prefix: str):
     for layer in layers:
         for i in layer["inputs"]:
             consumers[i] = consumers.get(i, 0) + 1
-    by_name = {layer["name"]: layer for layer in layers}
     alias: dict[str, str] = {}  # Keras layer -> block that produces its output
     blocks: list[dict] = []
     block_of: dict[str, dict] = {}
@@ -363,12 +362,12 @@ def keras_network(layers: list[dict], weights: dict, prefix: str):
             b["input"] = "image"
         if "inputs" in b:
             b["inputs"] = ["image" if i == input_name else i for i in b["inputs"]]
-    return blocks, tensors, alias, by_name
+    return blocks, tensors
 
 
 def expression_network(layers, weights):
     prefix = "expression"
-    blocks, tensors, alias, _ = keras_network(layers, weights, prefix)
+    blocks, tensors = keras_network(layers, weights, prefix)
     names = [b["name"] for b in blocks]
     if names[-2:] != ["global_average_pooling2d_1", "predictions"] or blocks[-3]["op"] != "conv2d":
         raise ConversionError("emotion_model.hdf5: unexpected head (expected conv, global average pool, softmax)")

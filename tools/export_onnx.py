@@ -50,7 +50,7 @@ def _pair(v):
     return [v, v] if isinstance(v, int) else list(v)
 
 
-def _pads(pad, k):
+def _pads(pad):
     """ONNX attributes for a manifest `pad` (valid / same / n / [ph, pw] / [t, l, b, r])."""
     if pad in (None, "valid"):
         return {}
@@ -95,7 +95,7 @@ def network_to_onnx(manifest: dict, net_name: str, tensors: dict[str, np.ndarray
             args = [x, b.init(blk["weight"])] + ([b.init(blk["bias"])] if blk.get("bias") else [])
             y = b.node("Conv", args, kernel_shape=list(wt.shape[2:]), strides=_pair(blk.get("stride", 1)),
                        group=blk.get("groups", 1), dilations=_pair(blk.get("dilation", 1)),
-                       **_pads(blk.get("pad"), wt.shape[2:]))
+                       **_pads(blk.get("pad")))
             if "bn" in blk:
                 bn, cout = blk["bn"], wt.shape[0]
                 scale = b.init(bn["weight"]) if "weight" in bn else b.init(f"_ones{cout}", np.ones(cout, np.float32))
@@ -106,7 +106,7 @@ def network_to_onnx(manifest: dict, net_name: str, tensors: dict[str, np.ndarray
         elif op == "maxpool":
             k = _pair(blk["kernel"])
             y = b.node("MaxPool", [x], kernel_shape=k, strides=_pair(blk.get("stride", 1)),
-                       ceil_mode=int(bool(blk.get("ceil", False))), **_pads(blk.get("pad"), k))
+                       ceil_mode=int(bool(blk.get("ceil", False))), **_pads(blk.get("pad")))
         elif op == "prelu":
             slope = tensors[blk["slope"]]
             shaped = slope.reshape(-1, 1, 1) if r == 4 else slope

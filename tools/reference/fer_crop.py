@@ -3,7 +3,7 @@
 gray (OpenCV 15-bit fixed-point 0.299R + 0.587G + 0.114B) -> pad 40 px with the rounded mean of the bottom
 two rows -> box int(x1), int(y1), int(x2)-int(x1), int(y2)-int(y1) -> square on the longer side
 (x -= diff // 2) -> grow 10 px per side -> shift by the pad, clamp x1/y1 at 0 -> OpenCV INTER_LINEAR
-resize of the 8-bit crop to 64x64 -> x/255, (x - 0.5) * 2.
+resize of the 8-bit crop to 64x64 (the network input is then networks.xception_normalise of it).
 """
 from __future__ import annotations
 
@@ -89,6 +89,3 @@ def crop(rgb: np.ndarray, box_xyxy) -> np.ndarray:
         raise ValueError(f"empty face crop for box {box_xyxy}")
     return resize_linear_u8(face, SIZE, SIZE)
 
-
-def normalise(face_u8: np.ndarray) -> np.ndarray:
-    return (face_u8.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) * np.float32(2.0)
