@@ -49,6 +49,7 @@ final class Connection {
     var headStartedAt: UInt64?
     var lastActivity: UInt64
     var lastWriteProgress: UInt64
+    var bytesSinceProgress = 0
     var shutdownSent = false
     var lingerDeadline: UInt64 = 0
 
@@ -75,7 +76,10 @@ final class Connection {
     }
 
     func enqueue(_ bytes: [UInt8], now: UInt64) {
-        if outputPending == 0 { lastWriteProgress = now }
+        if outputPending == 0 {
+            lastWriteProgress = now
+            bytesSinceProgress = 0
+        }
         if outputStart > 0 && outputStart == output.count {
             output.removeAll(keepingCapacity: true)
             outputStart = 0
@@ -102,8 +106,11 @@ final class Connection {
     }
 }
 
+/// Response bytes not yet handed to the kernel: posted to the loop but not yet run (`queued`)
+/// plus buffered in the connection (`unsent`).
 final class PendingCounter: Sendable {
-    let value = Atomic<Int>(0)
+    let queued = Atomic<Int>(0)
+    let unsent = Atomic<Int>(0)
 }
 
 func monotonicNanoseconds() -> UInt64 {

@@ -153,8 +153,8 @@ public final class HTTPResponseStream: Sendable {
         }
     }
 
-    /// Bytes queued on the connection but not yet accepted by the kernel; lets a producer slow
-    /// down for a slow reader.
+    /// Bytes written to this stream but not yet accepted by the kernel (queued for the event
+    /// loop or buffered on the connection); lets a producer slow down for a slow reader.
     public var pendingBytes: Int { sink.pendingBytes() }
 }
 

@@ -81,15 +81,16 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Runs `task` on the loop thread (dropped if the loop has already exited).
     func execute(_ task: @escaping @Sendable () -> Void) {
-        let posted = tasks.withLock { t -> Bool in
-            guard t.open else { return false }
+        tasks.withLock { t in
+            guard t.open else { return }
             t.queue.append(task)
-            // Write while holding the lock so the loop cannot close wakeFd in between.
-            var one: UInt64 = 1
-            _ = write(wakeFd, &one, 8)
-            return true
+            // One wake-up per batch: the loop drains the whole queue. Written under the lock so
+            // the loop cannot close wakeFd in between.
+            if t.queue.count == 1 {
+                var one: UInt64 = 1
+                _ = write(wakeFd, &one, 8)
+            }
         }
-        _ = posted
     }
 
     func bindListener() throws -> Int32 {
@@ -158,12 +159,12 @@ public final class HTTPServer: @unchecked Sendable {
         }
         for conn in Array(connections.values) { closeConnection(conn) }
         if listenFd >= 0 { close(listenFd); listenFd = -1 }
-        let leftover = tasks.withLock { t -> [@Sendable () -> Void] in
+        // Tasks still queued are responses for connections that no longer exist: dropped.
+        tasks.withLock { t in
             t.open = false
+            t.queue = []
             close(wakeFd)
-            return t.queue
         }
-        _ = leftover  // responses for connections that no longer exist
         close(epfd)
         if reserveFd >= 0 { close(reserveFd) }
         lifecycle.withLock { $0.finished = true }
@@ -237,6 +238,10 @@ public final class HTTPServer: @unchecked Sendable {
             }
             var on: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            if let bytes = config.socketSendBufferBytes {
+                var size = Int32(clamping: bytes)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
             let id = nextConnectionId
             nextConnectionId += 1
             let conn = Connection(id: id, fd: fd, remoteAddress: describe(addr), limits: config.parser, now: monotonicNanoseconds())
@@ -581,7 +586,13 @@ public final class HTTPServer: @unchecked Sendable {
             switch result {
             case .done(let n):
                 conn.outputStart += n
-                conn.lastWriteProgress = now
+                // Only substantial progress resets the write timeout: a reader that accepts a
+                // few bytes per window probe must not hold the connection forever.
+                conn.bytesSinceProgress += n
+                if conn.bytesSinceProgress >= 16 * 1024 || conn.outputPending == 0 {
+                    conn.lastWriteProgress = now
+                    conn.bytesSinceProgress = 0
+                }
             case .wouldBlock:
                 break writing
             case .eof, .failed:
@@ -590,7 +601,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
         }
         if broken { return closeConnection(conn) }  // EPIPE/ECONNRESET: the client is gone
-        conn.pending.value.store(conn.outputPending, ordering: .relaxed)
+        conn.pending.unsent.store(conn.outputPending, ordering: .relaxed)
         if conn.outputPending == 0 {
             conn.output.removeAll(keepingCapacity: conn.output.capacity <= 1 << 20)
             conn.outputStart = 0
@@ -709,10 +720,16 @@ struct LoopSink: ResponseSink {
 
     func sendFull(_ response: HTTPResponse) { server.execute { [self] in server.sendFull(connection, sequence, response) } }
     func startStream(status: Int, headers: HTTPHeaders) { server.execute { [self] in server.startStream(connection, sequence, status, headers) } }
-    func writeChunk(_ bytes: [UInt8]) { server.execute { [self] in server.writeChunk(connection, sequence, bytes) } }
+    func writeChunk(_ bytes: [UInt8]) {
+        pending.queued.add(bytes.count, ordering: .relaxed)
+        server.execute { [self] in
+            pending.queued.subtract(bytes.count, ordering: .relaxed)
+            server.writeChunk(connection, sequence, bytes)
+        }
+    }
     func finishStream() { server.execute { [self] in server.finishStream(connection, sequence) } }
     func abort() { server.execute { [self] in server.abortResponse(connection, sequence) } }
-    func pendingBytes() -> Int { pending.value.load(ordering: .relaxed) }
+    func pendingBytes() -> Int { pending.queued.load(ordering: .relaxed) + pending.unsent.load(ordering: .relaxed) }
 }
 
 public enum HTTPServerError: Error, CustomStringConvertible {

@@ -16,9 +16,13 @@ public struct HTTPServerConfig: Sendable {
     public var bodyProgressTimeout: Duration = .seconds(30)
     /// How long a keep-alive connection may sit between requests.
     public var idleTimeout: Duration = .seconds(60)
-    /// Longest time pending response bytes may make no progress (a client that stops reading).
+    /// Longest time pending response bytes may go without draining or moving 16 KiB (a client
+    /// that stops reading, or reads a trickle).
     public var writeTimeout: Duration = .seconds(30)
     public var maxConnections = 1024
+    /// SO_SNDBUF for accepted sockets; nil keeps the kernel's autotuning. A fixed size bounds
+    /// kernel memory per connection and makes the write timeout bite sooner on stalled readers.
+    public var socketSendBufferBytes: Int? = nil
     /// When set, every connection speaks TLS (OpenSSL) with this certificate and key.
     public var tls: HTTPTLSConfig? = nil
     /// How long a closing connection keeps draining unread input so the client sees our error

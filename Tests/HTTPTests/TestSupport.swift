@@ -198,9 +198,10 @@ func testHandler(events: Events) -> HTTPHandler {
             let stream = responder.startStream(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]))
             let chunk = [UInt8](repeating: 120, count: 64 * 1024)
             var maxPending = 0
-            while stream.write(chunk) {
+            while !responder.isCancelled {
                 maxPending = max(maxPending, stream.pendingBytes)
-                if stream.pendingBytes > 1 << 20 { usleep(20_000) }  // back off for a slow reader
+                if stream.pendingBytes > 1 << 20 { usleep(10_000); continue }  // wait for a slow reader
+                guard stream.write(chunk) else { break }
             }
             events.add("flood stopped, pending seen \(maxPending > 0)")
             stream.finish()
@@ -229,6 +230,7 @@ func makeServer(events: Events, configure: (inout HTTPServerConfig) -> Void = { 
     config.idleTimeout = .seconds(2)
     config.writeTimeout = .seconds(2)
     config.lingerTimeout = .milliseconds(500)
+    config.socketSendBufferBytes = 64 * 1024
     configure(&config)
     var logger = Logger(label: "http-test")
     logger.logLevel = .critical
