@@ -65,6 +65,15 @@ final class EdgeCaseTests: XCTestCase {
         XCTAssertEqual(last / 19.69, 0.61, accuracy: 0.02)
     }
 
+    /// Matroska has no up-front index: the cut shows as frames ending before the declared duration.
+    func testTruncatedWebmReportsTruncation() throws {
+        let path = try TestData.path("edge/truncated_60.webm")
+        XCTAssertThrowsError(try decodeAll(.file(path))) { error in
+            guard case let .truncated(percent)? = error as? MediaError else { return XCTFail("\(error)") }
+            XCTAssertTrue((30...70).contains(percent), "\(percent)")
+        }
+    }
+
     /// 400 flipped bits in the media data: damaged pictures are concealed by the decoder, every frame
     /// still comes out with its time, nothing crashes.
     func testBitFlippedDataStillDecodes() throws {
