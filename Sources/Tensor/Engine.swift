@@ -1,11 +1,22 @@
 import Dispatch
 
 /// Process-wide engine settings. Threading policy (docs/engine.md): worker threads x intra-op
-/// threads never exceed the cores. The service runs one worker per core with `intraOpThreads = 1`
-/// and `BLAS.setThreads(1)`; a single-stream tool may give one inference all cores.
+/// threads never exceed the cores; OpenBLAS stays single-threaded and the engine splits work
+/// itself. The service runs one worker per core with `intraOpThreads = 1`; a single-stream tool
+/// may give one inference all cores.
 public enum Engine {
-    /// Threads the engine's own kernels (depthwise conv) split one op across. Set at start-up.
+    /// Threads one op is split across (depthwise conv, small linear, and sgemm by rows). Set at
+    /// start-up through `configure`.
     nonisolated(unsafe) public static var intraOpThreads = 1
+
+    /// The threading policy in one call: each op may use `intraOpThreads` threads, all of them the
+    /// engine's own (GEMMs split by rows); OpenBLAS itself stays single-threaded, so its spinning
+    /// pool never competes with the workers. Call once before inference starts; with W workers,
+    /// pass cores / W.
+    public static func configure(intraOpThreads n: Int) {
+        intraOpThreads = max(1, n)
+        BLAS.setThreads(1)
+    }
 
     /// Runs body(0..<parts) on up to `intraOpThreads` threads, each part a contiguous range of
     /// `0..<count`; inline when one thread suffices.

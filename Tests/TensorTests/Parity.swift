@@ -83,4 +83,12 @@ final class KernelParityTests: XCTestCase {
     func testEveryNetworkVector() throws {
         XCTAssertGreaterThanOrEqual(try Parity.run(suite: "network"), 4)
     }
+
+    /// The same vectors with ops split across two threads (GEMM rows, depthwise rows, linear panels).
+    func testEveryVectorWithTwoThreads() throws {
+        Engine.configure(intraOpThreads: 2)
+        defer { Engine.configure(intraOpThreads: 1) }
+        XCTAssertGreaterThan(try Parity.run(suite: "kernels"), 60)
+        XCTAssertGreaterThanOrEqual(try Parity.run(suite: "network"), 4)
+    }
 }

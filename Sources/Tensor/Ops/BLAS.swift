@@ -1,8 +1,7 @@
 import COpenBLAS
 
-/// OpenBLAS settings for the whole process. Policy (docs/engine.md): worker threads x BLAS threads
-/// never exceed the cores; the service runs N workers with 1 BLAS thread each, a single-stream
-/// tool may give BLAS all cores. Set once at start, before inference begins.
+/// OpenBLAS settings for the whole process. Policy (docs/engine.md, `Engine.configure`): OpenBLAS
+/// runs single-threaded and the engine splits GEMMs by rows across its own intra-op threads.
 public enum BLAS {
     /// Sets OpenBLAS's thread count (its pool is process-wide).
     public static func setThreads(_ n: Int) {
@@ -18,14 +17,24 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// C[m x n] = A[m x k] * B (B is [k x n], or [n x k] when `transB`), all row-major, C overwritten.
+    /// C[m x n] = A[m x k] * B (B is [k x n], or [n x k] when `transB`), all row-major, C overwritten
+    /// (or added to when `accumulate`). With `Engine.intraOpThreads` > 1 and single-threaded
+    /// OpenBLAS (`Engine.configure`), tall products are split by rows of A and C across the
+    /// engine's threads: each part is a whole single-threaded sgemm, no OpenBLAS thread pool.
     @inline(__always)
     static func gemm(m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb),
-                    accumulate ? 1 : 0, c, Int32(ldc))
+        @inline(__always) func part(_ rows: Range<Int>) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(n), Int32(k), 1, a + rows.lowerBound * lda, Int32(lda), b, Int32(ldb),
+                        accumulate ? 1 : 0, c + rows.lowerBound * ldc, Int32(ldc))
+        }
+        if Engine.intraOpThreads > 1 && m >= 128 && openblas_get_num_threads() == 1 {
+            Engine.parallelRanges(m, minimumPerPart: 64) { part($0) }
+        } else {
+            part(0..<m)
+        }
     }
 }

@@ -32,10 +32,9 @@ public enum OpBenchmark {
         }
     }
 
-    /// - Parameters: threads sets OpenBLAS's and the engine's intra-op threads for this process.
+    /// - Parameters: threads: the engine's intra-op threads for this process (`Engine.configure`).
     public static func run(casePath: String, threads: Int, iterations: Int, warmup: Int = 3) throws -> Result {
-        BLAS.setThreads(threads)
-        Engine.intraOpThreads = threads
+        Engine.configure(intraOpThreads: threads)
         let c = try OpCase(path: casePath)
         let kernel = try c.makeKernel()
         let arena = Arena()
