@@ -71,6 +71,56 @@ final class RealFaceTests: XCTestCase {
         print("expression encoder vs numpy on \(n) real fer crops: worst error \(worst)")
     }
 
+    /// The scene/person encoder (EfficientNet-Lite0) through ImageEncoder: its normalisation and
+    /// batching of 8-bit frames give what the engine gives on the normalised tensor (the engine
+    /// itself is checked against numpy by TensorTests on these frames), and the features are close
+    /// to numpy's on the unquantised frames.
+    func testSceneEncoderNormalisesAsDeclared() throws {
+        let m = try model()
+        let enc = try XCTUnwrap(m.scene)
+        XCTAssertTrue(m.person === m.scene, "the default package serves scene and person with one network")
+        let f = try vector("net_efficientnet_lite0_frames")
+        let x = try f.tensor("x"), features = try f.tensor("expected.features")
+        let n = x.dim(0), size = enc.imageBytes
+        // The vector holds (frame - 127) / 128 of resized float frames: round them to bytes.
+        let images = (0..<n).map { i in (0..<size).map { UInt8(max(0, min(255, (x.data[i * size + $0] * 128 + 127).rounded()))) } }
+        let arena = Arena()
+        let ours = try enc.run(images, outputs: ["features"], arena: arena)[0]
+        let normalised = Tensor(zeros: [n, enc.height, enc.width, enc.channels], layout: .nhwc)
+        for i in 0..<(n * size) { normalised.data[i] = (Float(images[i / size][i % size]) - 127) / 128 }
+        let idx = try XCTUnwrap(enc.network.outputNames.firstIndex(of: "features"))
+        let direct = try enc.network.run([normalised], arena: arena)[idx]
+        XCTAssertEqual(ours.shape, direct.shape)
+        var same: Float = 0, fromNumpy: Float = 0, scale: Float = 0
+        for i in 0..<ours.count {
+            same = max(same, abs(ours.data[i] - direct.data[i]))
+            fromNumpy = max(fromNumpy, abs(ours.data[i] - features.data[i]))
+            scale = max(scale, abs(features.data[i]))
+        }
+        XCTAssertLessThanOrEqual(same, 1e-5)
+        XCTAssertLessThanOrEqual(fromNumpy, 0.1 * scale, "byte rounding of the input moves features only a little")
+        print("scene encoder: vs engine \(same); vs numpy on unrounded frames \(fromNumpy) (max |feature| \(scale))")
+    }
+
+    /// Throughput of the face path that runs per face (expression encoder with its flip pass, VA
+    /// head, confidence), batch 32; printed, not asserted (the machine is shared).
+    func testFacePathThroughput() throws {
+        let m = try model()
+        let f = try vector("net_expression_fer_crops")
+        let x = try f.tensor("x")
+        let crops = (0..<32).map { i in (0..<(64 * 64)).map { UInt8((x.data[(i % x.dim(0)) * 64 * 64 + $0] * 127.5 + 127.5).rounded()) } }
+        let arena = Arena(), enc = try XCTUnwrap(m.expression)
+        _ = try enc.run(crops, flip: true, embeddings: false, arena: arena)
+        let start = DispatchTime.now().uptimeNanoseconds, rounds = 5
+        for _ in 0..<rounds {
+            let out = try enc.run(crops, flip: true, embeddings: false, arena: arena)
+            let va = try m.vaHead.run(out.map { FaceFeatures(expression: $0.posterior) }, arena: arena)
+            XCTAssertEqual(va.count, 32)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print("face path (mini-Xception + flip pass + VA head), one thread: \(Double(rounds * 32) / seconds) faces/s")
+    }
+
     func testStillsReadAsTheirExpressions() throws {
         let m = try model()
         let smiling = try faces("detect_single_face", m)
