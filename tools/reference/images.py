@@ -25,7 +25,9 @@ def decode_rgb(path: str | Path, frame: int = 0) -> np.ndarray:
     cmd = ["ffmpeg", "-v", "error", "-noautorotate", "-i", str(path)]
     if frame:
         cmd += ["-vf", f"select=eq(n\\,{frame})"]
-    cmd += ["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    # swscale's flags change the chroma upsampling of some sizes (e.g. 1000x667 JPEGs): bilinear is
+    # what Media's FrameConverter uses, so both sides get identical bytes.
+    cmd += ["-sws_flags", "bilinear", "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     raw = subprocess.run(cmd, check=True, capture_output=True).stdout
     if len(raw) != w * h * 3:
         raise ValueError(f"{path}: ffmpeg returned {len(raw)} bytes for {w}x{h} RGB")
