@@ -56,15 +56,28 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// The client sent `Expect: 100-continue` and waits for a go-ahead before the body.
     public var expectsContinue: Bool
 
+    /// The target in origin-form: absolute-form (`http://host/p?q`, RFC 9112 §3.2.2) loses its
+    /// scheme and authority.
+    var originForm: Substring {
+        let t = Substring(target)
+        for scheme in ["http://", "https://"] where t.count >= scheme.count && t.prefix(scheme.count).lowercased() == scheme {
+            let rest = t.dropFirst(scheme.count)
+            guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+            return rest[slash] == "?" ? "/" + rest[slash...] : rest[slash...]
+        }
+        return t
+    }
+
     /// The path part of the target, without the query.
     public var path: Substring {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        originForm.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
     }
 
     /// The query part of the target (after `?`), or nil.
     public var query: Substring? {
-        guard let q = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: q)...]
+        let t = originForm
+        guard let q = t.firstIndex(of: "?") else { return nil }
+        return t[t.index(after: q)...]
     }
 }
 

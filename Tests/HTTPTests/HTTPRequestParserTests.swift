@@ -58,6 +58,15 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertEqual(r.bodies, [[]])
     }
 
+    func testAbsoluteFormTargetsRouteByPath() {
+        let h = parseAll("GET http://example.com:8080/v1/jobs/7?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n").heads[0]
+        XCTAssertEqual(h.path, "/v1/jobs/7")
+        XCTAssertEqual(h.query, "x=1")
+        XCTAssertEqual(parseAll("GET HTTPS://example.com HTTP/1.1\r\nHost: a\r\n\r\n").heads[0].path, "/")
+        XCTAssertEqual(parseAll("GET http://example.com?q HTTP/1.1\r\nHost: a\r\n\r\n").heads[0].query, "q")
+        XCTAssertEqual(parseAll("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").heads[0].path, "*")
+    }
+
     func testByteByByteFeedingGivesTheSameResult() {
         let text = "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: b\r\n\r\n"
         let whole = parseAll(text), drip = parseAll(text, step: 1)
