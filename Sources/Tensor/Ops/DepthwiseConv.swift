@@ -2,7 +2,8 @@
 /// [taps, C], so one tap's weights for a block of channels are contiguous (read from L1).
 /// Per output pixel, channels go in blocks of 32 (four independent 8-lane FMA chains, enough to
 /// hide the FMA latency) then 8, over only the taps that fall inside the input (borders need no
-/// padded copy); the channel tail (C % 8) takes a checked scalar path. ReLU/ReLU6 are applied in registers. Output rows are split
+/// padded copy); the channel tail (C % 8) takes a checked scalar path. 3x3 kernels instead sweep
+/// each interior row with the nine weight vectors of a channel block held in registers. ReLU/ReLU6 are applied in registers. Output rows are split
 /// across `Engine.intraOpThreads`.
 @inline(__always)
 func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: Int,
@@ -43,7 +44,45 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
             while kyHi > kyLo && iy0 + (kyHi - 1) * dh >= h { kyHi -= 1 }
             let outRow = (b * oh + oy) * ow * c
             let imageBase = b * h * w * c
-            for ox in 0..<ow {
+            // 3x3 rows with all three input rows present: the interior columns [oxA, oxB) run the
+            // weights-in-registers sweep below; the generic loop covers the rest.
+            var oxA = 0, oxB = 0
+            if kh == 3 && kw == 3 && kyLo == 0 && kyHi == 3 && vecC > 0 {
+                while oxA < ow && oxA * sw - pl < 0 { oxA += 1 }
+                oxB = ow
+                while oxB > oxA && (oxB - 1) * sw - pl + 2 * dw >= w { oxB -= 1 }
+                if oxB > oxA {
+                    let rowStride = dh * w * c * 4, st = sw * c * 4, d1 = dw * c * 4, d2 = 2 * dw * c * 4
+                    var cb = 0
+                    while cb < vecC {
+                        // Nine weight vectors and the bias stay in registers for the whole sweep.
+                        let w00 = load(wr, cb), w01 = load(wr, c + cb), w02 = load(wr, 2 * c + cb)
+                        let w10 = load(wr, 3 * c + cb), w11 = load(wr, 4 * c + cb), w12 = load(wr, 5 * c + cb)
+                        let w20 = load(wr, 6 * c + cb), w21 = load(wr, 7 * c + cb), w22 = load(wr, 8 * c + cb)
+                        let bv = biasAt(cb)
+                        var p0 = xr + (imageBase + (iy0 * w + oxA * sw - pl) * c + cb) * 4
+                        var q = yr + (outRow + oxA * c + cb) * 4
+                        for _ in oxA..<oxB {
+                            let p1 = p0 + rowStride, p2 = p1 + rowStride
+                            var a = bv
+                            a = a.addingProduct(p0.loadUnaligned(as: SIMD8<Float>.self), w00)
+                            a = a.addingProduct(p0.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w01)
+                            a = a.addingProduct(p0.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w02)
+                            a = a.addingProduct(p1.loadUnaligned(as: SIMD8<Float>.self), w10)
+                            a = a.addingProduct(p1.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w11)
+                            a = a.addingProduct(p1.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w12)
+                            a = a.addingProduct(p2.loadUnaligned(as: SIMD8<Float>.self), w20)
+                            a = a.addingProduct(p2.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w21)
+                            a = a.addingProduct(p2.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w22)
+                            q.storeBytes(of: clamp(a), as: SIMD8<Float>.self)
+                            p0 += st
+                            q += c * 4
+                        }
+                        cb += 8
+                    }
+                }
+            }
+            for ox in 0..<ow where ox < oxA || ox >= oxB {
                 let ix0 = ox * sw - pl
                 // Kernel columns that land inside the input: [kxLo, kxHi).
                 var kxLo = 0
