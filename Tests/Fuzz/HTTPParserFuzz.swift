@@ -26,7 +26,9 @@ func run(_ input: [UInt8], pieces: [Int], limits: HTTPParserLimits) -> Outcome {
         }
         buffer.removeFirst(consumed)
         switch event {
-        case .head(let h): out.heads.append(h)
+        case .head(let h):
+            _ = (h.path, h.query)  // target splitting must not trap on any accepted target
+            out.heads.append(h)
         case .end: out.ends += 1
         case .error(let e):
             out.error = e
