@@ -84,6 +84,16 @@ final class SequenceParityTests: XCTestCase {
                 XCTAssertThrowsError(try OpRegistry.make(spec), "\(name) without \(missing)")
             }
         }
+        // Hyper-parameters come from manifests: absurd values are refused, not overflowed.
+        for (name, key, value) in [("lstm_b3_t7_bi", "hidden_size", 1 << 62), ("lstm_b3_t7_bi", "num_layers", 0),
+                                   ("tcn_b3_t7_k15_d2_down", "dilation", -2), ("tcn_b3_t7_k15_d2_down", "dilation", 1 << 40),
+                                   ("mamba_b3_t7_mambava", "d_state", 0), ("mamba_b3_t7_mambava", "expand", 1 << 61)] {
+            let c = try OpCase(path: Self.folder.appendingPathComponent(name + ".safetensors").path)
+            var params = c.spec.params.object ?? [:]
+            params[key] = .number(Double(value))
+            XCTAssertThrowsError(try OpRegistry.make(OpSpec(op: c.spec.op, params: .object(params), lookup: c.spec.lookup)),
+                                 "\(name) with \(key) = \(value)")
+        }
         let lstm = try OpCase(path: Self.folder.appendingPathComponent("lstm_b3_t7_bi_2layer_state.safetensors").path)
         let k = try lstm.makeKernel()
         XCTAssertThrowsError(try k.runAll([lstm.inputs[0], Tensor(zeros: [4, 3, 5]), lstm.inputs[2]], arena))

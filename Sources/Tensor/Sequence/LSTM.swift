@@ -22,10 +22,9 @@ public final class LSTMKernel: Kernel {
     let cells: [Cell]         // [layer * directions + direction]
 
     public init(_ spec: OpSpec) throws {
-        hidden = try spec.int("hidden_size")
-        layers = try spec.int("num_layers", default: 1)
+        hidden = try spec.boundedInt("hidden_size")
+        layers = try spec.boundedInt("num_layers", default: 1, limit: 64)
         directions = try spec.bool("bidirectional", default: false) ? 2 : 1
-        guard hidden > 0, layers > 0 else { throw TensorError.invalid("lstm: hidden_size and num_layers must be positive") }
         let H = hidden
         let first = try spec.tensor("weight_ih_l0")
         guard first.rank == 2 else { throw TensorError.shape("lstm: weight_ih_l0 has shape \(first.shape), expected [4H, input]") }

@@ -34,14 +34,11 @@ public final class MambaKernel: Kernel {
             throw TensorError.shape("mamba: in_proj.weight has shape \(w.shape), expected [2*d_inner, d_model]")
         }
         dModel = w.dim(1)
-        dState = try spec.int("d_state", default: 16)
-        dConv = try spec.int("d_conv", default: 4)
-        let expand = try spec.int("expand", default: 2)
+        dState = try spec.boundedInt("d_state", default: 16, limit: 1 << 10)
+        dConv = try spec.boundedInt("d_conv", default: 4, limit: 1 << 10)
+        let expand = try spec.boundedInt("expand", default: 2, limit: 64)
         dInner = expand * dModel
-        dtRank = try spec.int("dt_rank", default: (dModel + 15) / 16)
-        guard dState > 0, dConv > 0, expand > 0, dtRank > 0 else {
-            throw TensorError.invalid("mamba: d_state, d_conv, expand and dt_rank must be positive")
-        }
+        dtRank = try spec.boundedInt("dt_rank", default: (dModel + 15) / 16)
         let Di = dInner, N = dState, R = dtRank
         try expectShape(w, [2 * Di, dModel], "mamba in_proj.weight (expand \(expand))")
         inProj = w

@@ -25,9 +25,8 @@ public final class TemporalBlockKernel: Kernel {
     let downsample: CausalConv?
 
     public init(_ spec: OpSpec) throws {
-        let k = try spec.int("kernel_size")
-        dilation = try spec.int("dilation", default: 1)
-        guard k > 0, dilation > 0 else { throw TensorError.invalid("tcn_block: kernel_size and dilation must be positive") }
+        let k = try spec.boundedInt("kernel_size", limit: 1 << 10)
+        dilation = try spec.boundedInt("dilation", default: 1)
         conv1 = try Self.loadConv(spec, "conv1", kernel: k, inChannels: nil)
         conv2 = try Self.loadConv(spec, "conv2", kernel: k, inChannels: conv1.outChannels)
         guard conv2.outChannels == conv1.outChannels else {
