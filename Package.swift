@@ -42,8 +42,12 @@ let package = Package(
         // Affect: VA heads, temporal models, confidence, support-set labelling, result model and report.
         .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
+        // Vision: MTCNN face detection, fer face crop, alignment, person crop, tracking; model packages.
+        .target(name: "Vision", dependencies: ["Tensor", "Media"], swiftSettings: cpuBaseline + [
+            .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
         .executableTarget(name: "affectd", dependencies: [
-            "Media", "Tensor", "HTTP", "Affect",
+            "Media", "Tensor", "HTTP", "Affect", "Vision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: cpuBaseline),
@@ -52,6 +56,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
         .testTarget(name: "AffectTests", dependencies: ["Affect"], swiftSettings: cpuBaseline),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor"], swiftSettings: cpuBaseline),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,5 +8,8 @@ enum AffectdSubcommands {
         FramesCommand.self,
         DecodeBenchCommand.self,
         BenchOpCommand.self,
+        ModelCommand.self,
+        DetectCommand.self,
+        BenchNetCommand.self,
     ]
 }

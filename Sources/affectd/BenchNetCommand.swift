@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import Media
+import Tensor
+import Vision
+
+/// `affectd bench-net --network NAME --batch B --threads N`: times one network of a model package
+/// (built once; each iteration = arena reset + run) and prints JSON. `--network pnet` runs every
+/// pyramid level of a 640x360 frame per iteration; `--network mtcnn --media FILE` times full-frame
+/// detection on the first `--frames` decoded frames. Driven by benchmarks/networks.py.
+struct BenchNetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-net", abstract: "Time a package network or full MTCNN detection (JSON out).", shouldDisplay: false)
+
+    @Option(help: "pnet, rnet, onet, expression, efficientnet_lite0, or mtcnn (full detector).") var network: String
+    @Option(help: "Batch size.") var batch: Int = 1
+    @Option(help: "OpenBLAS and intra-op threads.") var threads: Int = 1
+    @Option(help: "Timed iterations.") var iters: Int = 30
+    @Option(help: "Untimed warm-up iterations.") var warmup: Int = 3
+    @Option(help: "Model package directory.") var model: String = "models/default"
+    @Option(help: "Video for --network mtcnn.") var media: String?
+    @Option(help: "Frames decoded for --network mtcnn.") var frames: Int = 100
+
+    func run() throws {
+        guard threads >= 1, iters >= 1, batch >= 1, batch <= 256 else { throw ValidationError("threads, iters, batch must be >= 1 (batch <= 256)") }
+        BLAS.setThreads(threads)
+        Engine.intraOpThreads = threads
+        let package = try ModelPackage(directory: model)
+        var times: [Double] = []
+        var extra: [String: JSON] = [:]
+        if network == "mtcnn" {
+            guard let media else { throw ValidationError("--network mtcnn needs --media FILE") }
+            let detector = FaceDetector(networks: try MTCNNNetworks(package: package))
+            let decoder = try VideoDecoder(source: .file(media))
+            let converter = FrameConverter()
+            var images: [(width: Int, height: Int, pixels: [UInt8])] = []
+            let buffer = RGBFrameBuffer()
+            while images.count < frames, let f = try decoder.nextFrame() {
+                _ = try buffer.convert(f, with: converter)
+                images.append((buffer.width, buffer.height, buffer.pixels))
+            }
+            guard !images.isEmpty else { throw ValidationError("\(media): no frames") }
+            var faces = 0
+            for img in images.prefix(warmup) { _ = try detect(detector, img) }
+            for img in images {
+                let t0 = now()
+                faces += try detect(detector, img).count
+                times.append((now() - t0) * 1000)
+            }
+            extra = ["frames": .number(Double(images.count)), "faces": .number(Double(faces)),
+                     "mean_ms": .number(times.reduce(0, +) / Double(times.count)),
+                     "width": .number(Double(images[0].width)), "height": .number(Double(images[0].height))]
+        } else {
+            let net = try package.network(network)
+            guard net.inputs.count == 1 else { throw ValidationError("\(network) takes \(net.inputs.count) inputs") }
+            let declared = net.inputs[0].shape
+            // P-Net: every pyramid level of a 640x360 frame; the others: their fixed input size.
+            let shapes: [[Int]] = declared.contains(where: { $0 == nil })
+                ? DetectorConfig().scales(width: 640, height: 360).map { [batch, Int(360 * $0 + 1), Int(640 * $0 + 1), 3] }
+                : [[batch] + declared.map { $0! }]
+            var seed: UInt32 = 12345
+            let inputs = shapes.map { s -> Tensor in
+                let t = Tensor(zeros: s, layout: .nhwc)
+                for i in 0..<t.count { seed = seed &* 1_664_525 &+ 1_013_904_223; t.data[i] = Float(seed >> 8) / Float(1 << 24) * 2 - 1 }
+                return t
+            }
+            let arena = Arena()
+            for _ in 0..<max(warmup, 1) { for x in inputs { arena.reset(); _ = try net.run([x], arena: arena) } }
+            for _ in 0..<iters {
+                let t0 = now()
+                for x in inputs { arena.reset(); _ = try net.run([x], arena: arena) }
+                times.append((now() - t0) * 1000)
+            }
+            extra = ["levels": .number(Double(shapes.count)), "input": .string(shapes.map { $0.map(String.init).joined(separator: "x") }.joined(separator: ","))]
+        }
+        let sorted = times.sorted()
+        var out: [String: JSON] = ["network": .string(network), "batch": .number(Double(batch)), "threads": .number(Double(threads)),
+                                   "median_ms": .number(sorted[sorted.count / 2]), "min_ms": .number(sorted[0]),
+                                   "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName)]
+        for (k, v) in extra { out[k] = v }
+        print(JSON.object(out).serialized)
+    }
+
+    private func detect(_ d: FaceDetector, _ img: (width: Int, height: Int, pixels: [UInt8])) throws -> [Face] {
+        try img.pixels.withUnsafeBufferPointer { try d.detect(RGBView(pixels: $0.baseAddress!, width: img.width, height: img.height)) }
+    }
+
+    private func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
