@@ -81,7 +81,7 @@ public final class MambaKernel: Kernel {
         let xz = arena.floats(rows * 2 * Di)
         if let inBias { for r in 0..<rows { (xz + r * 2 * Di).update(from: inBias.data, count: 2 * Di) } }
         BLAS.gemm(m: rows, n: 2 * Di, k: dModel, a: x.data, lda: dModel, b: inProj.data, ldb: dModel,
-                transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
+                  transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
 
         let u = arena.floats(rows * Di)
         Engine.parallelRanges(rows, minimumPerPart: 32) { range in
@@ -107,7 +107,7 @@ public final class MambaKernel: Kernel {
         let out = arena.tensor([B, L, dModel])
         if let outBias { for r in 0..<rows { (out.data + r * dModel).update(from: outBias.data, count: dModel) } }
         BLAS.gemm(m: rows, n: dModel, k: Di, a: y, lda: Di, b: outProj.data, ldb: Di,
-                transB: true, c: out.data, ldc: dModel, accumulate: outBias != nil)
+                  transB: true, c: out.data, ldc: dModel, accumulate: outBias != nil)
         return out
     }
 
