@@ -88,10 +88,14 @@ def weight_norm(g: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def conv_weight(w: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """The effective weight of conv `name`: plain `.weight` or weight-norm `.weight_g`/`.weight_v`."""
+    """The effective weight of conv `name`: plain `.weight`, or weight norm as `.weight_g`/`.weight_v`
+    (torch.nn.utils.weight_norm) or `.parametrizations.weight.original0/1` (its parametrize form)."""
     if name + ".weight" in w:
         return np.asarray(w[name + ".weight"], dtype=np.float64)
-    return weight_norm(w[name + ".weight_g"], w[name + ".weight_v"])
+    if name + ".weight_g" in w:
+        return weight_norm(w[name + ".weight_g"], w[name + ".weight_v"])
+    p = name + ".parametrizations.weight."
+    return weight_norm(w[p + "original0"], w[p + "original1"])
 
 
 def causal_conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, dilation: int = 1,

@@ -69,8 +69,11 @@ def _conv(rng, out_c, in_c, k, prefix, weight_norm):
     v = rng.uniform(-bound, bound, (out_c, in_c, k))
     w = {prefix + ".bias": rng.uniform(-bound, bound, out_c)}
     if weight_norm:  # g deliberately not ||v|| so a kernel that ignores g fails
-        w[prefix + ".weight_v"] = v
-        w[prefix + ".weight_g"] = rng.uniform(0.5, 1.5, (out_c, 1, 1)) * np.sqrt((v ** 2).sum((1, 2)))[:, None, None]
+        g = rng.uniform(0.5, 1.5, (out_c, 1, 1)) * np.sqrt((v ** 2).sum((1, 2)))[:, None, None]
+        if weight_norm == "parametrizations":   # torch.nn.utils.parametrizations.weight_norm names
+            w[prefix + ".parametrizations.weight.original0"], w[prefix + ".parametrizations.weight.original1"] = g, v
+        else:                                   # torch.nn.utils.weight_norm names
+            w[prefix + ".weight_g"], w[prefix + ".weight_v"] = g, v
     else:
         w[prefix + ".weight"] = v
     return w
@@ -84,6 +87,7 @@ def tcn_cases(rng, root):
         ("tcn_b1_t300_k15_d4_down", 1, 300, 19, 10, 15, 4, True),
         ("tcn_b3_t1_k15_d4_same", 3, 1, 9, 9, 15, 4, False),
         ("tcn_b3_t7_k15_d2_down", 3, 7, 6, 11, 15, 2, False),
+        ("tcn_b1_t7_k3_d4_parametrized", 1, 7, 10, 7, 3, 4, "parametrizations"),
     ]:
         w = {**_conv(rng, cout, cin, k, "conv1", wn), **_conv(rng, cout, cout, k, "conv2", wn)}
         if cin != cout:
