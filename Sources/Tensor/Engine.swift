@@ -16,7 +16,17 @@ public enum Engine {
     public static func configure(intraOpThreads n: Int) {
         intraOpThreads = max(1, n)
         BLAS.setThreads(1)
+        configured = true
     }
+
+    nonisolated(unsafe) private static var configured = false
+
+    /// Applies the default policy (1 intra-op thread, single-threaded OpenBLAS) unless `configure`
+    /// ran first: OpenBLAS would otherwise start one spinning thread per core in every process.
+    /// Called whenever a kernel is built.
+    static let applyDefaultPolicy: Void = {
+        if !configured { configure(intraOpThreads: 1) }
+    }()
 
     /// Runs body(0..<parts) on up to `intraOpThreads` threads, each part a contiguous range of
     /// `0..<count`; inline when one thread suffices.

@@ -106,6 +106,7 @@ public enum OpRegistry {
     public static var names: [String] { factories.keys.sorted() }
 
     public static func make(_ spec: OpSpec) throws -> any Kernel {
+        _ = Engine.applyDefaultPolicy
         guard let f = factories[spec.op] else { throw TensorError.missing("no op named \(spec.op)") }
         return try f(spec)
     }
