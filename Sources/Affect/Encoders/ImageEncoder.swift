@@ -33,9 +33,11 @@ public final class ImageEncoder: Sendable {
     public var imageBytes: Int { height * width * channels }
 
     /// Runs a batch of images (each `imageBytes` bytes, HWC, optionally mirrored left-right) and
-    /// returns the requested outputs as heap tensors [N, ...] in the order asked.
+    /// returns the requested outputs as heap tensors [N, ...] in the order asked. `arena` is scratch
+    /// and is reset before returning: do not hold arena tensors across this call.
     public func run(_ images: [[UInt8]], mirrored: Bool = false, outputs names: [String], arena: Arena) throws -> [Tensor] {
         guard !images.isEmpty else { throw AffectModelError("encoder \(name): empty batch") }
+        defer { arena.reset() }
         let slots = try names.map {
             guard let i = outputIndex[$0] else { throw AffectModelError("encoder \(name) has no output \($0)") }
             return i
@@ -77,13 +79,11 @@ public struct ExpressionEncoder: Sendable {
         self.encoder = encoder
     }
 
-    /// crops: 8-bit grey, the network's input size (fer's crop rule, made by Vision).
+    /// crops: 8-bit grey, the network's input size (fer's crop rule, made by Vision). Resets `arena`.
     public func run(_ crops: [[UInt8]], flip: Bool, embeddings: Bool, arena: Arena) throws -> [Output] {
         let hasEmbedding = embeddings && encoder.network.outputNames.contains("embedding")
         let plain = try encoder.run(crops, outputs: hasEmbedding ? ["prob", "embedding"] : ["prob"], arena: arena)
-        arena.reset()
         let mirrored = flip ? try encoder.run(crops, mirrored: true, outputs: ["prob"], arena: arena)[0] : nil
-        arena.reset()
         func row(_ t: Tensor, _ n: Int) -> [Float] {
             let w = t.count / t.dim(0)
             return Array(UnsafeBufferPointer(start: t.data + n * w, count: w))
