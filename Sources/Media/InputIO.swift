@@ -15,6 +15,8 @@ final class InputIO {
     private var position: Int64 = 0
     private let deadline: UInt64
     private(set) var timedOut = false
+    /// Bytes handed to FFmpeg so far (reads after seeks count again).
+    private(set) var bytesRead: Int64 = 0
     private(set) var context: UnsafeMutablePointer<AVIOContext>?
 
     init(source: MediaSource, limits: MediaLimits) throws {
@@ -92,6 +94,7 @@ final class InputIO {
             if got == 0 { return affectd_averror_eof() }
         }
         position += Int64(got)
+        bytesRead += Int64(got)
         return Int32(got)
     }
 

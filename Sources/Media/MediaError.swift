@@ -9,6 +9,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
     case noVideoStream
     case noAudioStream
     case tooManyStreams(count: Int?, limit: Int)
+    case probeLimitExceeded(limit: Int)
     case frameTooLarge(width: Int, height: Int, limit: Int)
     case tooLong(seconds: Double, limit: Double)
     case tooManyFrames(limit: Int)
@@ -29,6 +30,7 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noVideoStream: "no_video_stream"
         case .noAudioStream: "no_audio_stream"
         case .tooManyStreams: "too_many_streams"
+        case .probeLimitExceeded: "probe_limit_exceeded"
         case .frameTooLarge: "frame_too_large"
         case .tooLong: "too_long"
         case .tooManyFrames: "too_many_frames"
@@ -53,6 +55,8 @@ public enum MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noAudioStream: "no audio stream"
         case let .tooManyStreams(count, limit):
             count.map { "\($0) streams exceed max_streams \(limit)" } ?? "more streams than max_streams \(limit)"
+        case let .probeLimitExceeded(limit):
+            "stream parameters not found within probe_bytes \(limit) (header or first frames larger than that)"
         case let .frameTooLarge(w, h, limit): "frame \(w)x\(h) exceeds max_pixels \(limit)"
         case let .tooLong(seconds, limit):
             "duration \(formatSeconds(seconds)) s exceeds max_duration \(formatSeconds(limit)) s"

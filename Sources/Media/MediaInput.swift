@@ -19,7 +19,7 @@ final class MediaInput {
         // Detect the container from the first bytes; refuse it before its demuxer runs.
         var detected: UnsafePointer<AVInputFormat>?
         let probed = av_probe_input_buffer2(io.context, &detected, nil, nil, 0,
-                                            UInt32(clamping: min(limits.probeBytes, 1 << 20)))
+                                            UInt32(clamping: min(max(limits.probeBytes, 2048), 1 << 20)))   // FFmpeg's minimum is 2048
         if io.timedOut { throw MediaError.timeLimitExceeded(seconds: limits.maxDecodeSeconds) }
         guard probed >= 0, let inputFormat = detected else { throw MediaError.unrecognizedFormat }
         containerName = String(cString: inputFormat.pointee.name)
@@ -53,6 +53,15 @@ final class MediaInput {
         }
         let info = avformat_find_stream_info(ctx, nil)
         if info < 0 { throw mapOpenError(info) }
+        // Header and stream-parameter probing must fit in probeBytes (FFmpeg's probesize alone would
+        // silently stop early, leaving a stream without size or pixel format).
+        let incomplete = streams.contains {
+            $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+                && ($0.pointee.codecpar.pointee.width <= 0 || $0.pointee.codecpar.pointee.format < 0)
+        }
+        if io.bytesRead > Int64(limits.probeBytes) || incomplete {
+            throw MediaError.probeLimitExceeded(limit: limits.probeBytes)
+        }
         if Int(ctx.pointee.nb_streams) > limits.maxStreams {
             throw MediaError.tooManyStreams(count: Int(ctx.pointee.nb_streams), limit: limits.maxStreams)
         }

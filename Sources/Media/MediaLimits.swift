@@ -11,8 +11,9 @@ public struct MediaLimits: Sendable, Equatable {
     public var maxFrames: Int = 36_000
     /// Most streams a container may declare.
     public var maxStreams: Int = 16
-    /// Bytes the demuxer may read to detect the format and stream parameters.
-    public var probeBytes: Int = 10 << 20
+    /// Bytes that opening may read: container header plus the packets that reveal stream parameters
+    /// (for a still image, the whole image: a 4K PNG can be 25 MB).
+    public var probeBytes: Int = 32 << 20
     /// Wall-clock seconds one open + decode may take before it is abandoned.
     public var maxDecodeSeconds: Double = 120
     /// Decoder threads (frame + slice threading); 0 = one per core, at most 8.

@@ -19,7 +19,7 @@ final class LimitTests: XCTestCase {
         XCTAssertEqual(l.maxPixels, 3840 * 2160)
         XCTAssertEqual(l.maxFrames, 36_000)
         XCTAssertEqual(l.maxStreams, 16)
-        XCTAssertEqual(l.probeBytes, 10 << 20)
+        XCTAssertEqual(l.probeBytes, 32 << 20)
         XCTAssertEqual(l.maxDecodeSeconds, 120)
     }
 
@@ -61,12 +61,15 @@ final class LimitTests: XCTestCase {
         }
     }
 
-    /// Probing 2 kB of a moov-at-end clip cannot see the stream parameters.
+    /// Opening reads the header and the first packets; that must fit in probeBytes.
     func testProbeBytes() throws {
         let path = try TestData.path("edge/vp9.webm")
-        XCTAssertNoThrow(try MediaProbe(source: .file(path)))
-        XCTAssertThrowsError(try decodeAll(.file(path), limits: limits { $0.probeBytes = 32 })) { error in
-            XCTAssertTrue(error is MediaError, "\(error)")
+        XCTAssertNoThrow(try MediaProbe(source: .file(path), limits: limits { $0.probeBytes = 80_000 }))
+        assertMediaError(.probeLimitExceeded(limit: 4096)) {
+            try MediaProbe(source: .file(path), limits: limits { $0.probeBytes = 4096 })
+        }
+        assertMediaError(.probeLimitExceeded(limit: 4096)) {
+            try decodeAll(.file(try TestData.path("feat/noface_face.mov")), limits: limits { $0.probeBytes = 4096 })
         }
     }
 
