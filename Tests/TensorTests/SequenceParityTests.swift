@@ -63,6 +63,10 @@ final class SequenceParityTests: XCTestCase {
     /// The engine-wide rules too: scaled error <= 1e-4, and a second run on a reset arena allocates nothing.
     func testEngineParityRules() throws {
         XCTAssertEqual(try Parity.run(suite: "sequence"), 16)
+        // Split across two threads (GEMM rows, Mamba conv rows and scan blocks, LSTM directions).
+        Engine.configure(intraOpThreads: 2)
+        defer { Engine.configure(intraOpThreads: 1) }
+        XCTAssertEqual(try Parity.run(suite: "sequence"), 16)
     }
 
     /// Wrong shapes, empty sequences and missing tensors are errors, never traps.

@@ -81,40 +81,49 @@ public final class LSTMKernel: Kernel {
 
         var input = UnsafePointer(x.data), width = inputSize
         var y = x
-        let gates = arena.floats(B * T * G)
+        let gates = arena.floats(directions * B * T * G)
         for layer in 0..<layers {
             y = arena.tensor([B, T, directions * H])
-            let ldy = directions * H
-            for d in 0..<directions {
-                let cell = cells[layer * directions + d]
-                // Input projection of every (batch, step) row at once: gates [B*T, 4H] = x W_ih^T.
-                BLAS.gemm(m: B * T, n: G, k: width, a: input, lda: width, b: cell.wIh.data, ldb: width,
-                          transB: true, c: gates, ldc: G)
-                let h = hN.data + (layer * directions + d) * B * H
-                let c = cN.data + (layer * directions + d) * B * H
-                for step in 0..<T {
-                    let t = d == 0 ? step : T - 1 - step
-                    let g = gates + t * G          // batch row b at g + b*T*G
-                    // Gates += h W_hh^T, from W_hh^T [H, 4H]: OpenBLAS's axpy-style sgemv_n kernel on it
-                    // took 13.7 µs/step at H=256 vs 15.8 for the dot-product sgemv on W_hh (and 25 for a
-                    // hand-written 8-chain FMA loop).
-                    if B == 1 {
-                        cblas_sgemv(CblasRowMajor, CblasTrans, Int32(H), Int32(G), 1, cell.wHhT.data, Int32(G),
-                                    h, 1, 1, g, 1)
-                    } else {
-                        BLAS.gemm(m: B, n: G, k: H, a: h, lda: H, b: cell.wHhT.data, ldb: G, c: g, ldc: T * G,
-                                  accumulate: true)
-                    }
-                    for b in 0..<B {
-                        lstmCell(gates: g + b * T * G, bias: cell.bias.data, h: h + b * H, c: c + b * H,
-                                 out: y.data + (b * T + t) * ldy + d * H, hidden: H)
-                    }
+            let (layerIn, layerWidth, out) = (input, width, y.data)
+            // The two directions of a bidirectional layer are independent: with intra-op threads they
+            // run side by side (one fork per layer, not per step).
+            Engine.parallelRanges(directions, minimumPerPart: 1) { range in
+                for d in range {
+                    recur(cells[layer * directions + d], reverse: d == 1, x: layerIn, width: layerWidth, B: B, T: T,
+                          gates: gates + d * B * T * G, h: hN.data + (layer * directions + d) * B * H,
+                          c: cN.data + (layer * directions + d) * B * H, out: out + d * H, ldy: directions * H)
                 }
             }
             input = UnsafePointer(y.data)
-            width = ldy
+            width = directions * H
         }
         return (y, hN, cN)
+    }
+
+    /// One direction of one layer over all steps: gates = x W_ih^T for every (batch, step) row in
+    /// one GEMM, then per step gates += h W_hh^T and the cell update; h_t goes to out[b, t].
+    func recur(_ cell: Cell, reverse: Bool, x: UnsafePointer<Float>, width: Int, B: Int, T: Int,
+               gates: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+               out: UnsafeMutablePointer<Float>, ldy: Int) {
+        let H = hidden, G = 4 * H
+        BLAS.gemm(m: B * T, n: G, k: width, a: x, lda: width, b: cell.wIh.data, ldb: width,
+                  transB: true, c: gates, ldc: G)
+        for step in 0..<T {
+            let t = reverse ? T - 1 - step : step
+            let g = gates + t * G          // batch row b at g + b*T*G
+            // Gates += h W_hh^T, from W_hh^T [H, 4H]: OpenBLAS's axpy-style sgemv_n kernel on it took
+            // 13.7 µs/step at H=256 vs 15.8 for the dot-product sgemv on W_hh (and 25 for a
+            // hand-written 8-chain FMA loop).
+            if B == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(H), Int32(G), 1, cell.wHhT.data, Int32(G), h, 1, 1, g, 1)
+            } else {
+                BLAS.gemm(m: B, n: G, k: H, a: h, lda: H, b: cell.wHhT.data, ldb: G, c: g, ldc: T * G, accumulate: true)
+            }
+            for b in 0..<B {
+                lstmCell(gates: g + b * T * G, bias: cell.bias.data, h: h + b * H, c: c + b * H,
+                         out: out + (b * T + t) * ldy, hidden: H)
+            }
+        }
     }
 }
 
