@@ -33,10 +33,12 @@ public final class HTTPResponder: Sendable {
     let sink: ResponseSink
     /// Smallest body worth gzipping, or nil when the client does not accept gzip (or it is off).
     let gzipMinimumBytes: Int?
+    let maxUnsentBytes: Int
 
-    init(sink: ResponseSink, gzipMinimumBytes: Int?) {
+    init(sink: ResponseSink, gzipMinimumBytes: Int?, maxUnsentBytes: Int) {
         self.sink = sink
         self.gzipMinimumBytes = gzipMinimumBytes
+        self.maxUnsentBytes = maxUnsentBytes
     }
 
     /// A handler that drops its responder without answering must not leave the client hanging.
@@ -122,12 +124,20 @@ public final class HTTPResponseStream: Sendable {
         self.state = Mutex((finished, encoder))
     }
 
-    /// Queues `bytes` as one chunk. Returns false once the client is gone or the stream finished.
+    /// Queues `bytes` as one chunk. Returns false once the client is gone or the stream finished,
+    /// or when the reader has fallen `maxUnsentResponseBytes` behind (the connection is then
+    /// closed rather than letting memory grow).
     @discardableResult
     public func write(_ bytes: [UInt8]) -> Bool {
         guard !responder.isCancelled else { return false }
         return state.withLock { s in
             guard !s.finished else { return false }
+            if sink.pendingBytes() > responder.maxUnsentBytes {
+                s.finished = true
+                s.encoder = nil
+                sink.abort("a streamed response outran its reader by more than \(responder.maxUnsentBytes) bytes")
+                return false
+            }
             let out = s.encoder?.compress(bytes, finish: false) ?? bytes
             if !out.isEmpty { sink.writeChunk(out) }
             return true
@@ -140,7 +150,7 @@ public final class HTTPResponseStream: Sendable {
     /// A stream dropped unfinished is cut (connection closed), so the client sees a truncated
     /// body rather than waiting forever.
     deinit {
-        if !state.withLock({ $0.finished }) { sink.abort() }
+        if !state.withLock({ $0.finished }) { sink.abort("a streamed response was dropped unfinished") }
     }
 
     public func finish() {
@@ -164,6 +174,6 @@ protocol ResponseSink: Sendable {
     func startStream(status: Int, headers: HTTPHeaders)
     func writeChunk(_ bytes: [UInt8])
     func finishStream()
-    func abort()
+    func abort(_ reason: String)
     func pendingBytes() -> Int
 }

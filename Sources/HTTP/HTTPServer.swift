@@ -476,7 +476,8 @@ public final class HTTPServer: @unchecked Sendable {
         conn.responseKeepAlive = head.keepAlive && drainDeadline == nil
         let gzip = config.gzip && head.method != "HEAD" && acceptsGzip(head.headers["Accept-Encoding"])
         let responder = HTTPResponder(sink: LoopSink(server: self, connection: conn.id, sequence: conn.sequence, pending: conn.pending),
-                                      gzipMinimumBytes: gzip ? config.gzipMinimumBytes : nil)
+                                      gzipMinimumBytes: gzip ? config.gzipMinimumBytes : nil,
+                                      maxUnsentBytes: config.maxUnsentResponseBytes)
         conn.responder = responder
         let request = HTTPRequest(id: requestCounter, head: head, body: body, remoteAddress: conn.remoteAddress)
         logger.debug("request", metadata: ["request_id": "\(request.id)", "method": "\(head.method)", "path": "\(head.path)"])
@@ -540,9 +541,9 @@ public final class HTTPServer: @unchecked Sendable {
         flush(conn)
     }
 
-    func abortResponse(_ id: UInt64, _ sequence: UInt64) {
+    func abortResponse(_ id: UInt64, _ sequence: UInt64, _ reason: String) {
         guard let conn = current(id, sequence) else { return }
-        logger.warning("a streamed response was dropped unfinished; closing the connection", metadata: ["connection": "\(id)"])
+        logger.warning("closing the connection: \(reason)", metadata: ["connection": "\(id)"])
         closeConnection(conn)
     }
 
@@ -728,7 +729,7 @@ struct LoopSink: ResponseSink {
         }
     }
     func finishStream() { server.execute { [self] in server.finishStream(connection, sequence) } }
-    func abort() { server.execute { [self] in server.abortResponse(connection, sequence) } }
+    func abort(_ reason: String) { server.execute { [self] in server.abortResponse(connection, sequence, reason) } }
     func pendingBytes() -> Int { pending.queued.load(ordering: .relaxed) + pending.unsent.load(ordering: .relaxed) }
 }
 

@@ -20,6 +20,9 @@ public struct HTTPServerConfig: Sendable {
     /// that stops reading, or reads a trickle).
     public var writeTimeout: Duration = .seconds(30)
     public var maxConnections = 1024
+    /// A stream write finding more unsent bytes than this (a producer ignoring `pendingBytes`
+    /// for a slow reader) closes the connection instead of letting memory grow.
+    public var maxUnsentResponseBytes = 64 * 1024 * 1024
     /// SO_SNDBUF for accepted sockets; nil keeps the kernel's autotuning. A fixed size bounds
     /// kernel memory per connection and makes the write timeout bite sooner on stalled readers.
     public var socketSendBufferBytes: Int? = nil

@@ -160,6 +160,16 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertLessThan(elapsed, 4)
     }
 
+    func testStreamOutrunningItsReaderIsCutAtTheUnsentCap() throws {
+        server.stop(gracePeriod: .seconds(1))
+        server = try makeServer(events: events) { $0.maxUnsentResponseBytes = 4 * 1024 * 1024 }
+        let c = try RawClient(port: port)
+        c.send("GET /flood-blind HTTP/1.1\r\nHost: a\r\n\r\n")
+        let start = Date()
+        XCTAssertTrue(events.waitFor("blind flood cut", timeout: 10), "\(events.all)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1.5, "cut by the cap, not by the 2 s write timeout")
+    }
+
     func testIdleKeepAliveConnectionIsClosed() throws {
         let c = try RawClient(port: port, receiveTimeout: 5)
         c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")

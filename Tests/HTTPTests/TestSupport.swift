@@ -205,6 +205,14 @@ func testHandler(events: Events) -> HTTPHandler {
             }
             events.add("flood stopped, pending seen \(maxPending > 0)")
             stream.finish()
+        case "/flood-blind":
+            // Ignores backpressure entirely; only the server's unsent-bytes cap stops it.
+            let stream = responder.startStream(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]))
+            let chunk = [UInt8](repeating: 120, count: 64 * 1024)
+            var written = 0
+            while stream.write(chunk) && written < 1 << 30 { written += chunk.count }
+            events.add(written < 1 << 30 ? "blind flood cut" : "blind flood never cut")
+            stream.finish()
         case "/forget":
             break  // drops the responder unanswered
         case "/forget-stream":
