@@ -79,7 +79,9 @@ EXPOSE 8080
 # SIGTERM starts the drain (readiness 503, stop accepting, finish in-flight work, exit 0); give the
 # container runtime a stop timeout longer than the drain (docker run --stop-timeout, k8s grace period).
 STOPSIGNAL SIGTERM
+# `affectd health` GETs /healthz on the port the service is configured with (file, AFFECTD_PORT), so the
+# check follows `-e AFFECTD_PORT=...`; it needs no curl in the image.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
-  CMD ["affectd", "health", "--url", "http://127.0.0.1:8080/healthz"]
+  CMD ["affectd", "health"]
 ENTRYPOINT ["affectd"]
 CMD ["serve"]
