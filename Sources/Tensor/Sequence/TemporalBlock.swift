@@ -6,7 +6,8 @@
 /// Tensors: `conv1.weight` [Cout, Cin, k] (or weight norm: `conv1.weight_g` [Cout, 1, 1] +
 /// `conv1.weight_v`, or torch.nn.utils.parametrizations' `conv1.parametrizations.weight.original0/1`),
 /// `conv1.bias`; `conv2.*` alike with Cout inputs; `downsample.weight` [Cout, Cin, 1] and
-/// `downsample.bias` when Cin != Cout. Params: kernel_size, dilation.
+/// `downsample.bias` when Cin != Cout. Params: kernel_size, dilation, and optionally im2col_rows
+/// (rows per im2col chunk; default: ~2M floats of buffer, at least 128 rows).
 /// Layout: x [B, T, Cin] -> [B, T, Cout], time-major like the other sequence blocks (not torch's
 /// [B, C, T]), so a TCN feeds a Mamba block or an LSTM without transposes.
 public final class TemporalBlockKernel: Kernel {
@@ -20,6 +21,7 @@ public final class TemporalBlockKernel: Kernel {
     }
 
     public let dilation: Int
+    let im2colRows: Int?
     let conv1: CausalConv
     let conv2: CausalConv
     let downsample: CausalConv?
@@ -27,6 +29,7 @@ public final class TemporalBlockKernel: Kernel {
     public init(_ spec: OpSpec) throws {
         let k = try spec.boundedInt("kernel_size", limit: 1 << 10)
         dilation = try spec.boundedInt("dilation", default: 1)
+        im2colRows = spec.has("im2col_rows") ? try spec.boundedInt("im2col_rows") : nil
         conv1 = try Self.loadConv(spec, "conv1", kernel: k, inChannels: nil)
         conv2 = try Self.loadConv(spec, "conv2", kernel: k, inChannels: conv1.outChannels)
         guard conv2.outChannels == conv1.outChannels else {
@@ -85,14 +88,14 @@ public final class TemporalBlockKernel: Kernel {
         }
         let B = x.dim(0), T = x.dim(1), O = conv1.outChannels
         let h1 = arena.floats(B * T * O), out = arena.tensor([B, T, O])
-        conv1.apply(x.data, h1, B: B, T: T, dilation: dilation, arena: arena)
+        conv1.apply(x.data, h1, B: B, T: T, dilation: dilation, chunkRows: im2colRows, arena: arena)
         Activation.relu.apply(h1, B * T * O)
-        conv2.apply(h1, out.data, B: B, T: T, dilation: dilation, arena: arena)
+        conv2.apply(h1, out.data, B: B, T: T, dilation: dilation, chunkRows: im2colRows, arena: arena)
         Activation.relu.apply(out.data, B * T * O)
         var residual = UnsafePointer(x.data)
         if let downsample {
             let r = arena.floats(B * T * O)
-            downsample.apply(x.data, r, B: B, T: T, dilation: 1, arena: arena)
+            downsample.apply(x.data, r, B: B, T: T, dilation: 1, chunkRows: nil, arena: arena)
             residual = UnsafePointer(r)
         }
         addRelu(out.data, residual, B * T * O)
@@ -102,29 +105,38 @@ public final class TemporalBlockKernel: Kernel {
 
 extension TemporalBlockKernel.CausalConv {
     /// y [B*T, O] = bias + causal dilated conv of x [B, T, C]: im2col rows [k*C] (tap k reads step
-    /// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM for all B*T rows.
-    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int, arena: Arena) {
-        let C = inChannels, O = outChannels, K = kernel
-        for r in 0..<B * T { (y + r * O).update(from: bias.data, count: O) }
+    /// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM per chunk of
+    /// rows. Chunks hold ~2M floats but at least 128 rows (unless `chunkRows` says otherwise), so a
+    /// long clip needs no T*k*C buffer and the GEMMs stay tall enough to be efficient and threaded.
+    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int,
+               chunkRows: Int?, arena: Arena) {
+        let C = inChannels, O = outChannels, K = kernel, rows = B * T
+        for r in 0..<rows { (y + r * O).update(from: bias.data, count: O) }
         if K == 1 {
-            BLAS.gemm(m: B * T, n: O, k: C, a: x, lda: C, b: weight.data, ldb: C, transB: true, c: y, ldc: O, accumulate: true)
+            BLAS.gemm(m: rows, n: O, k: C, a: x, lda: C, b: weight.data, ldb: C, transB: true, c: y, ldc: O, accumulate: true)
             return
         }
-        let cols = arena.floats(B * T * K * C)
-        for b in 0..<B {
-            for t in 0..<T {
-                let row = cols + (b * T + t) * K * C
+        let chunk = min(rows, chunkRows ?? max(128, (1 << 21) / (K * C)))
+        let cols = arena.floats(chunk * K * C)
+        var first = 0
+        while first < rows {
+            let count = min(chunk, rows - first)
+            for i in 0..<count {
+                let r = first + i, t = r % T
+                let row = cols + i * K * C
                 for tap in 0..<K {
                     let s = t - (K - 1 - tap) * dilation
                     if s >= 0 {
-                        (row + tap * C).update(from: x + (b * T + s) * C, count: C)
+                        (row + tap * C).update(from: x + (r - t + s) * C, count: C)
                     } else {
                         (row + tap * C).initialize(repeating: 0, count: C)
                     }
                 }
             }
+            BLAS.gemm(m: count, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, transB: true,
+                      c: y + first * O, ldc: O, accumulate: true)
+            first += count
         }
-        BLAS.gemm(m: B * T, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, transB: true, c: y, ldc: O, accumulate: true)
     }
 }
 
