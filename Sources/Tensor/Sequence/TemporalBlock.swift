@@ -7,7 +7,7 @@
 /// `conv1.weight_v`, or torch.nn.utils.parametrizations' `conv1.parametrizations.weight.original0/1`),
 /// `conv1.bias`; `conv2.*` alike with Cout inputs; `downsample.weight` [Cout, Cin, 1] and
 /// `downsample.bias` when Cin != Cout. Params: kernel_size, dilation, and optionally im2col_rows
-/// (rows per im2col chunk; default: ~2M floats of buffer, at least 128 rows).
+/// (rows per im2col chunk; default: ~4M floats of buffer, at least 512 rows).
 /// Layout: x [B, T, Cin] -> [B, T, Cout], time-major like the other sequence blocks (not torch's
 /// [B, C, T]), so a TCN feeds a Mamba block or an LSTM without transposes.
 public final class TemporalBlockKernel: Kernel {
@@ -106,7 +106,7 @@ public final class TemporalBlockKernel: Kernel {
 extension TemporalBlockKernel.CausalConv {
     /// y [B*T, O] = bias + causal dilated conv of x [B, T, C]: im2col rows [k*C] (tap k reads step
     /// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM per chunk of
-    /// rows. Chunks hold ~2M floats but at least 128 rows (unless `chunkRows` says otherwise), so a
+    /// rows. Chunks hold ~4M floats but at least 512 rows (unless `chunkRows` says otherwise), so a
     /// long clip needs no T*k*C buffer and the GEMMs stay tall enough to be efficient and threaded.
     func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int,
                chunkRows: Int?, arena: Arena) {
@@ -116,7 +116,7 @@ extension TemporalBlockKernel.CausalConv {
             BLAS.gemm(m: rows, n: O, k: C, a: x, lda: C, b: weight.data, ldb: C, transB: true, c: y, ldc: O, accumulate: true)
             return
         }
-        let chunk = min(rows, chunkRows ?? max(128, (1 << 21) / (K * C)))
+        let chunk = min(rows, chunkRows ?? max(512, (1 << 22) / (K * C)))
         let cols = arena.floats(chunk * K * C)
         var first = 0
         while first < rows {
