@@ -16,6 +16,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // System libraries (module maps + tiny shims for macros Swift cannot import).
@@ -46,8 +49,18 @@ let package = Package(
         .target(name: "Vision", dependencies: ["Tensor", "Media"], swiftSettings: cpuBaseline + [
             .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).
+        .target(name: "Service", dependencies: [
+            "HTTP", "Media", "Vision", "Affect",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: cpuBaseline),
+
         .executableTarget(name: "affectd", dependencies: [
-            "Media", "Tensor", "HTTP", "Affect", "Vision",
+            "Media", "Tensor", "HTTP", "Affect", "Vision", "Service",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: cpuBaseline),
@@ -55,6 +68,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: cpuBaseline),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP"], swiftSettings: cpuBaseline),
         .testTarget(name: "AffectTests", dependencies: ["Affect"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor"], swiftSettings: cpuBaseline),
     ],

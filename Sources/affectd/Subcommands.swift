@@ -3,6 +3,8 @@ import ArgumentParser
 /// Every subcommand, in the order `affectd --help` lists them. Each lives in its own file.
 enum AffectdSubcommands {
     static let all: [any ParsableCommand.Type] = [
+        ServeCommand.self,
+        HealthCommand.self,
         HTTPEchoCommand.self,
         ProbeCommand.self,
         FramesCommand.self,

@@ -1,0 +1,104 @@
+// Start-up and shutdown of the whole service: model, workers, HTTP server, signals.
+// SIGTERM/SIGINT: readiness 503 at once, keep serving for the propagation window (load balancers
+// notice), stop accepting, let in-flight work finish within the drain timeout, exit.
+import Dispatch
+import Foundation
+import HTTP
+import Logging
+import Media
+import Tensor
+import Vision
+
+public final class ServiceHost: Sendable {
+    public let service: Service
+    let server: HTTPServer
+    let logger: Logger
+
+    /// Loads and verifies the model, starts the workers and binds the port.
+    public init(config: ServiceConfig, logger: Logger) throws {
+        self.logger = logger
+        // docs/engine.md: workers x intra-op threads <= cores; the service runs one intra-op thread per worker.
+        Engine.configure(intraOpThreads: 1)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let package = try ModelPackage(directory: config.modelDir)
+        let models = try VisionModels(package: package)
+        let metrics = ServiceMetrics()
+        let pool = WorkerPool<WorkerContext>(workers: config.effectiveWorkers, capacity: config.queueLength, metrics: metrics) { index in
+            WorkerContext(index: index, models: models)
+        }
+        try pool.start()
+        logger.info("model loaded", metadata: [
+            "model": "\(package.name)", "version": "\(package.version)", "dir": "\(config.modelDir)",
+            "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
+        ])
+        service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool)
+        server = HTTPServer(config: Self.httpConfig(config), logger: logger, handler: service.handle)
+        try server.start()
+    }
+
+    public var port: UInt16 { server.port }
+
+    static func httpConfig(_ c: ServiceConfig) -> HTTPServerConfig {
+        var h = HTTPServerConfig()
+        h.host = c.host
+        h.port = UInt16(c.port)
+        h.maxConnections = c.maxConnections
+        h.parser.maxBodyBytes = c.maxBodyBytes
+        h.parser.maxHeaderBytes = c.maxHeaderBytes
+        h.parser.maxHeaderCount = c.maxHeaderCount
+        h.parser.maxRequestLineBytes = c.maxRequestLineBytes
+        h.maxInMemoryBodyBytes = c.maxInMemoryBodyBytes
+        h.temporaryDirectory = c.temporaryDirectory
+        h.headerTimeout = .milliseconds(Int64(c.headerTimeout * 1000))
+        h.bodyProgressTimeout = .milliseconds(Int64(c.bodyTimeout * 1000))
+        h.idleTimeout = .milliseconds(Int64(c.idleTimeout * 1000))
+        h.writeTimeout = .milliseconds(Int64(c.writeTimeout * 1000))
+        h.gzip = c.gzip
+        if !c.tlsCert.isEmpty { h.tls = HTTPTLSConfig(certificatePath: c.tlsCert, privateKeyPath: c.tlsKey) }
+        return h
+    }
+
+    /// Media limits for every decode the service runs.
+    public static func mediaLimits(_ c: ServiceConfig) -> MediaLimits {
+        var m = MediaLimits()
+        m.maxBytes = Int64(c.maxBodyBytes)
+        m.maxDuration = c.mediaMaxDuration
+        m.maxPixels = c.mediaMaxPixels
+        m.maxFrames = c.mediaMaxFrames
+        m.maxStreams = c.mediaMaxStreams
+        m.probeBytes = c.mediaProbeBytes
+        m.maxDecodeSeconds = c.mediaMaxDecodeSeconds
+        m.threads = 1  // one decode thread per worker: the thread budget is the workers'
+        return m
+    }
+
+    /// Blocks until SIGTERM or SIGINT has been handled and the server has stopped.
+    public func runUntilSignalled() {
+        let once = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { once.signal() }
+            s.resume()
+            return s
+        }
+        once.wait()
+        shutdown()
+        sources.forEach { $0.cancel() }
+    }
+
+    /// The drain sequence; returns when the server has stopped.
+    public func shutdown() {
+        let c = service.config
+        service.beginDraining()
+        logger.notice("draining: readiness is 503", metadata: ["propagation_s": "\(c.propagationWindow)", "drain_timeout_s": "\(c.drainTimeout)"])
+        if c.propagationWindow > 0 { Thread.sleep(forTimeInterval: c.propagationWindow) }
+        // No new jobs from here; the server stops accepting and waits for in-flight answers.
+        service.pool.close()
+        server.stop(gracePeriod: .milliseconds(Int64(c.drainTimeout * 1000)))
+        // Whatever is still queued after the grace period gets an explicit error, never silence.
+        service.pool.cancelQueued(.shutdown)
+        let idle = service.pool.drain(timeout: 1)
+        logger.notice("stopped", metadata: ["workers_idle": "\(idle)"])
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import Service
+
+/// The repository root (config/affectd.yaml lives there).
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+func writeTemp(_ text: String) throws -> String {
+    let path = NSTemporaryDirectory() + "affectd-config-\(UUID().uuidString).yaml"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+func configError(_ body: () throws(ConfigError) -> Void) -> ConfigError? {
+    do { try body(); return nil } catch { return error }
+}
+
+@Suite struct ServiceConfigTests {
+    @Test func documentedFileEqualsBuiltInDefaults() throws {
+        let fromFile = try ServiceConfig.load(path: repoRoot + "/config/affectd.yaml", environment: [:])
+        #expect(fromFile == ServiceConfig())
+    }
+
+    @Test func documentedFileNamesEverySettingAndItsVariable() throws {
+        let text = try String(contentsOfFile: repoRoot + "/config/affectd.yaml", encoding: .utf8)
+        let keys = Set(try ServiceConfig.readYAML(repoRoot + "/config/affectd.yaml").map(\.0))
+        #expect(keys == Set(ServiceConfig.settingKeys))
+        for env in ServiceConfig.settingEnvironment { #expect(text.contains(env), "config/affectd.yaml does not mention \(env)") }
+    }
+
+    @Test func environmentOverridesFileAndFlagsOverrideEnvironment() throws {
+        let file = try writeTemp("server:\n  port: 9001\nqueue:\n  length: 4\n  high_water: 3\n")
+        let c = try ServiceConfig.load(path: file, environment: ["AFFECTD_PORT": "9002", "AFFECTD_OVERLOAD_STATUS": "429"],
+                                       overrides: ["server.port=9003"])
+        #expect(c.port == 9003)
+        #expect(c.queueLength == 4 && c.queueHighWater == 3)
+        #expect(c.overloadStatus == 429)
+        let e = try ServiceConfig.load(path: file, environment: ["AFFECTD_PORT": "9002"])
+        #expect(e.port == 9002)
+    }
+
+    @Test func invalidValuesNameTheirKey() throws {
+        let cases: [(String, [String: String], [String], String)] = [
+            ("server:\n  port: 70000\n", [:], [], "server.port"),
+            ("server:\n  prot: 80\n", [:], [], "server.prot"),
+            ("queue:\n  overload_status: 500\n", [:], [], "queue.overload_status"),
+            ("", ["AFFECTD_JOB_DEADLINE": "-1"], [], "jobs.deadline"),
+            ("", ["AFFECTD_GZIP": "maybe"], [], "server.gzip"),
+            ("", [:], ["queue.length=2", "queue.high_water=3"], "queue.high_water"),
+            ("", [:], ["server.tls_cert=/x.pem"], "server.tls_key"),
+            ("", [:], ["auth.api_keys=short"], "auth.api_keys"),
+            ("", [:], ["log.level=loud"], "log.level"),
+            ("", [:], ["nonsense"], "nonsense"),
+            ("server: [1, 2\n", [:], [], "config"),
+        ]
+        for (yaml, env, overrides, key) in cases {
+            let file = try writeTemp(yaml)
+            let error = configError { _ = try ServiceConfig.load(path: file, environment: env, overrides: overrides) }
+            #expect(error?.key == key, "expected an error naming \(key), got \(String(describing: error))")
+            #expect(error.map { "\($0)".contains(key) } == true)
+        }
+    }
+
+    @Test func apiKeysFromFileAndEnvironment() throws {
+        let keys = try writeTemp("# ops team\nkey-aaaaaaaaaaaaaaaa\n\nkey-bbbbbbbbbbbbbbbb\n")
+        let c = try ServiceConfig.load(path: nil, environment: ["AFFECTD_API_KEYS": "key-cccccccccccccccc", "AFFECTD_API_KEYS_FILE": keys])
+        #expect(c.apiKeys == ["key-cccccccccccccccc", "key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"])
+    }
+}
+
+@Suite struct APIKeysTests {
+    @Test func acceptsOnlyConfiguredBearerKeys() {
+        let keys = APIKeys(["0123456789abcdef", "fedcba9876543210"])
+        #expect(keys.accepts(authorization: "Bearer 0123456789abcdef"))
+        #expect(keys.accepts(authorization: "bearer fedcba9876543210"))
+        #expect(!keys.accepts(authorization: nil))
+        #expect(!keys.accepts(authorization: "Bearer 0123456789abcde"))
+        #expect(!keys.accepts(authorization: "Bearer 0123456789abcdef0"))
+        #expect(!keys.accepts(authorization: "Basic 0123456789abcdef"))
+        #expect(!keys.accepts(authorization: "Bearer "))
+        #expect(!APIKeys([]).accepts(authorization: "Bearer x"))
+    }
+}
