@@ -43,7 +43,7 @@ let package = Package(
                 swiftSettings: cpuBaseline),
 
         // Affect: VA heads, temporal models, confidence, support-set labelling, result model and report.
-        .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+        .target(name: "Affect", dependencies: ["Tensor", "Media", "Vision"], swiftSettings: cpuBaseline),
 
         // Vision: MTCNN face detection, fer face crop, alignment, person crop, tracking; model packages.
         .target(name: "Vision", dependencies: ["Tensor", "Media"], swiftSettings: cpuBaseline + [

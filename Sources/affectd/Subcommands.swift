@@ -12,6 +12,8 @@ enum AffectdSubcommands {
         BenchOpCommand.self,
         ModelCommand.self,
         DetectCommand.self,
+        AnalyzeCommand.self,
+        LabelCommand.self,
         BenchNetCommand.self,
     ]
 }

@@ -1,0 +1,48 @@
+import Media
+
+/// How one Analyzer runs (fixed for its life): threads per request and the speed/accuracy knobs.
+public struct AnalyzerOptions: Sendable, Equatable {
+    /// Worker threads that process the frames of one request (plus one decode thread that mostly
+    /// waits on the bounded ring). docs/engine.md: workers x intra-op threads <= cores.
+    public var threads: Int = 1
+    /// Frames a worker takes from the ring at once; their face crops go through the encoders as one batch.
+    public var batchFrames: Int = 4
+    /// Frames waiting decoded in the ring, per worker.
+    public var ringPerWorker: Int = 2
+    /// Scene embeddings per second when only embeddings/labelling need them (a scene changes slowly).
+    /// A VA head that reads the scene gets it on every frame.
+    public var sceneFPS: Double = 1
+    /// Run the detector on every k-th sampled frame and reuse the tracked boxes in between (1 = every frame).
+    public var detectEvery: Int = 1
+    public init(threads: Int = 1) { self.threads = threads }
+}
+
+/// What one request asks for.
+public struct AnalyzeRequest: Sendable, Equatable {
+    /// Which frames to analyse (`.everyFrame` or `.fps(R)`); ignored for stills.
+    public var sampling: FrameSampling = .fps(5)
+    /// At most this many faces per frame (the largest).
+    public var maxFaces: Int = 8
+    public var includeFrames = true
+    public var includeExpressions = false
+    public var includeEmbeddings = false
+    /// The horizontal-flip test-time pass (feeds the confidence's agreement factor).
+    public var flip = true
+    public var limits = MediaLimits()
+    public init() {}
+}
+
+/// Why an analysis stopped without a result. Media problems are thrown as `MediaError` unchanged.
+public enum AnalyzerError: Error, Equatable, Sendable, CustomStringConvertible {
+    case cancelled
+    case invalidRequest(String)
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case .cancelled: "the analysis was cancelled"
+        case .invalidRequest(let m): "invalid request: \(m)"
+        case .model(let m): "model: \(m)"
+        }
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import Media
+import Tensor
+import Vision
+
+/// The networks of a package, loaded once and shared (read-only) by every Analyzer.
+public final class AnalyzerModels: Sendable {
+    public let affect: AffectModel
+    public let detector: MTCNNNetworks
+    /// Keys of a face's `expression` map, in posterior order.
+    public let expressionLabels: [String]
+
+    public init(package: ModelPackage) throws {
+        affect = try AffectModel(manifest: package.manifest, weightFile: { path in
+            guard let f = package.files[path] else { throw AffectModelError("the manifest names weight file \(path), which the package does not list") }
+            return f
+        })
+        detector = try MTCNNNetworks(package: package)
+        let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
+        let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
+        if case .centroidProjection(let p) = affect.vaHead.kind, labels.isEmpty { expressionLabels = p.classNames } else { expressionLabels = labels }
+    }
+}
+
+/// One analysis: the result of the contract (docs/design.md) and where the time went.
+public struct Analysis: Sendable {
+    public var result: AnalysisResult
+    public var timings: StageTimings
+    /// Per analysed frame with faces' features kept (for labelling); time order.
+    var observations: [FrameObservations]
+}
+
+/// One image of a frame batch (`POST /v1/frames`), with its time if the client gave one.
+public struct ImageInput: Sendable {
+    public var source: MediaSource
+    public var t: Double?
+    public init(source: MediaSource, t: Double? = nil) { self.source = source; self.t = t }
+}
+
+/// Media in, result out: decode → detect → fer crop → expression encoder (+ flip pass) → VA head →
+/// confidence per sampled frame, then tracking and the per-person temporal model, results in time
+/// order. A decode thread feeds `options.threads` workers through a bounded ring; each worker takes
+/// a chunk of consecutive frames and batches their crops. One Analyzer serves one request at a time
+/// (it owns its workers' arenas); a server keeps one per worker.
+public final class Analyzer: @unchecked Sendable {
+    public let models: AnalyzerModels
+    public let options: AnalyzerOptions
+    private let workers: [FrameWorker]
+    private let pool = PixelPool()
+
+    public init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
+        guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
+              options.detectEvery >= 1, options.sceneFPS > 0 else {
+            throw AnalyzerError.invalidRequest("analyzer options out of range: \(options)")
+        }
+        self.models = models
+        self.options = options
+        workers = (0..<options.threads).map { _ in FrameWorker(models: models) }
+    }
+
+    public convenience init(package: ModelPackage, options: AnalyzerOptions = AnalyzerOptions()) throws {
+        try self.init(models: try AnalyzerModels(package: package), options: options)
+    }
+
+    /// Analyses a clip or a still (a JPEG/PNG is a one-frame clip at t = 0). `onFrame` receives each
+    /// frame in time order as soon as it and all earlier frames are done, with the causal (filtered)
+    /// temporal estimate; the returned result has the smoothed one. `isCancelled` is polled between chunks.
+    public func analyze(_ source: MediaSource, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+                        isCancelled: () -> Bool = { false }) throws -> Analysis {
+        try analyze(source, request: request, forLabelling: false, onFrame: onFrame, isCancelled: isCancelled)
+    }
+
+    func analyze(_ source: MediaSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
+                 isCancelled: () -> Bool) throws -> Analysis {
+        var limits = request.limits
+        limits.threads = 1          // decoding shares the request's cores with inference (docs/engine.md)
+        let probe = try MediaProbe(source: source, limits: limits)
+        let frames: FrameSource
+        if ImageDecoder.containers.contains(probe.container) {
+            let still = FrameList([(0, try ImageDecoder.decode(source, limits: limits))])
+            frames = FrameSource(next: { still.next() }, decoded: { 1 }, still: true)
+        } else {
+            let decoder = try VideoDecoder(source: source, limits: limits, sampling: request.sampling)
+            frames = FrameSource(next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: false)
+        }
+        var sampleFPS: Double? = nil
+        if !frames.still {
+            if case .fps(let r) = request.sampling { sampleFPS = probe.fps.map { min($0, r) } ?? r } else { sampleFPS = probe.fps }
+        }
+        return try run(frames, request: request, forLabelling: forLabelling, onFrame: onFrame, isCancelled: isCancelled) { decoded, analyzed in
+            MediaInfo(container: probe.container, videoCodec: probe.videoCodec, duration: probe.duration, fps: probe.fps,
+                      width: probe.width, height: probe.height, rotation: probe.rotation, hasAudio: probe.hasAudio,
+                      framesDecoded: decoded, framesAnalyzed: analyzed, sampleFps: sampleFPS)
+        }
+    }
+
+    /// Analyses a batch of stills as one clip: image k at its own `t`, or at k seconds when none is given
+    /// (times must then increase). Every image is decoded (and checked) before analysis starts.
+    public func analyzeImages(_ images: [ImageInput], request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+                              isCancelled: () -> Bool = { false }) throws -> Analysis {
+        guard !images.isEmpty else { throw AnalyzerError.invalidRequest("no images") }
+        var decoded: [(Double, DecodedFrame)] = []
+        for (k, image) in images.enumerated() {
+            let t = image.t ?? Double(k)
+            guard t.isFinite, t >= 0 else { throw AnalyzerError.invalidRequest("image \(k): time must be a finite number >= 0") }
+            if let last = decoded.last, t <= last.0 { throw AnalyzerError.invalidRequest("image \(k): times must increase") }
+            decoded.append((t, try ImageDecoder.decode(image.source, limits: request.limits)))
+        }
+        let box = FrameList(decoded)
+        let frames = FrameSource(next: { box.next() }, decoded: { images.count }, still: false, times: decoded.map(\.0))
+        return try run(frames, request: request, forLabelling: false, onFrame: onFrame, isCancelled: isCancelled) { n, analyzed in
+            MediaInfo(container: "images", framesDecoded: n, framesAnalyzed: analyzed)
+        }
+    }
+
+    // MARK: - the pipeline
+
+    private func plan(_ request: AnalyzeRequest, forLabelling: Bool) throws -> WorkPlan {
+        guard request.maxFaces >= 1, request.maxFaces <= 256 else { throw AnalyzerError.invalidRequest("max_faces must be in 1...256") }
+        let needs = models.affect.requiredSources
+        let embeddings = request.includeEmbeddings || forLabelling
+        var temporalFeatures = false
+        if case .network = models.affect.temporal { temporalFeatures = true }
+        return WorkPlan(maxFaces: request.maxFaces, flip: request.flip, expressions: request.includeExpressions,
+                        face: embeddings || needs.contains(.face),
+                        person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
+                        scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
+                        returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures,
+                        detectEvery: options.detectEvery)
+    }
+
+    private func run(_ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
+                     isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo) throws -> Analysis {
+        let plan = try plan(request, forLabelling: forLabelling)
+        let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
+        let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
+        let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
+        let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
+        let group = DispatchGroup()
+        let decodeState = DecodeState()
+        let pool = self.pool, batch = options.batchFrames, sceneFPS = options.sceneFPS
+
+        // Decode thread: demux/decode/convert, chunks of consecutive frames into the ring.
+        let decodeThread = Thread { [frames] in
+            defer { ring.close(); group.leave() }
+            var timings = StageTimings()
+            let converter = FrameConverter()
+            var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1
+            do {
+                while true {
+                    guard let (t, rgb) = try timings.measure("decode", { () throws -> (Double, RGBFrame)? in
+                        guard let f = try frames.next() else { return nil }
+                        let (w, h) = converter.outputSize(for: f)
+                        let bytes = w * h * 3 + RGBFrameBuffer.slack
+                        let p = pool.take(bytes: bytes)
+                        do { try converter.rgb8(f, into: p) } catch { pool.give(p, bytes: bytes); throw error }
+                        let t = frames.times.map { $0[seq] } ?? (frames.still ? 0 : f.t)
+                        return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false))
+                    }) else { break }
+                    var frame = rgb
+                    let tick = Int((t * sceneFPS).rounded(.down))
+                    frame.scene = sceneEveryFrame || tick != lastSceneTick
+                    lastSceneTick = tick
+                    chunk.append(frame)
+                    seq += 1
+                    // Big frames travel alone: a chunk's pixels stay bounded.
+                    if chunk.count >= (frame.width * frame.height > 1_000_000 ? 1 : batch) {
+                        guard ring.push(chunk) else { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) }; chunk = []; break }
+                        chunk = []
+                    }
+                }
+                if !chunk.isEmpty && !ring.push(chunk) { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) } }
+            } catch {
+                chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) }
+                decodeState.set(error: error)
+            }
+            decodeState.set(timings: timings, count: seq, decoded: frames.decoded())
+        }
+        group.enter()
+        decodeThread.start()
+
+        for worker in workers {
+            group.enter()
+            Thread {
+                defer { results.push(.done); group.leave() }
+                while true {
+                    let got = ring.pop(max: 1)
+                    guard let chunk = got.first else { return }
+                    defer { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) } }
+                    do { results.push(.frames(try worker.run(chunk, plan: plan))) } catch {
+                        results.push(.failed(error))
+                        ring.close()
+                        return
+                    }
+                }
+            }.start()
+        }
+
+        // Collector (this thread): time order, tracking, streaming.
+        var pending: [Int: FrameOutput] = [:], next = 0, done = 0
+        var ordered: [FrameObservations] = [], scenes: [Float]? = nil
+        var failure: Error? = nil
+        let tracker = FaceTracker()
+        let stream = onFrame.map { StreamingEstimator(temporal: models.affect.temporal, emit: $0) }
+        var collectorTimings = StageTimings()
+        while done < workers.count {
+            for message in results.pop(max: 64) {
+                switch message {
+                case .done: done += 1
+                case .failed(let e): failure = failure ?? e
+                case .frames(let outs): for o in outs { pending[o.seq] = o }
+                }
+            }
+            if failure == nil && isCancelled() { failure = AnalyzerError.cancelled }
+            if failure != nil { ring.close(); continue }
+            collectorTimings.measure("track") {
+                while let o = pending.removeValue(forKey: next) {
+                    let ids = tracker.update(o.faces).ids
+                    if let s = o.scene { scenes = s }
+                    var faces = o.observations
+                    for i in faces.indices {
+                        faces[i].person = ids[i]
+                        if plan.scene { faces[i].features?.scene = scenes }
+                        if plan.returnEmbeddings { faces[i].embeddings?.scene = scenes }
+                    }
+                    let frame = FrameObservations(t: o.t, faces: faces)
+                    ordered.append(frame)
+                    stream?.add(frame)
+                    next += 1
+                }
+            }
+        }
+        group.wait()
+        if let failure = failure ?? decodeState.error { throw failure }
+
+        var timings = StageTimings()
+        timings.add(decodeState.timings)
+        for w in workers { timings.add(w.timings); w.timings = StageTimings() }
+        timings.add(collectorTimings)
+        let built = try timings.measure("temporal") {
+            try Timeline(temporal: models.affect.temporal).build(ordered, arena: workers[0].arena)
+        }
+        workers[0].arena.reset()
+        let result = AnalysisResult(model: ModelInfo(name: models.affect.name, version: models.affect.version),
+                                    media: media(decodeState.decoded, ordered.count), frames: built,
+                                    includeFrames: request.includeFrames)
+        timings.totalWall = Clock.wall() - wall0
+        timings.totalCPU = Clock.processCPU() - cpu0
+        timings.framesAnalyzed = ordered.count
+        return Analysis(result: result, timings: timings, observations: ordered)
+    }
+}
+
+enum WorkerMessage: Sendable {
+    case frames([FrameOutput])
+    case failed(Error)
+    case done
+}
+
+/// Where frames come from, handed to the decode thread (which alone calls it).
+struct FrameSource: @unchecked Sendable {
+    var next: () throws -> DecodedFrame?
+    var decoded: () -> Int
+    var still: Bool
+    /// Times given by the caller (image batches) instead of the frames' own.
+    var times: [Double]? = nil
+}
+
+final class FrameList: @unchecked Sendable {
+    private var items: [(Double, DecodedFrame)]
+    private var k = 0
+    init(_ items: [(Double, DecodedFrame)]) { self.items = items }
+    func next() -> DecodedFrame? {
+        guard k < items.count else { return nil }
+        defer { k += 1 }
+        return items[k].1
+    }
+}
+
+/// What the decode thread hands back when it ends.
+final class DecodeState: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: Error?
+    private(set) var timings = StageTimings()
+    private(set) var count = 0
+    private(set) var decoded = 0
+    func set(error: Error) { lock.lock(); self.error = error; lock.unlock() }
+    func set(timings: StageTimings, count: Int, decoded: Int) {
+        lock.lock(); self.timings = timings; self.count = count; self.decoded = decoded; lock.unlock()
+    }
+}

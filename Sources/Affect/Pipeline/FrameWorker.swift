@@ -1,0 +1,159 @@
+import Foundation
+import Tensor
+import Vision
+
+/// One decoded, RGB-converted frame on its way from the decode thread to a worker. The pixels
+/// belong to a pooled buffer that the worker gives back once the frame is analysed.
+struct RGBFrame: @unchecked Sendable {
+    var seq: Int
+    var t: Double
+    var width: Int
+    var height: Int
+    var pixels: UnsafeMutablePointer<UInt8>
+    /// Whether the scene encoder runs on this frame (a scene tick, or every frame when a head reads it).
+    var scene: Bool
+    var view: RGBView { RGBView(pixels: pixels, width: width, height: height) }
+}
+
+/// Reuses frame buffers of one size, so steady-state decoding allocates (and page-faults) nothing.
+final class PixelPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [UnsafeMutablePointer<UInt8>] = []
+    private var size = 0
+
+    func take(bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        lock.lock(); defer { lock.unlock() }
+        if bytes != size { for p in free { p.deallocate() }; free.removeAll(); size = bytes }
+        return free.popLast() ?? .allocate(capacity: bytes)
+    }
+
+    func give(_ p: UnsafeMutablePointer<UInt8>, bytes: Int) {
+        lock.lock(); defer { lock.unlock() }
+        if bytes == size && free.count < 64 { free.append(p) } else { p.deallocate() }
+    }
+
+    deinit { for p in free { p.deallocate() } }
+}
+
+/// What a worker found in one frame: the detected faces (for the tracker, which runs in time order
+/// on the collecting thread) and, per face, the single-frame observation without its person id.
+struct FrameOutput: Sendable {
+    var seq: Int
+    var t: Double
+    var faces: [Face]
+    var observations: [FaceObservation]
+    var scene: [Float]?
+}
+
+/// What one request wants computed; derived once from the request, the package and the options.
+struct WorkPlan: Sendable {
+    var maxFaces: Int
+    var flip: Bool
+    var expressions: Bool
+    /// Embeddings each face needs (for the result, labelling, or a head that reads them).
+    var face: Bool
+    var person: Bool
+    var scene: Bool
+    /// Returned in results' `embeddings`.
+    var returnEmbeddings: Bool
+    /// A trained temporal head reads per-face features.
+    var temporalFeatures: Bool
+    var detectEvery: Int
+}
+
+/// One worker thread's state for its whole life: its detector (with its own arena), its arena for
+/// the encoders. Runs a chunk of consecutive frames, the crops of all their faces as one batch.
+final class FrameWorker: @unchecked Sendable {
+    let models: AnalyzerModels
+    let detector: FaceDetector
+    let arena = Arena(bytes: 16 << 20)
+    var timings = StageTimings()
+
+    init(models: AnalyzerModels) {
+        self.models = models
+        detector = FaceDetector(networks: models.detector)
+    }
+
+    func run(_ chunk: [RGBFrame], plan: WorkPlan) throws -> [FrameOutput] {
+        let affect = models.affect
+        guard let expression = affect.expression else { throw AnalyzerError.model("the package has no expression encoder") }
+        var facesPerFrame: [[Face]] = []
+        var crops: [[UInt8]] = [], cropOwner: [(frame: Int, face: Int)] = []
+        var personImages: [[UInt8]] = []
+        var sceneImages: [[UInt8]] = [], sceneOwner: [Int] = []
+        var lastFaces: [Face] = []
+        for (k, frame) in chunk.enumerated() {
+            let view = frame.view
+            let detect = k == 0 || plan.detectEvery <= 1 || frame.seq % plan.detectEvery == 0
+            let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
+            lastFaces = faces
+            facesPerFrame.append(faces)
+            timings.measure("crop") {
+                for (i, face) in faces.enumerated() {
+                    var crop = [UInt8](repeating: 0, count: FerCrop.size * FerCrop.size)
+                    let ok = crop.withUnsafeMutableBufferPointer { FerCrop.crop(view, box: face.box, into: $0.baseAddress!) }
+                    guard ok else { continue }
+                    crops.append(crop)
+                    cropOwner.append((k, i))
+                    if plan.person, let enc = affect.person {
+                        personImages.append(ImageResize.bilinear(view, region: PersonCrop.upperBody(face: face.box, width: view.width, height: view.height),
+                                                                 width: enc.width, height: enc.height))
+                    }
+                }
+                if plan.scene, frame.scene, let enc = affect.scene {
+                    sceneImages.append(ImageResize.bilinear(view, region: Box(x1: 0, y1: 0, x2: Float(view.width), y2: Float(view.height)),
+                                                            width: enc.width, height: enc.height))
+                    sceneOwner.append(k)
+                }
+            }
+        }
+        let expr = crops.isEmpty ? [] : try timings.measure("expression") {
+            try expression.run(crops, flip: plan.flip, embeddings: plan.face, arena: arena)
+        }
+        var personFeatures: [[Float]] = [], sceneFeatures: [Int: [Float]] = [:]
+        try timings.measure("encoders") {
+            if !personImages.isEmpty, let enc = affect.person {
+                personFeatures = rows(try enc.run(personImages, outputs: ["features"], arena: arena)[0])
+            }
+            if !sceneImages.isEmpty, let enc = affect.scene {
+                for (k, f) in zip(sceneOwner, rows(try enc.run(sceneImages, outputs: ["features"], arena: arena)[0])) { sceneFeatures[k] = f }
+            }
+        }
+        let features = expr.indices.map { n in
+            FaceFeatures(scene: sceneFeatures[cropOwner[n].frame], person: personFeatures.isEmpty ? nil : personFeatures[n],
+                         face: expr[n].embedding, expression: expr[n].posterior)
+        }
+        let heads = features.isEmpty ? [] : try timings.measure("head") { try affect.vaHead.run(features, arena: arena) }
+        arena.reset()
+        var byFace: [Int: [Int: Int]] = [:]     // frame -> face -> crop index
+        for (n, o) in cropOwner.enumerated() { byFace[o.frame, default: [:]][o.face] = n }
+        return chunk.enumerated().map { k, frame in
+            let faces = facesPerFrame[k]
+            let observations = faces.enumerated().map { i, face -> FaceObservation in
+                let box = [Double(face.box.x1), Double(face.box.y1), Double(face.box.width), Double(face.box.height)]
+                let landmarks = face.landmarks.map { [Double($0.x), Double($0.y)] }
+                guard let n = byFace[k]?[i] else {
+                    return FaceObservation(person: 0, box: box, score: Double(face.score), landmarks: landmarks, raw: nil, confidence: 0)
+                }
+                let e = expr[n]
+                let confidence = FaceConfidence.default.confidence(.init(
+                    detection: Double(face.score), faceSize: Double(min(face.box.width, face.box.height)),
+                    sharpness: e.sharpness, posterior: e.posterior, flippedPosterior: e.flippedPosterior))
+                let expression = plan.expressions
+                    ? Dictionary(uniqueKeysWithValues: zip(models.expressionLabels, e.posterior.map(Double.init))) : nil
+                let embeddings = plan.returnEmbeddings
+                    ? Embeddings(scene: nil, person: features[n].person, face: e.embedding) : nil
+                return FaceObservation(person: 0, box: box, score: Double(face.score), landmarks: landmarks,
+                                       raw: heads[n].va, rawVariance: heads[n].variance, confidence: confidence,
+                                       expression: expression, embeddings: embeddings,
+                                       features: plan.temporalFeatures || plan.face ? features[n] : nil)
+            }
+            return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
+        }
+    }
+
+    private func rows(_ t: Tensor) -> [[Float]] {
+        let w = t.count / max(t.dim(0), 1)
+        return (0..<t.dim(0)).map { Array(UnsafeBufferPointer(start: t.data + $0 * w, count: w)) }
+    }
+}
