@@ -15,7 +15,11 @@ struct SHA256 {
     /// Hex digest of `count` bytes at `bytes`.
     static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var w = [UInt32](repeating: 0, count: 64)
+        // Raw buffers: array accesses in the 64-round loop cost uniqueness checks (3x slower).
+        let w = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        let k = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+        k.initialize(from: Self.k, count: 64)
+        defer { w.deallocate(); k.deallocate() }
         let n = bytes.count
         let full = n / 64
         func block(_ p: UnsafeRawBufferPointer) {
