@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import HTTP
 import Logging
+import Media
 import Synchronization
 import Tensor
 import Vision
@@ -19,6 +20,8 @@ public final class Service: Sendable {
     let draining = Atomic<Bool>(false)
     /// /v1/models body, built once from the manifest.
     let modelDescription: [UInt8]
+    let jobs: JobStore
+    let mediaLimits: MediaLimits
 
     public init(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
                 pool: WorkerPool<WorkerContext>) {
@@ -29,6 +32,8 @@ public final class Service: Sendable {
         self.pool = pool
         self.keys = APIKeys(config.apiKeys)
         self.modelDescription = Array(Self.describe(package).utf8)
+        self.jobs = JobStore(retention: config.jobRetention, capacity: config.maxJobRecords)
+        self.mediaLimits = ServiceHost.mediaLimits(config)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
@@ -49,6 +54,9 @@ public final class Service: Sendable {
             return Route(template: String(path), methods: ["GET", "HEAD"], open: !config.authHealth)
         case "/metrics": return Route(template: "/metrics", methods: ["GET", "HEAD"], open: !config.authMetrics)
         case "/v1/models": return Route(template: "/v1/models", methods: ["GET", "HEAD"], open: false)
+        case "/v1/analyze", "/v1/frames", "/v1/label", "/v1/jobs": return Route(template: String(path), methods: ["POST"], open: false)
+        case _ where path.hasPrefix("/v1/jobs/") && path.count > "/v1/jobs/".count && !path.dropFirst("/v1/jobs/".count).contains("/"):
+            return Route(template: "/v1/jobs/{id}", methods: ["GET", "DELETE"], open: false)
         default: return nil
         }
     }
@@ -82,7 +90,7 @@ public final class Service: Sendable {
         case "/v1/models":
             exchange.send(HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]), body: modelDescription))
         default:
-            exchange.send(.problem(status: 404, detail: "no resource at \(head.path)"))
+            handleAnalysis(route.template, exchange)
         }
     }
 
@@ -132,7 +140,8 @@ final class Exchange: Sendable {
     let responder: HTTPResponder
     let route: String
     let started: UInt64
-    let done = Atomic<Bool>(false)
+    let answered = Atomic<Bool>(false)
+    let recorded = Atomic<Bool>(false)
 
     init(service: Service, request: HTTPRequest, responder: HTTPResponder, route: String, started: UInt64) {
         self.service = service
@@ -142,16 +151,27 @@ final class Exchange: Sendable {
         self.started = started
     }
 
+    /// Sends `response` unless an answer already went out (deadline, cancellation and the
+    /// worker may race to answer; the first wins and is the one counted).
     func send(_ response: HTTPResponse) {
+        guard claim() else { return }
         var response = response
         response.headers.add("X-Request-Id", String(request.id))
         responder.send(response)
-        finished(status: response.status)
+        record(status: response.status)
     }
 
+    /// Starts a streamed answer (nil if one already went out); call `record` when it ends.
+    func startStream(status: Int, contentType: String) -> HTTPResponseStream? {
+        guard claim() else { return nil }
+        return responder.startStream(status: status, headers: HTTPHeaders([("Content-Type", contentType), ("X-Request-Id", String(request.id))]))
+    }
+
+    func claim() -> Bool { !answered.exchange(true, ordering: .relaxed) }
+
     /// Records the request once (a streamed answer calls this when its stream ends).
-    func finished(status: Int) {
-        guard !done.exchange(true, ordering: .relaxed) else { return }
+    func record(status: Int) {
+        guard !recorded.exchange(true, ordering: .relaxed) else { return }
         let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - started)
         service.metrics.requestFinished()
         service.metrics.recordRequest(route: route, method: request.head.method, status: status, nanoseconds: elapsed)

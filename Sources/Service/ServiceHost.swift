@@ -4,6 +4,7 @@
 import Dispatch
 import Foundation
 import HTTP
+import Affect
 import Logging
 import Media
 import Tensor
@@ -21,10 +22,11 @@ public final class ServiceHost: Sendable {
         Engine.configure(intraOpThreads: 1)
         let t0 = DispatchTime.now().uptimeNanoseconds
         let package = try ModelPackage(directory: config.modelDir)
-        let models = try VisionModels(package: package)
+        let models = try AnalyzerModels(package: package)
         let metrics = ServiceMetrics()
         let pool = WorkerPool<WorkerContext>(workers: config.effectiveWorkers, capacity: config.queueLength, metrics: metrics) { index in
-            WorkerContext(index: index, models: models)
+            // One frame thread per request: the pool's N workers then use N cores (docs/engine.md).
+            WorkerContext(index: index, analyzer: try Analyzer(models: models, options: AnalyzerOptions(threads: 1)))
         }
         try pool.start()
         logger.info("model loaded", metadata: [

@@ -1,13 +1,13 @@
-// What each worker thread owns for its whole life. The networks are shared (immutable after
-// loading); per-worker scratch state belongs here so no two workers ever share it.
-import Vision
+// What each worker thread owns for its whole life: an Analyzer (its frame workers' arenas and
+// scratch buffers). The networks inside are shared, read-only, by all workers.
+import Affect
 
 public struct WorkerContext {
     public let index: Int
-    public let models: VisionModels
+    public let analyzer: Analyzer
 
-    public init(index: Int, models: VisionModels) {
+    public init(index: Int, analyzer: Analyzer) {
         self.index = index
-        self.models = models
+        self.analyzer = analyzer
     }
 }

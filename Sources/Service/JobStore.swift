@@ -1,0 +1,86 @@
+// Async job records (/v1/jobs): status, progress, result or error. Finished records are kept for
+// `jobs.retention` seconds, and at most `jobs.max_records` records exist (the oldest finished go
+// first; when every record is unfinished, new jobs are refused rather than old ones forgotten).
+import Foundation
+import HTTP
+import Synchronization
+
+enum JobStatus: String { case queued, running, succeeded, failed, cancelled }
+
+struct JobRecord {
+    let id: String
+    let ticket: JobTicket
+    let created: Date
+    var status: JobStatus = .queued
+    var started: Date?
+    var finished: Date?
+    /// Analysed frames so far, and the clip's duration and last frame time when known.
+    var framesDone = 0
+    var lastT: Double?
+    var duration: Double?
+    /// Result JSON (succeeded) or problem (failed/cancelled).
+    var result: Data?
+    var error: ProblemError?
+
+    var json: String {
+        func date(_ d: Date?) -> String { d.map { jsonString(ISO8601DateFormatter().string(from: $0)) } ?? "null" }
+        var progress = status == .succeeded ? 1.0 : 0.0
+        if status == .running, let t = lastT, let d = duration, d > 0 { progress = min(0.99, max(0, t / d)) }
+        var out = "{\"id\":\(jsonString(id)),\"status\":\(jsonString(status.rawValue)),\"created\":\(date(created)),\"started\":\(date(started)),\"finished\":\(date(finished)),"
+            + "\"progress\":\(progress),\"frames_analyzed\":\(framesDone)"
+        if let error { out += ",\"error\":{\"status\":\(error.status),\"detail\":\(jsonString(error.detail))}" }
+        if let result { out += ",\"result\":" + String(decoding: result, as: UTF8.self) }
+        return out + "}"
+    }
+}
+
+final class JobStore: Sendable {
+    let retention: Double
+    let capacity: Int
+    let records = Mutex<[String: JobRecord]>([:])
+
+    init(retention: Double, capacity: Int) {
+        self.retention = retention
+        self.capacity = capacity
+    }
+
+    /// A new queued record, or nil when the store is full of unfinished jobs.
+    func create(ticket: JobTicket) -> String? {
+        var raw = [UInt8](repeating: 0, count: 12)
+        for i in raw.indices { raw[i] = UInt8.random(in: 0...255) }
+        let id = raw.map { String(format: "%02x", $0) }.joined()
+        return records.withLock { r -> String? in
+            expire(&r)
+            if r.count >= capacity {
+                guard let oldest = r.values.filter({ $0.finished != nil }).min(by: { $0.finished! < $1.finished! }) else { return nil }
+                r[oldest.id] = nil
+            }
+            r[id] = JobRecord(id: id, ticket: ticket, created: Date())
+            return id
+        }
+    }
+
+    func update(_ id: String, _ change: (inout JobRecord) -> Void) {
+        records.withLock { r in if r[id] != nil { change(&r[id]!) } }
+    }
+
+    /// Finishes a record unless it already finished (the first outcome wins).
+    func finish(_ id: String, status: JobStatus, result: Data? = nil, error: ProblemError? = nil) {
+        update(id) { rec in
+            guard rec.finished == nil else { return }
+            rec.status = status
+            rec.finished = Date()
+            rec.result = result
+            rec.error = error
+        }
+    }
+
+    func get(_ id: String) -> JobRecord? { records.withLock { r in expire(&r); return r[id] } }
+
+    func remove(_ id: String) { records.withLock { r in r[id] = nil } }
+
+    private func expire(_ r: inout [String: JobRecord]) {
+        let now = Date()
+        for (id, rec) in r where rec.finished.map({ now.timeIntervalSince($0) > retention }) == true { r[id] = nil }
+    }
+}
