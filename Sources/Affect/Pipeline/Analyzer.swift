@@ -138,7 +138,11 @@ public final class Analyzer: @unchecked Sendable {
         let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
         let group = DispatchGroup()
         let decodeState = DecodeState()
-        let pool = self.pool, batch = options.batchFrames, sceneFPS = options.sceneFPS
+        let pool = self.pool, sceneFPS = options.sceneFPS
+        // A chunk starts on a detection frame and holds whole detection periods, so the frames between
+        // two detections go to the worker that detected on the first of them.
+        let every = options.detectEvery
+        let batch = every > 1 ? every * ((options.batchFrames + every - 1) / every) : options.batchFrames
 
         // Decode thread: demux/decode/convert, chunks of consecutive frames into the ring.
         let decodeThread = Thread { [frames] in

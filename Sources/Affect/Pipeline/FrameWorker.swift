@@ -84,6 +84,7 @@ final class FrameWorker: @unchecked Sendable {
         var lastFaces: [Face] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
+            // Between detections the last boxes are reused (the decode thread aligns chunks to detection frames).
             let detect = k == 0 || plan.detectEvery <= 1 || frame.seq % plan.detectEvery == 0
             let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
             lastFaces = faces
