@@ -34,9 +34,11 @@ enum AreaResize {
             if hi - lo > 1 { for r in (lo + 1)..<hi { let s = scratch + r * rowFloats; for k in 0..<rowFloats { o[k] += s[k] } } }
             for j in 0..<outW {
                 let (cl, ch) = window(j, w, outW)
-                let n = Double((hi - lo) * (ch - cl))
+                // sum / n through a Double reciprocal: the sum is an integer and n <= ~10^4, so the
+                // quotient is never within 2^-53 of a Float rounding boundary (same Float as dividing).
+                let inv = 1 / Double((hi - lo) * (ch - cl))
                 for c in 0..<3 {
-                    let mean = Float(Double(o[3 * j + c]) / n)
+                    let mean = Float(Double(o[3 * j + c]) * inv)
                     o[3 * j + c] = Float((Double(mean) - offset) * scale)
                 }
             }
