@@ -50,7 +50,7 @@ public final class Analyzer: @unchecked Sendable {
 
     public init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
         guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
-              options.detectEvery >= 1, options.sceneFPS > 0 else {
+              options.detectInterval >= 0, options.detectInterval.isFinite, options.sceneFPS > 0 else {
             throw AnalyzerError.invalidRequest("analyzer options out of range: \(options)")
         }
         self.models = models
@@ -125,8 +125,7 @@ public final class Analyzer: @unchecked Sendable {
                         face: embeddings || needs.contains(.face),
                         person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
                         scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
-                        returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures,
-                        detectEvery: options.detectEvery)
+                        returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
     }
 
     private func run(_ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
@@ -139,17 +138,14 @@ public final class Analyzer: @unchecked Sendable {
         let group = DispatchGroup()
         let decodeState = DecodeState()
         let pool = self.pool, sceneFPS = options.sceneFPS
-        // A chunk starts on a detection frame and holds whole detection periods, so the frames between
-        // two detections go to the worker that detected on the first of them.
-        let every = options.detectEvery
-        let batch = every > 1 ? every * ((options.batchFrames + every - 1) / every) : options.batchFrames
+        let batch = options.batchFrames, detectInterval = options.detectInterval
 
         // Decode thread: demux/decode/convert, chunks of consecutive frames into the ring.
         let decodeThread = Thread { [frames] in
             defer { ring.close(); group.leave() }
             var timings = StageTimings()
             let converter = FrameConverter()
-            var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1
+            var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1, lastDetection = -Double.infinity
             do {
                 while true {
                     guard let (t, rgb) = try timings.measure("decode", { () throws -> (Double, RGBFrame)? in
@@ -159,19 +155,24 @@ public final class Analyzer: @unchecked Sendable {
                         let p = pool.take(bytes: bytes)
                         do { try converter.rgb8(f, into: p) } catch { pool.give(p, bytes: bytes); throw error }
                         let t = frames.times.map { $0[seq] } ?? (frames.still ? 0 : f.t)
-                        return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false))
+                        return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false, detect: false))
                     }) else { break }
                     var frame = rgb
                     let tick = Int((t * sceneFPS).rounded(.down))
                     frame.scene = sceneEveryFrame || tick != lastSceneTick
                     lastSceneTick = tick
-                    chunk.append(frame)
-                    seq += 1
-                    // Big frames travel alone: a chunk's pixels stay bounded.
-                    if chunk.count >= (frame.width * frame.height > 1_000_000 ? 1 : batch) {
+                    frame.detect = t - lastDetection >= detectInterval - 1e-6 || t < lastDetection
+                    // A chunk starts on a detection frame and keeps the frames that reuse its boxes; big
+                    // frames travel alone so a chunk's pixels stay bounded.
+                    let full = chunk.count >= (frame.width * frame.height > 1_000_000 ? 1 : batch)
+                    if !chunk.isEmpty && (frame.detect && full || chunk.count >= 64) {
                         guard ring.push(chunk) else { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) }; chunk = []; break }
                         chunk = []
                     }
+                    if chunk.isEmpty { frame.detect = true }
+                    if frame.detect { lastDetection = t }
+                    chunk.append(frame)
+                    seq += 1
                 }
                 if !chunk.isEmpty && !ring.push(chunk) { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) } }
             } catch {

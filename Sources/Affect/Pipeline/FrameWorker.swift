@@ -12,6 +12,8 @@ struct RGBFrame: @unchecked Sendable {
     var pixels: UnsafeMutablePointer<UInt8>
     /// Whether the scene encoder runs on this frame (a scene tick, or every frame when a head reads it).
     var scene: Bool
+    /// Whether the detector runs on this frame (else the chunk's last boxes are reused).
+    var detect: Bool
     var view: RGBView { RGBView(pixels: pixels, width: width, height: height) }
 }
 
@@ -58,7 +60,6 @@ struct WorkPlan: Sendable {
     var returnEmbeddings: Bool
     /// A trained temporal head reads per-face features.
     var temporalFeatures: Bool
-    var detectEvery: Int
 }
 
 /// One worker thread's state for its whole life: its detector (with its own arena), its arena for
@@ -84,8 +85,7 @@ final class FrameWorker: @unchecked Sendable {
         var lastFaces: [Face] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
-            // Between detections the last boxes are reused (the decode thread aligns chunks to detection frames).
-            let detect = k == 0 || plan.detectEvery <= 1 || frame.seq % plan.detectEvery == 0
+            let detect = k == 0 || frame.detect   // a chunk starts with a detection (the decode thread sees to it)
             let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
             lastFaces = faces
             facesPerFrame.append(faces)
