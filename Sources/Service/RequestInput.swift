@@ -169,21 +169,20 @@ enum RequestInput {
                 for i in images.indices { images[i].t = times[i] }
             }
         case "application/json":
-            guard let root = try? JSONSerialization.jsonObject(with: try bodyData(request.body)) as? [String: Any],
-                  let list = root["frames"] as? [[String: Any]] else {
+            struct Item: Decodable { let image: String; let t: Double? }
+            struct Body: Decodable { let frames: [Item] }
+            let data = try bodyData(request.body)
+            guard let body = try? JSONDecoder().decode(Body.self, from: data) else {
                 throw ProblemError(400, "JSON body must be {\"frames\": [{\"image\": \"<base64 JPEG/PNG>\", \"t\": seconds}], \"options\": {...}}")
             }
-            if let o = root["options"] { pairs += try optionPairs(try JSONSerialization.data(withJSONObject: o)) }
-            for (k, item) in list.enumerated() {
-                guard let b64 = item["image"] as? String, let bytes = Data(base64Encoded: b64, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
+            if let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let o = root["options"] {
+                pairs += try optionPairs(try JSONSerialization.data(withJSONObject: o))
+            }
+            for (k, item) in body.frames.enumerated() {
+                guard let bytes = Data(base64Encoded: item.image, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
                     throw ProblemError(400, "frames[\(k)].image must be a non-empty base64 JPEG or PNG")
                 }
-                var t: Double? = nil
-                if let v = item["t"] {
-                    guard let n = v as? NSNumber, !(v is Bool) else { throw ProblemError(400, "frames[\(k)].t must be a number of seconds") }
-                    t = n.doubleValue
-                }
-                images.append(ImageInput(source: .memory(bytes), t: t))
+                images.append(ImageInput(source: .memory(bytes), t: item.t))
             }
         default:
             throw ProblemError(415, "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send multipart/form-data of images or application/json")

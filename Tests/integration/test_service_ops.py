@@ -1,0 +1,155 @@
+"""Operating affectd serve: config errors, API keys, JSON logs, overload (503/429 + Retry-After),
+deadline (504), SIGTERM drain, and `affectd health`. Each test starts its own small server."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from service_server import BIN, CLIP, MODEL, ROOT, Server, need, write_config
+
+KEY = "test-key-0123456789abcdef"
+
+
+def analyze(url, query="", timeout=300):
+    return requests.post(f"{url}/v1/analyze{query}", data=open(CLIP, "rb").read(), headers={"Content-Type": "video/mp4"}, timeout=timeout)
+
+
+@pytest.mark.parametrize("settings,env,key", [
+    ({"server.port": 70000}, {}, "server.port"),
+    ({"queue.overload_status": 500}, {}, "queue.overload_status"),
+    ({"queue.length": 2, "queue.high_water": 5}, {}, "queue.high_water"),
+    ({"jobs.deadlin": 3}, {}, "jobs.deadlin"),
+    ({}, {"AFFECTD_WORKERS": "many"}, "workers.count"),
+    ({}, {"AFFECTD_API_KEYS": "short"}, "auth.api_keys"),
+])
+def test_invalid_config_fails_at_start_naming_the_key(settings, env, key):
+    path = write_config({"model.dir": MODEL, **settings})
+    try:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTD_")}
+        out = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True, timeout=30, env={**clean, **env}, cwd=ROOT)
+    finally:
+        os.unlink(path)
+    assert out.returncode == 2, out.stderr
+    assert key in out.stderr and "invalid configuration" in out.stderr
+
+
+def test_a_missing_model_fails_at_start():
+    path = write_config({"model.dir": "/nonexistent/model"})
+    try:
+        out = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True, timeout=30, cwd=ROOT)
+    finally:
+        os.unlink(path)
+    assert out.returncode == 1 and "manifest.json" in out.stderr
+
+
+def test_api_keys_and_json_logs():
+    s = Server({"workers.count": 1, "auth.api_keys": [KEY], "auth.protect_metrics": True})
+    try:
+        r = requests.get(s.url + "/v1/models", timeout=5)
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert requests.get(s.url + "/v1/models", headers={"Authorization": "Bearer wrong-key-0123456789ab"}, timeout=5).status_code == 401
+        assert requests.get(s.url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}, timeout=5).status_code == 200
+        # Analysis routes need the key before anything is decoded.
+        assert requests.post(s.url + "/v1/analyze", data=b"x", headers={"Content-Type": "video/mp4"}, timeout=5).status_code == 401
+        # Health stays open; metrics were protected by config.
+        assert requests.get(s.url + "/healthz", timeout=5).status_code == 200
+        assert requests.get(s.url + "/readyz", timeout=5).status_code == 200
+        assert requests.get(s.url + "/metrics", timeout=5).status_code == 401
+        assert requests.get(s.url + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=5).status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_logs_are_json_lines_with_request_ids_and_no_secrets():
+    s = Server({"workers.count": 1, "auth.api_keys": [KEY]})
+    try:
+        requests.get(s.url + "/v1/models?token=secret-query", headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+        requests.post(s.url + "/v1/analyze", data=b"payload-bytes-here", headers={"Content-Type": "video/mp4", "Authorization": f"Bearer {KEY}"}, timeout=10)
+        time.sleep(0.2)
+        raw = s.stderr_lines()
+    finally:
+        assert s.stop() == 0
+    records = [json.loads(line) for line in raw]  # every line is one JSON object
+    requests_logged = [r for r in records if r["msg"] == "request"]
+    assert len(requests_logged) >= 2
+    assert all(r["request_id"] and r["route"] and r["status"] for r in requests_logged)
+    assert len({r["request_id"] for r in requests_logged}) == len(requests_logged)
+    text = "\n".join(raw)
+    assert KEY not in text and "payload-bytes-here" not in text and "secret-query" not in text
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_full_queue_is_refused_with_retry_after(status):
+    need(CLIP)
+    s = Server({"workers.count": 1, "queue.length": 1, "queue.high_water": 1, "queue.overload_status": status, "queue.retry_after": 7})
+    try:
+        # One running + one queued fill the service; the rest must be refused at once, not dropped.
+        with ThreadPoolExecutor(5) as pool:
+            futures = [pool.submit(analyze, s.url, "?fps=2") for _ in range(5)]
+            time.sleep(1.0)
+            ready = requests.get(s.url + "/readyz", timeout=5)
+            results = [f.result() for f in futures]
+        codes = sorted(r.status_code for r in results)
+        assert codes.count(200) >= 2 and codes.count(status) >= 1 and set(codes) <= {200, status}, codes
+        for r in results:
+            if r.status_code == status:
+                assert r.headers["Retry-After"] == "7" and r.headers["Content-Type"] == "application/problem+json"
+        assert ready.status_code == 503 and not ready.json()["checks"]["queue_below_high_water"]
+    finally:
+        assert s.stop() == 0
+
+
+def test_deadline_is_504():
+    need(CLIP)
+    s = Server({"workers.count": 1, "jobs.deadline": 1})
+    try:
+        t0 = time.monotonic()
+        r = analyze(s.url, "?fps=30")
+        assert r.status_code == 504 and r.headers["Content-Type"] == "application/problem+json", r.text
+        assert time.monotonic() - t0 < 5, "the 504 must come at the deadline, not after the work"
+        # The cancelled work frees its worker: the next (short) request runs.
+        time.sleep(1)
+        assert requests.get(s.url + "/readyz", timeout=5).status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def test_sigterm_drains_in_flight_work_and_exits_0():
+    need(CLIP)
+    s = Server({"workers.count": 1, "shutdown.propagation_window": 1.5, "shutdown.drain_timeout": 60})
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("r", analyze(s.url, "?fps=5")))
+    worker.start()
+    time.sleep(0.7)
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    # Inside the propagation window: not ready, but still serving.
+    ready = requests.get(s.url + "/readyz", timeout=5)
+    live = requests.get(s.url + "/healthz", timeout=5)
+    worker.join(timeout=120)
+    code = s.stop(timeout=90)
+    assert ready.status_code == 503 and not ready.json()["checks"]["not_draining"]
+    assert live.status_code == 200
+    assert result["r"].status_code == 200 and result["r"].json()["media"]["frames_analyzed"] > 0
+    assert code == 0
+
+
+def test_health_command():
+    s = Server({"workers.count": 1})
+    try:
+        port = s.url.rsplit(":", 1)[1]
+        ok = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/healthz"], capture_output=True, timeout=10)
+        assert ok.returncode == 0
+        bad = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/nope"], capture_output=True, timeout=10)
+        assert bad.returncode == 1
+    finally:
+        assert s.stop() == 0
+    gone = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/healthz"], capture_output=True, timeout=10)
+    assert gone.returncode == 1
