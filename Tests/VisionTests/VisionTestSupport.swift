@@ -20,7 +20,7 @@ enum Fixtures {
         lock.lock(); defer { lock.unlock() }
         if let loaded { return loaded }
         guard FileManager.default.fileExists(atPath: packageDir + "/manifest.json") else {
-            throw XCTSkipFailure("no model package at \(packageDir): run `make setup` (tools/convert_default_model.py)")
+            throw MissingTestData("no model package at \(packageDir): run `make setup` (tools/convert_default_model.py)")
         }
         let p = try ModelPackage(directory: packageDir)
         let m = try VisionModels(package: p)
@@ -31,7 +31,7 @@ enum Fixtures {
     static func mediaFile(_ name: String) throws -> String {
         let path = media + "/" + name
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkipFailure("missing \(path): run `make setup` (scripts/fetch-testdata.sh)")
+            throw MissingTestData("missing \(path): run `make setup` (scripts/fetch-testdata.sh)")
         }
         return path
     }
@@ -40,7 +40,7 @@ enum Fixtures {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: vectors)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".safetensors") }.sorted()
         guard !files.isEmpty else {
-            throw XCTSkipFailure("no vision vectors \(prefix)* in \(vectors): run `make vision-vectors` (tools/reference/network_vectors_real.py)")
+            throw MissingTestData("no vision vectors \(prefix)* in \(vectors): run `make vision-vectors` (tools/reference/network_vectors_real.py)")
         }
         return files.map { vectors + "/" + $0 }
     }
@@ -52,7 +52,7 @@ enum Fixtures {
 }
 
 /// Thrown for missing test data: a failure, not a skip (CI must not pass without the data).
-struct XCTSkipFailure: Error, CustomStringConvertible {
+struct MissingTestData: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
