@@ -77,6 +77,9 @@ public final class FaceDetector {
         var marks: (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     }
 
+    /// Times the detector's arena went to the system allocator (constant once warmed up).
+    public var arenaSystemAllocations: Int { arena.systemAllocations }
+
     public init(networks: MTCNNNetworks) {
         self.networks = networks
         self.config = networks.config

@@ -93,6 +93,21 @@ final class DetectorParityTests: XCTestCase {
         XCTAssertEqual(expected.count, 3)
     }
 
+    /// Steady state: after a warm-up frame, detecting on further frames of the same size takes no
+    /// new arena memory from the system.
+    func testNoArenaGrowthInSteadyState() throws {
+        let (_, models) = try Fixtures.models()
+        let detector = FaceDetector(networks: models.detector)
+        var counts: [Int] = []
+        try Decode.video(try Fixtures.mediaFile("WolfgangLanger_Pexels.mp4"), fps: 2) { index, _, img in
+            guard index < 240 else { return }
+            _ = try img.withView { try detector.detect($0) }
+            counts.append(detector.arenaSystemAllocations)
+        }
+        XCTAssertGreaterThan(counts.count, 5)
+        XCTAssertEqual(Set(counts.dropFirst(2)).count, 1, "arena allocations per frame: \(counts)")
+    }
+
     /// Media and the ffmpeg CLI decode the stills and video frames to the same RGB bytes.
     func testMediaDecodesTheReferenceBytes() throws {
         for c in try Self.load() {
