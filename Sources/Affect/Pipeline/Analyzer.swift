@@ -226,7 +226,8 @@ public final class Analyzer: @unchecked Sendable {
                     for i in faces.indices {
                         faces[i].person = ids[i]
                         if plan.scene { faces[i].features?.scene = scenes }
-                        if plan.returnEmbeddings { faces[i].embeddings?.scene = scenes }
+                        // Results carry a scene embedding on the frames where the scene encoder ran (sceneFPS).
+                        if plan.returnEmbeddings { faces[i].embeddings?.scene = o.scene }
                     }
                     let frame = FrameObservations(t: o.t, faces: faces)
                     ordered.append(frame)

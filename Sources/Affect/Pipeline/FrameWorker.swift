@@ -113,11 +113,9 @@ final class FrameWorker: @unchecked Sendable {
         }
         var personFeatures: [[Float]] = [], sceneFeatures: [Int: [Float]] = [:]
         try timings.measure("encoders") {
-            if !personImages.isEmpty, let enc = affect.person {
-                personFeatures = rows(try enc.run(personImages, outputs: ["features"], arena: arena)[0])
-            }
+            if !personImages.isEmpty, let enc = affect.person { personFeatures = try embed(enc, personImages) }
             if !sceneImages.isEmpty, let enc = affect.scene {
-                for (k, f) in zip(sceneOwner, rows(try enc.run(sceneImages, outputs: ["features"], arena: arena)[0])) { sceneFeatures[k] = f }
+                for (k, f) in zip(sceneOwner, try embed(enc, sceneImages)) { sceneFeatures[k] = f }
             }
         }
         let features = expr.indices.map { n in
@@ -152,6 +150,20 @@ final class FrameWorker: @unchecked Sendable {
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }
     }
+
+    /// Pooled features of 224x224 crops, `encoderBatch` per run: the arena keeps every activation of a
+    /// run (tens of MB per EfficientNet-Lite0 image), so RSS grows with the batch; the speed hardly does
+    /// (its convolutions are GEMMs over 224x224 positions already).
+    private func embed(_ encoder: ImageEncoder, _ images: [[UInt8]]) throws -> [[Float]] {
+        var out: [[Float]] = []
+        for start in stride(from: 0, to: images.count, by: Self.encoderBatch) {
+            let part = Array(images[start..<min(start + Self.encoderBatch, images.count)])
+            out += rows(try encoder.run(part, outputs: ["features"], arena: arena)[0])
+        }
+        return out
+    }
+
+    static let encoderBatch = 1
 
     private func rows(_ t: Tensor) -> [[Float]] {
         let w = t.count / max(t.dim(0), 1)
