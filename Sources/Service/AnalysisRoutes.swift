@@ -50,6 +50,10 @@ extension Service {
     /// NDJSON: one line per frame as it is computed, then the summary line; a failure after the
     /// head went out becomes a final `{"type":"error"}` line.
     func stream(_ parsed: ParsedRequest, _ exchange: Exchange, _ ctx: inout WorkerContext, _ ticket: JobTicket) {
+        // Media that cannot even be opened still gets its 4xx status, before the 200 head goes out.
+        if case .clip(let source) = parsed.work {
+            do { _ = try MediaProbe(source: source, limits: mediaLimits) } catch { return exchange.send(problem(for: error, ticket: ticket)) }
+        }
         guard let out = exchange.startStream(status: 200, contentType: "application/x-ndjson") else { return }
         do {
             let body = try execute(parsed, &ctx, ticket) { frame in

@@ -176,7 +176,12 @@ enum RequestInput {
                 throw ProblemError(400, "JSON body must be {\"frames\": [{\"image\": \"<base64 JPEG/PNG>\", \"t\": seconds}], \"options\": {...}}")
             }
             if let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let o = root["options"] {
-                pairs += try optionPairs(try JSONSerialization.data(withJSONObject: o))
+                // Re-serialise only an object: JSONSerialization traps on anything else at the top level.
+                guard let object = o as? [String: Any], JSONSerialization.isValidJSONObject(object),
+                      let encoded = try? JSONSerialization.data(withJSONObject: object) else {
+                    throw ProblemError(400, "\"options\" must be a JSON object (fps, max_faces, include)")
+                }
+                pairs += try optionPairs(encoded)
             }
             for (k, item) in body.frames.enumerated() {
                 guard let bytes = Data(base64Encoded: item.image, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
