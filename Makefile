@@ -43,9 +43,9 @@ $(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py n
 build: system
 	@$(SWIFT) build $(BUILD_FLAGS)
 
-# Until the service exists, the most useful command: probe and sample the reference clip.
+# The service on the default model, 127.0.0.1:8080 (settings: config/affectd.yaml; Ctrl-C drains and stops).
 run: setup
-	$(BIN) probe $(TESTDATA)/feat/WolfgangLanger_Pexels.mp4
+	$(BIN) serve --config config/affectd.yaml --model models/default
 
 test: setup test-swift test-integration
 
