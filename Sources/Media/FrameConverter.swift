@@ -40,13 +40,31 @@ public final class FrameConverter {
     private var sws: OpaquePointer?
     private var scratch: [UInt8] = []
     private var scratchFloat: [Float] = []
+    /// swscale's SIMD stores can run past the end of a plane's last line (seen: RGB24 at width 572
+    /// overwrote the heap), so it never writes into a caller's exactly-sized buffer: it writes here,
+    /// with slack after every plane, and the planes are copied out.
+    private var work: UnsafeMutableRawPointer?
+    private var workBytes = 0
+    private static let planeSlack = 256
 
     public init(size: FrameSize = .native, filter: ScaleFilter = .bilinear) {
         self.size = size
         self.filter = filter
     }
 
-    deinit { sws_freeContext(sws) }
+    deinit {
+        sws_freeContext(sws)
+        work?.deallocate()
+    }
+
+    private func workBuffer(bytes: Int) -> UnsafeMutableRawPointer {
+        if let work, workBytes >= bytes { return work }
+        work?.deallocate()
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        work = buffer
+        workBytes = bytes
+        return buffer
+    }
 
     /// Output (displayed) size for `frame`.
     public func outputSize(for frame: DecodedFrame) -> (width: Int, height: Int) {
@@ -98,7 +116,7 @@ public final class FrameConverter {
     }
 
     /// Writes 3 * outputSize.width * height floats, planar CHW (R, G, B), into `destination`
-    /// (e.g. straight into a tensor). swscale writes the planes directly: no intermediate RGB24.
+    /// (e.g. straight into a tensor). swscale writes float planes (via the padded work buffer): no intermediate RGB24.
     public func floatCHW(_ frame: DecodedFrame, into destination: UnsafeMutablePointer<Float>) throws {
         let (w, h) = outputSize(for: frame)
         let plane = w * h
@@ -132,7 +150,16 @@ public final class FrameConverter {
             throw MediaError.ffmpeg(operation: "converting \(frame.pixelFormatName) to RGB", message: "unsupported conversion")
         }
         applyColorspace(sws, src)
-        var dst: [UnsafeMutablePointer<UInt8>?] = planes + Array(repeating: nil, count: 4 - planes.count)
+        let planeBytes = strides.map { $0 * height }
+        let paddedBytes = planeBytes.map { ($0 + Self.planeSlack + 63) & ~63 }
+        let base = workBuffer(bytes: paddedBytes.reduce(0, +)).assumingMemoryBound(to: UInt8.self)
+        var workPlanes: [UnsafeMutablePointer<UInt8>] = []
+        var offset = 0
+        for bytes in paddedBytes {
+            workPlanes.append(base + offset)
+            offset += bytes
+        }
+        var dst: [UnsafeMutablePointer<UInt8>?] = workPlanes + Array(repeating: nil, count: 4 - planes.count)
         var dstStride: [Int32] = strides.map { Int32($0) } + Array(repeating: 0, count: 4 - strides.count)
         let done = withUnsafePointer(to: &src.pointee.data) { dataTuple in
             dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { data in
@@ -146,6 +173,7 @@ public final class FrameConverter {
         guard done == Int32(height) else {
             throw MediaError.ffmpeg(operation: "converting \(frame.pixelFormatName) to RGB", message: ffmpegMessage(done))
         }
+        for (plane, bytes) in zip(zip(planes, workPlanes), planeBytes) { plane.0.update(from: plane.1, count: bytes) }
     }
 
     /// Same choice as ffmpeg's scale filter: the frame's matrix (BT.601 when unspecified) and range.
