@@ -100,10 +100,10 @@ struct AnalyzeCommand: ParsableCommand {
     }
 }
 
-/// The report's thumbnail strip: up to 12 frames evenly spread over the analysed span, decoded again
+/// The report's thumbnail strip: up to 7 frames (a 1000 px wide page shows them all) evenly spread over the analysed span, decoded again
 /// and fitted into 160x120.
 enum ReportThumbnails {
-    static func make(file: String, result: AnalysisResult, limits: MediaLimits, count: Int = 12) throws -> [HTMLReport.Thumbnail] {
+    static func make(file: String, result: AnalysisResult, limits: MediaLimits, count: Int = 7) throws -> [HTMLReport.Thumbnail] {
         guard let frames = result.frames, !frames.isEmpty else { return [] }
         let step = max(1, frames.count / count)
         let wanted = stride(from: 0, to: frames.count, by: step).prefix(count).map { frames[$0] }
