@@ -55,7 +55,7 @@ func configError(_ body: () throws(ConfigError) -> Void) -> ConfigError? {
         ]
         for (yaml, env, overrides, key) in cases {
             let file = try writeTemp(yaml)
-            let error = configError { _ = try ServiceConfig.load(path: file, environment: env, overrides: overrides) }
+            let error = configError { () throws(ConfigError) in _ = try ServiceConfig.load(path: file, environment: env, overrides: overrides) }
             #expect(error?.key == key, "expected an error naming \(key), got \(String(describing: error))")
             #expect(error.map { "\($0)".contains(key) } == true)
         }
