@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP"], swiftSettings: cpuBaseline),
-        .testTarget(name: "AffectTests", dependencies: ["Affect"], swiftSettings: cpuBaseline),
+        .testTarget(name: "AffectTests", dependencies: ["Affect", "Vision", "Media"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor"], swiftSettings: cpuBaseline),
     ],
     swiftLanguageModes: [.v6]
