@@ -30,5 +30,9 @@ for f in "$DATA"/edge/* "$DATA/feat/single_face.mp4" "$DATA/feat/face_noface.mov
   check "$BIN" frames "$f" --fps 2 --size 96x96 --out "$OUT/frames"
   check "$BIN" decode-bench "$f" --memory --size 64x64 --format float --fps 5
 done
+# Native size at odd widths (single_face.jpg is 572 wide): swscale's stores once ran past a tight buffer.
+for f in "$DATA"/feat/*.jpg "$DATA"/feat/*.png; do
+  check "$BIN" frames "$f" --out "$OUT/frames"
+done
 echo "leak check: $runs runs, $failures with leaks or memory errors"
 [ $failures -eq 0 ]
