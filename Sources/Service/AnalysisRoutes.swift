@@ -43,7 +43,11 @@ extension Service {
         }
         guard result == .accepted else { return exchange.send(overloaded(result)) }
         exchange.responder.onCancel { ticket.cancel(.clientGone) }
-        ticket.onCancel { [self] reason in if let p = cancelProblem(reason) { exchange.send(p) } }
+        ticket.onCancel { [self] reason in
+            if let p = cancelProblem(reason) { return exchange.send(p) }
+            // Nobody to answer: still count the request (499, as nginx logs a client that left).
+            if reason == .clientGone, exchange.claim() { exchange.record(status: 499) }
+        }
         armDeadline(ticket)
     }
 

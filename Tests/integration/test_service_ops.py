@@ -153,3 +153,30 @@ def test_health_command():
         assert s.stop() == 0
     gone = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/healthz"], capture_output=True, timeout=10)
     assert gone.returncode == 1
+
+
+def test_work_of_a_client_that_left_is_cancelled():
+    need(CLIP)
+    s = Server({"workers.count": 1})
+    try:
+        import socket
+        body = open(CLIP, "rb").read()
+        host, port = s.url.rsplit("/", 1)[1].split(":")
+        # Every frame with expressions: many seconds of work for one worker.
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(f"POST /v1/analyze?fps=30&include=expressions HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        deadline = time.monotonic() + 10
+        while requests.get(s.url + "/readyz", timeout=5).json()["busy_workers"] == 0:
+            assert time.monotonic() < deadline, "the analysis never started"
+            time.sleep(0.05)
+        sock.close()
+        t0 = time.monotonic()
+        while requests.get(s.url + "/readyz", timeout=5).json()["busy_workers"] != 0:
+            assert time.monotonic() - t0 < 3, "the worker kept analysing for a client that left"
+            time.sleep(0.05)
+        time.sleep(0.2)
+        from service_server import metric
+        assert metric(s.url, "affectd_requests_total", {"route": "/v1/analyze", "status": "499"}) == 1
+    finally:
+        assert s.stop() == 0
