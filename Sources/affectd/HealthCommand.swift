@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import Service
 
 /// `affectd health [--url]`: exit 0 when the URL answers 200 (the image's HEALTHCHECK; no curl there).
 /// Plain HTTP on a numeric host only: it checks this service from its own container.
@@ -8,10 +9,14 @@ struct HealthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health", abstract: "Exit 0 if the service's /healthz answers 200 (for container health checks).")
 
-    @Option(help: "URL to check (http://HOST:PORT/PATH).") var url = "http://127.0.0.1:8080/healthz"
+    @Option(help: "URL to check (default: /healthz on 127.0.0.1 at the port `serve` would use: config file < AFFECTD_* < none).")
+    var url: String?
+    @Option(help: "YAML config file to read the port from (default: $AFFECTD_CONFIG, else config/affectd.yaml if present).")
+    var config: String?
     @Option(help: "Seconds before giving up.") var timeout = 3
 
     func run() throws {
+        let url = try self.url ?? defaultURL()
         guard let u = URLComponents(string: url), u.scheme == "http", let host = u.host, !host.isEmpty else {
             throw ValidationError("--url must be http://HOST:PORT/PATH")
         }
@@ -20,6 +25,18 @@ struct HealthCommand: ParsableCommand {
         guard status == 200 else {
             FileHandle.standardError.write(Data("affectd health: \(url) answered \(status)\n".utf8))
             throw ExitCode(1)
+        }
+    }
+
+    /// The server's own settings decide the port (a container sets AFFECTD_PORT or mounts a config).
+    func defaultURL() throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        let file = config ?? env["AFFECTD_CONFIG"] ?? (FileManager.default.fileExists(atPath: "config/affectd.yaml") ? "config/affectd.yaml" : nil)
+        do {
+            let settings = try ServiceConfig.load(path: file, environment: env, overrides: [])
+            return "http://127.0.0.1:\(settings.port)/healthz"
+        } catch {
+            throw fail("invalid configuration: \(error)")
         }
     }
 
