@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Affect", dependencies: ["Tensor", "Media", "Vision"], swiftSettings: cpuBaseline),
 
         // Vision: MTCNN face detection, fer face crop, alignment, person crop, tracking; model packages.
-        .target(name: "Vision", dependencies: ["Tensor", "Media"], swiftSettings: cpuBaseline + [
+        .target(name: "Vision", dependencies: ["Tensor", "Media", "COpenSSL"], swiftSettings: cpuBaseline + [
             .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).

@@ -2,6 +2,7 @@
 // which Swift cannot call: wrap them.
 #include <openssl/ssl.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 
 /// TLS 1.2 or newer; partial writes from a buffer that may move between retries (the server's
 /// output buffer grows while a write is pending).
