@@ -130,6 +130,9 @@ CASES += sequence_cases(Case)
 
 def ours_env() -> dict:
     env = dict(os.environ)
+    # The engine keeps OpenBLAS single-threaded (docs/engine.md); saying so before the library
+    # loads also stops the worker thread OpenBLAS starts at load from spinning through short runs.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     if "OPENBLAS_CORETYPE" not in env:
         try:
             if " avx512f" in Path("/proc/cpuinfo").read_text():

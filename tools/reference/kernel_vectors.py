@@ -77,6 +77,12 @@ def conv_cases(rng, root):
         ("conv3x3_mtcnn_first", 1, 3, 12, 12, 10, (3, 3), 1, 0, 1, 1, True, False, None),
         ("conv3x3_stem_s2_same_rgb", 1, 3, 19, 19, 32, (3, 3), 2, "same", 1, 1, False, True, "relu6"),
         ("conv2x2_valid", 1, 9, 3, 3, 10, (2, 2), 1, 0, 1, 1, True, False, None),
+        # Winograd F(2x2, 3x3) path (3x3, stride 1, >= 8 in / 16 out channels): channel tails,
+        # odd outputs (half tiles), several tile blocks per row, 1x1 image, a non-clamp activation.
+        ("conv3x3_wino_c13_c20_odd_b2", 2, 13, 9, 11, 20, (3, 3), 1, 1, 1, 1, True, True, "relu6"),
+        ("conv3x3_wino_valid_b7", 7, 8, 6, 7, 16, (3, 3), 1, "valid", 1, 1, True, False, "relu"),
+        ("conv3x3_wino_wide_silu", 1, 16, 5, 301, 33, (3, 3), 1, "same", 1, 1, True, False, "silu"),
+        ("conv3x3_wino_1x1image", 3, 8, 1, 1, 16, (3, 3), 1, 1, 1, 1, False, False, None),
         # depthwise (groups == Cin == Cout) and depth multiplier 2 (grouped path)
         ("dw3x3_c19_p1_relu6", 1, 19, 9, 10, 19, (3, 3), 1, 1, 1, 19, True, False, "relu6"),
         ("dw3x3_c32_s1_same_b7", 7, 32, 7, 8, 32, (3, 3), 1, "same", 1, 32, True, True, "relu6"),

@@ -7,19 +7,29 @@ import Darwin
 /// 2-D convolution on NHWC activations, any kernel, stride, padding, dilation and groups.
 /// Weights arrive in PyTorch layout [Cout, Cin/groups, kh, kw]; at load an optional batch norm is
 /// folded in (w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta)
-/// and they are repacked for the path that runs:
+/// and they are packed for the path that runs:
 /// - depthwise (groups == Cin == Cout): [taps, C], SIMD across channels (DepthwiseConv.swift);
+/// - 3x3, stride 1, no dilation, one group, >= 8 in and 16 out channels: Winograd F(2x2, 3x3)
+///   (Winograd.swift), 2.25x fewer multiply-adds;
 /// - 1x1, stride 1, no padding: the NHWC input *is* the GEMM's A matrix [N*H*W, Cin];
-/// - otherwise im2col (rows = output pixels, K = kh*kw*Cin/groups, channels innermost, so each tap
-///   copies a contiguous channel run) in cache-sized chunks, then sgemm against [K, Cout/groups].
-/// Bias and the activation are applied in one pass over the GEMM output.
+/// - otherwise an implicit GEMM: rows = output pixels, K = taps x Cin/groups in tap order, each
+///   tap's row segment read in place from the input (a shared zero row stands in for padding), so
+///   there is no im2col copy. All run on the packed-panel tile kernel (PackedGemm.swift).
+/// Bias and ReLU/ReLU6 are applied as tiles are stored; other activations in one pass after.
 final class Conv2DKernel: Kernel, @unchecked Sendable {
     let cin: Int, cout: Int, groups: Int
     let window: Window
     let activation: Activation
-    let weights: TensorStorage   // packed, see above
-    let bias: TensorStorage?     // [Cout]
-    let isDepthwise: Bool
+    /// Depthwise: [taps, C]; nil otherwise.
+    let depthwiseWeights: TensorStorage?
+    /// One [taps * Cin/groups, Cout/groups] panel set per group (implicit GEMM and 1x1 paths).
+    let panels: [PackedPanels]
+    let winograd: Winograd3x3?
+    /// Depthwise: [C]; otherwise [Cout] padded with zeros to whole panels per group
+    /// ([groups][panels * cols]). nil: no bias.
+    let bias: TensorStorage?
+    /// Cin/groups zeros: the row segment of a tap that falls in the padding.
+    let zeros: TensorStorage
     let isPointwise: Bool
 
     init(spec: OpSpec) throws {
@@ -52,29 +62,32 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         }
 
         let coG = co / groups, taps = kh * kw
-        isDepthwise = groups == cin && co == cin && cinG == 1
+        let isDepthwise = groups == cin && co == cin && cinG == 1
         isPointwise = kh == 1 && kw == 1 && groups == 1 && window.sh == 1 && window.sw == 1
             && window.padding.resolve(h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1) == (0, 0, 0, 0)
-        weights = TensorStorage(count: co * cinG * taps)
-        let src = w.data, dst = weights.base
+        let src = w.data
+        @inline(__always) func weight(_ oc: Int, _ ci: Int, _ t: Int) -> Float { src[(oc * cinG + ci) * taps + t] * scale[oc] }
         if isDepthwise {
-            for c in 0..<co { for t in 0..<taps { dst[t * co + c] = src[c * taps + t] * scale[c] } }
+            let dst = TensorStorage(count: co * taps)
+            for c in 0..<co { for t in 0..<taps { dst.base[t * co + c] = weight(c, 0, t) } }
+            depthwiseWeights = dst; panels = []; winograd = nil
+        } else if kh == 3 && kw == 3 && window.sh == 1 && window.sw == 1 && window.dh == 1 && window.dw == 1
+                    && groups == 1 && cin >= 8 && co >= 16 {
+            winograd = Winograd3x3(cin: cin, cout: co) { o, i, ky, kx in weight(o, i, ky * 3 + kx) }
+            depthwiseWeights = nil; panels = []
         } else {
-            let k = taps * cinG
-            for g in 0..<groups {
-                for o in 0..<coG {
-                    let oc = g * coG + o
-                    for ci in 0..<cinG {
-                        for t in 0..<taps {
-                            dst[g * k * coG + (t * cinG + ci) * coG + o] = src[(oc * cinG + ci) * taps + t] * scale[oc]
-                        }
-                    }
-                }
+            // K runs tap-major, channels within a tap: the order the implicit GEMM reads its segments.
+            panels = (0..<groups).map { g in
+                PackedPanels(k: taps * cinG, n: coG) { k, o in weight(g * coG + o, k % cinG, k / cinG) }
             }
+            depthwiseWeights = nil; winograd = nil
         }
+        zeros = TensorStorage(count: cinG)
         if hasShift {
-            let b = TensorStorage(count: co)
-            for i in 0..<co { b.base[i] = shift[i] }
+            // Depthwise reads [C] as is; the GEMM paths read whole panels per group.
+            let perGroup = isDepthwise ? 1 : (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
+            let b = TensorStorage(count: groups * perGroup)
+            for g in 0..<groups { for o in 0..<coG { b.base[g * perGroup + o] = shift[g * coG + o] } }
             bias = b
         } else {
             bias = nil
@@ -87,64 +100,66 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         guard c == cin else { throw TensorError.shape("conv2d: input has \(c) channels, weights expect \(cin)") }
         let (oh, ow, pt, pl) = try window.geometry(h: h, w: w)
         let y = arena.tensor([n, oh, ow, cout], layout: .nhwc)
-        if isDepthwise {
+        if let depthwiseWeights {
             depthwiseConv(x: x.data, n: n, h: h, w: w, c: c, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl,
-                          window: window, weights: weights.base, bias: bias?.base, activation: activation)
+                          window: window, weights: depthwiseWeights.base, bias: bias?.base, activation: activation)
             return y
         }
-        if isPointwise {
-            BLAS.gemm(m: n * h * w, n: cout, k: cin, a: x.data, lda: cin, b: weights.base, ldb: cout,
-                      c: y.data, ldc: cout)
-            biasActivate(y.data, rows: n * h * w, channels: cout, bias: bias?.base, activation)
-            return y
+        let (epilogue, rest) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) })
+        if let winograd {
+            winograd.run(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue, arena: arena)
+        } else if isPointwise {
+            packedGemm(m: n * h * w, a: x.data, lda: cin, b: panels[0], c: y.data, ldc: cout, epilogue: epilogue)
+        } else {
+            implicitGemm(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue)
         }
-        let cinG = cin / groups, coG = cout / groups
-        let k = window.kh * window.kw * cinG
-        let pixels = n * oh * ow
-        // Chunk of output pixels whose im2col rows fit in ~512 KB (L2), so the GEMM reads them hot.
-        let chunk = min(pixels, max(64, (512 << 10) / (k * 4)))
-        let col = arena.floats(chunk * k)
-        for g in 0..<groups {
-            var p0 = 0
-            while p0 < pixels {
-                let rows = min(chunk, pixels - p0)
-                im2col(x: x.data, h: h, w: w, c: c, c0: g * cinG, cg: cinG, oh: oh, ow: ow, pt: pt, pl: pl,
-                       first: p0, rows: rows, col: col)
-                BLAS.gemm(m: rows, n: coG, k: k, a: col, lda: k, b: weights.base + g * k * coG, ldb: coG,
-                          c: y.data + p0 * cout + g * coG, ldc: cout)
-                p0 += rows
-            }
-        }
-        biasActivate(y.data, rows: pixels, channels: cout, bias: bias?.base, activation)
+        rest.apply(y.data, y.count)
         return y
     }
 
-    /// Rows [first, first + rows) of the im2col matrix of channel slice [c0, c0 + cg).
-    @inline(__always)
-    private func im2col(x: UnsafeMutablePointer<Float>, h: Int, w: Int, c: Int, c0: Int, cg: Int,
-                        oh: Int, ow: Int, pt: Int, pl: Int, first: Int, rows: Int,
-                        col: UnsafeMutablePointer<Float>) {
+    /// Every output pixel is a GEMM row whose K segments (one per tap) are read where they lie in
+    /// the input; taps in the padding read `zeros`. Tiles of GemmTile.rows consecutive pixels are
+    /// split across the intra-op threads.
+    private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
+                              oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue) {
         let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
-        let k = kh * kw * cg
-        for r in 0..<rows {
-            let p = first + r
-            let b = p / (oh * ow), rem = p % (oh * ow)
-            let oy = rem / ow, ox = rem % ow
-            var dst = col + r * k
-            let img = x + b * h * w * c + c0
-            for ky in 0..<kh {
-                let iy = oy * sh - pt + ky * dh
-                if iy < 0 || iy >= h {
-                    dst.update(repeating: 0, count: kw * cg); dst += kw * cg
-                    continue
-                }
-                let rowPtr = img + iy * w * c
-                for kx in 0..<kw {
-                    let ix = ox * sw - pl + kx * dw
-                    if ix < 0 || ix >= w { dst.update(repeating: 0, count: cg) }
-                    else if cg == 1 { dst[0] = rowPtr[ix * c] }
-                    else { dst.update(from: rowPtr + ix * c, count: cg) }
-                    dst += cg
+        let taps = kh * kw, cinG = cin / groups, coG = cout / groups, cin = cin, cout = cout, groups = groups
+        let pixels = n * oh * ow, tiles = (pixels + GemmTile.rows - 1) / GemmTile.rows
+        let zero = UnsafePointer(zeros.base), panels = panels
+        let biasStride = (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
+        let x = UnsafePointer(x)
+        Engine.parallelRanges(tiles, minimumPerPart: 4) { range in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: taps * GemmTile.rows) { table in
+                let tableBase = UnsafePointer(table.baseAddress!)
+                for tile in range {
+                    let p0 = tile * GemmTile.rows, rows = min(GemmTile.rows, pixels - p0)
+                    for g in 0..<groups {
+                        // Pixel p0 + r (the last valid one repeated): b, oy, ox, then each tap's segment.
+                        var p = p0, b = p / (oh * ow), oy = p % (oh * ow) / ow, ox = p % ow
+                        for r in 0..<GemmTile.rows {
+                            let image = x + b * h * w * cin + g * cinG
+                            for ky in 0..<kh {
+                                let iy = oy * sh - pt + ky * dh
+                                for kx in 0..<kw {
+                                    let ix = ox * sw - pl + kx * dw
+                                    let inside = iy >= 0 && iy < h && ix >= 0 && ix < w
+                                    table[(ky * kw + kx) * GemmTile.rows + r] = inside ? image + (iy * w + ix) * cin : zero
+                                }
+                            }
+                            if r + 1 < rows {
+                                p += 1; ox += 1
+                                if ox == ow { ox = 0; oy += 1; if oy == oh { oy = 0; b += 1 } }
+                            }
+                        }
+                        let e = GemmEpilogue(bias: epilogue.bias.map { $0 + g * biasStride }, lo: epilogue.lo, hi: epilogue.hi)
+                        let pg = panels[g]
+                        for pi in 0..<pg.panelCount {
+                            let col = pi * GemmTile.cols
+                            gemmTile(rows: rows, cols: min(GemmTile.cols, coG - col), table: tableBase, segments: taps,
+                                     segmentLength: cinG, panel: pg.panel(pi), c: y + p0 * cout + g * coG + col, ldc: cout,
+                                     epilogue: e, column0: col)
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,141 @@
+/// The engine's own GEMM for convolutions: C[m x n] = A[m x k] * B[k x n] (+ bias, clamp), where B
+/// (the weights) is packed once at load and A's rows are reached through pointers, so a conv can
+/// feed its input pixels straight in (an implicit GEMM: no im2col copy) and Winograd its
+/// transformed tiles. One register tile is `GemmTile.rows` rows x `GemmTile.cols` columns: 6 x 16
+/// with AVX2 = twelve 8-lane accumulators, two B vectors and one broadcast in the 16 ymm
+/// registers, the classic Haswell sgemm shape.
+///
+/// The K dimension may arrive in segments (one per conv tap): segment s of row r starts at
+/// `table[s * rows + r]` and is `segmentLength` floats long; B's rows follow the same order.
+enum GemmTile {
+    typealias Vector = SIMD8<Float>
+    static let rows = 6
+    static let cols = 2 * Vector.scalarCount
+}
+
+/// B [k x n] packed into column panels of `GemmTile.cols`: panel p is [k][cols] (columns
+/// p*cols ..< p*cols + cols, zero past n), so one tile reads B contiguously, 64-byte aligned.
+struct PackedPanels: @unchecked Sendable {
+    let k: Int, n: Int
+    let panelCount: Int
+    let storage: TensorStorage
+
+    /// `value(row, column)` is B[row][column] for row < k, column < n.
+    init(k: Int, n: Int, value: (Int, Int) -> Float) {
+        self.k = k; self.n = n
+        panelCount = (n + GemmTile.cols - 1) / GemmTile.cols
+        storage = TensorStorage(count: max(1, panelCount * k * GemmTile.cols))  // zero-filled
+        let nr = GemmTile.cols
+        for p in 0..<panelCount {
+            for col in p * nr..<min(n, p * nr + nr) {
+                for row in 0..<k { storage.base[(p * k + row) * nr + col - p * nr] = value(row, col) }
+            }
+        }
+    }
+
+    @inline(__always) func panel(_ p: Int) -> UnsafePointer<Float> { UnsafePointer(storage.base + p * k * GemmTile.cols) }
+}
+
+/// What happens to a finished tile before it is stored: + bias[column], then clamp to [lo, hi]
+/// (ReLU = [0, inf), ReLU6 = [0, 6]); other activations run as a pass over the output afterwards.
+struct GemmEpilogue: @unchecked Sendable {
+    /// Padded to whole panels (zeros), so a tile can load it without a bounds check. nil: no bias.
+    let bias: UnsafePointer<Float>?
+    let lo: Float, hi: Float
+
+    static let none = GemmEpilogue(bias: nil, lo: -.infinity, hi: .infinity)
+
+    /// The clamp part of `activation`, and whether a separate pass must still apply it.
+    static func split(_ activation: Activation, bias: UnsafePointer<Float>?) -> (GemmEpilogue, Activation) {
+        switch activation {
+        case .identity: return (GemmEpilogue(bias: bias, lo: -.infinity, hi: .infinity), .identity)
+        case .relu: return (GemmEpilogue(bias: bias, lo: 0, hi: .infinity), .identity)
+        case .relu6: return (GemmEpilogue(bias: bias, lo: 0, hi: 6), .identity)
+        default: return (GemmEpilogue(bias: bias, lo: -.infinity, hi: .infinity), activation)
+        }
+    }
+}
+
+/// One register tile: rows [0, rows) x columns [0, cols) of C (row stride ldc) from the segment
+/// row pointers in `table` ([segments][GemmTile.rows]; rows past `rows` may repeat a valid row,
+/// their results are dropped) and one B panel. Overwrites C.
+@inline(__always)
+func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+              epilogue: GemmEpilogue, column0: Int) {
+    typealias V = GemmTile.Vector
+    let lanes = V.scalarCount
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    var b = UnsafeRawPointer(panel)
+    let step = GemmTile.cols * 4
+    var t = table
+    for _ in 0..<segments {
+        let a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5]
+        t += GemmTile.rows
+        var kk = 0
+        while kk < segmentLength {
+            let b0 = b.load(as: V.self), b1 = b.load(fromByteOffset: lanes * 4, as: V.self)
+            var x = V(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: a1[kk]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            x = V(repeating: a2[kk]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            x = V(repeating: a3[kk]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            x = V(repeating: a4[kk]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            x = V(repeating: a5[kk]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            b += step
+            kk &+= 1
+        }
+    }
+    if let bias = epilogue.bias {
+        let r = UnsafeRawPointer(bias + column0)
+        let v0 = r.loadUnaligned(as: V.self), v1 = r.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+        c00 += v0; c01 += v1; c10 += v0; c11 += v1; c20 += v0; c21 += v1
+        c30 += v0; c31 += v1; c40 += v0; c41 += v1; c50 += v0; c51 += v1
+    }
+    let lo = epilogue.lo, hi = epilogue.hi
+    // Lane by lane so LLVM emits vmaxps/vminps (SIMD.clamped stays a generic call); skipped when open.
+    @inline(__always) func clamp(_ v: V) -> V {
+        var r = v
+        for l in 0..<lanes { let s = v[l] < lo ? lo : v[l]; r[l] = s > hi ? hi : s }
+        return r
+    }
+    if lo > -.infinity || hi < .infinity {
+        c00 = clamp(c00); c01 = clamp(c01); c10 = clamp(c10); c11 = clamp(c11); c20 = clamp(c20); c21 = clamp(c21)
+        c30 = clamp(c30); c31 = clamp(c31); c40 = clamp(c40); c41 = clamp(c41); c50 = clamp(c50); c51 = clamp(c51)
+    }
+    @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
+        guard row < rows else { return }
+        let p = c + row * ldc
+        if cols == GemmTile.cols {
+            UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V.self)
+            UnsafeMutableRawPointer(p + lanes).storeBytes(of: v1, as: V.self)
+        } else {
+            for l in 0..<min(cols, lanes) { p[l] = v0[l] }
+            if cols > lanes { for l in 0..<(cols - lanes) { p[lanes + l] = v1[l] } }
+        }
+    }
+    store(0, c00, c01); store(1, c10, c11); store(2, c20, c21)
+    store(3, c30, c31); store(4, c40, c41); store(5, c50, c51)
+}
+
+/// C[m x n] = A[m x k] * B with A's rows contiguous (row stride lda): the whole of a 1x1 conv.
+/// Rows are split across the engine's intra-op threads in whole tiles.
+@inline(__always)
+func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
+                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
+    let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
+    Engine.parallelRanges(tiles, minimumPerPart: 8) { range in
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
+            for tile in range {
+                let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
+                for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
+                for p in 0..<b.panelCount {
+                    let col = p * GemmTile.cols
+                    gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
+                             segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
+                             epilogue: epilogue, column0: col)
+                }
+            }
+        }
+    }
+}
