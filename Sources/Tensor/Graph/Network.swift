@@ -51,9 +51,12 @@ public final class Network: @unchecked Sendable {
             ins.append(Input(name: name, shape: shape))
         }
         guard let blockList = json["blocks"]?.array, !blockList.isEmpty else { throw fail("\"blocks\" must be a non-empty list") }
+        let references = Network.referenceCounts(blocks: blockList, firstInput: ins[0].name, outputs: json["outputs"])
         var blocks: [Block] = []
         var previous = 0
+        var fusedInto: Int?   // the prelu block folded into the conv before it
         for (i, b) in blockList.enumerated() {
+            if fusedInto == i { continue }
             guard b.object != nil, let op = b["op"]?.string else { throw fail("block \(i) needs an \"op\"") }
             let name = b["name"]?.string ?? "#\(i)"
             guard slots[name] == nil else { throw fail("duplicate name \(name) (block \(i))") }
@@ -70,12 +73,31 @@ public final class Network: @unchecked Sendable {
             } else {
                 from = [previous]
             }
+            // conv2d -> prelu, the conv's output used by nothing else: the conv applies the slopes as
+            // it stores (one pass over memory less), and the prelu's name stands for the conv.
+            var params = b
+            var preluName: String?
+            if op == "conv2d", i + 1 < blockList.count, case .object(var fields) = b, fields["prelu"] == nil,
+               (fields["activation"]?.string ?? "none") == "none", references[name] == 1 {
+                let next = blockList[i + 1]
+                let nextInput = next["input"]?.string ?? (next["inputs"] == nil ? name : nil)
+                if next["op"]?.string == "prelu", nextInput == name, let slope = next["slope"] {
+                    fields["prelu"] = slope
+                    params = .object(fields)
+                    preluName = next["name"]?.string ?? "#\(i + 1)"
+                    fusedInto = i + 1
+                }
+            }
             let kernel: any Kernel
-            do { kernel = try OpRegistry.make(OpSpec(op: op, params: b, lookup: lookup)) }
+            do { kernel = try OpRegistry.make(OpSpec(op: op, params: params, lookup: lookup)) }
             catch { throw fail("block \(name) (\(op)): \(error)") }
             let slot = ins.count + blocks.count
             blocks.append(Block(name: name, op: op, kernel: kernel, inputs: from))
             slots[name] = slot
+            if let preluName {
+                guard slots[preluName] == nil else { throw fail("duplicate name \(preluName) (block \(i + 1))") }
+                slots[preluName] = slot
+            }
             previous = slot
         }
         var outNames: [String] = [], outSlots: [Int] = []
@@ -94,6 +116,25 @@ public final class Network: @unchecked Sendable {
         self.blocks = blocks
         self.outputNames = outNames
         self.outputSlots = outSlots
+    }
+
+    /// How often each name is read: explicit block inputs, the implicit "previous block" input,
+    /// and the outputs (the last block when none are declared).
+    static func referenceCounts(blocks: [JSON], firstInput: String, outputs: JSON?) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        var previous = firstInput
+        for (i, b) in blocks.enumerated() {
+            if let one = b["input"]?.string { counts[one, default: 0] += 1 }
+            else if let many = b["inputs"]?.array { for e in many { if let s = e.string { counts[s, default: 0] += 1 } } }
+            else { counts[previous, default: 0] += 1 }
+            previous = b["name"]?.string ?? "#\(i)"
+        }
+        if let outs = outputs?.array {
+            for o in outs { if let s = o.string ?? o["block"]?.string ?? o["name"]?.string { counts[s, default: 0] += 1 } }
+        } else {
+            counts[previous, default: 0] += 1
+        }
+        return counts
     }
 
     /// Loads network `name` of a manifest from its weight file.

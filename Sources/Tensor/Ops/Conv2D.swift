@@ -15,7 +15,7 @@ import Darwin
 /// - otherwise an implicit GEMM: rows = output pixels, K = taps x Cin/groups in tap order, each
 ///   tap's row segment read in place from the input (a shared zero row stands in for padding), so
 ///   there is no im2col copy. All run on the packed-panel tile kernel (PackedGemm.swift).
-/// Bias and ReLU/ReLU6 are applied as tiles are stored; other activations in one pass after.
+/// Bias, PReLU and ReLU/ReLU6 are applied as tiles are stored; other activations in one pass after.
 final class Conv2DKernel: Kernel, @unchecked Sendable {
     let cin: Int, cout: Int, groups: Int
     let window: Window
@@ -28,7 +28,10 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// Depthwise: [C]; otherwise [Cout] padded with zeros to whole panels per group
     /// ([groups][panels * cols]). nil: no bias.
     let bias: TensorStorage?
-    /// Cin/groups zeros: the row segment of a tap that falls in the padding.
+    /// PReLU slopes (manifest param "prelu", or fused from a following prelu block by Network),
+    /// laid out like `bias`; nil: none.
+    let slopes: TensorStorage?
+    /// kw x Cin/groups zeros: the row segment of a tap (or kernel row) that falls in the padding.
     let zeros: TensorStorage
     let isPointwise: Bool
 
@@ -82,15 +85,22 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
             }
             depthwiseWeights = nil; winograd = nil
         }
-        zeros = TensorStorage(count: cinG)
-        if hasShift {
-            // Depthwise reads [C] as is; the GEMM paths read whole panels per group.
-            let perGroup = isDepthwise ? 1 : (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
-            let b = TensorStorage(count: groups * perGroup)
-            for g in 0..<groups { for o in 0..<coG { b.base[g * perGroup + o] = shift[g * coG + o] } }
-            bias = b
+        zeros = TensorStorage(count: kw * cinG)
+        // Depthwise reads [C] as is; the GEMM paths read whole panels per group.
+        let perGroup = isDepthwise ? 1 : (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
+        let groupCount = groups
+        func perChannel(_ value: (Int) -> Float) -> TensorStorage {
+            let b = TensorStorage(count: groupCount * perGroup)
+            for g in 0..<groupCount { for o in 0..<coG { b.base[g * perGroup + o] = value(g * coG + o) } }
+            return b
+        }
+        bias = hasShift ? perChannel { shift[$0] } : nil
+        if let slope = try spec.optionalTensor("prelu") {
+            guard activation == .identity else { throw TensorError.invalid("conv2d: prelu and activation are exclusive") }
+            guard slope.count == co || slope.count == 1 else { throw TensorError.shape("conv2d: \(slope.count) PReLU slopes for \(co) channels") }
+            slopes = perChannel { slope.data[slope.count == 1 ? 0 : $0] }
         } else {
-            bias = nil
+            slopes = nil
         }
     }
 
@@ -103,9 +113,16 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         if let depthwiseWeights {
             depthwiseConv(x: x.data, n: n, h: h, w: w, c: c, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl,
                           window: window, weights: depthwiseWeights.base, bias: bias?.base, activation: activation)
+            if let slopes {
+                for r in 0..<(y.count / cout) {
+                    let row = y.data + r * cout
+                    for j in 0..<cout { let v = row[j]; row[j] = v * (v < 0 ? slopes.base[j] : 1) }
+                }
+            }
             return y
         }
-        let (epilogue, rest) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) })
+        let (epilogue, rest) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) },
+                                                  slopes: slopes.map { UnsafePointer($0.base) })
         if let winograd {
             winograd.run(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue, arena: arena)
         } else if isPointwise {
@@ -117,9 +134,11 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         return y
     }
 
-    /// Every output pixel is a GEMM row whose K segments (one per tap) are read where they lie in
-    /// the input; taps in the padding read `zeros`. Tiles of GemmTile.rows consecutive pixels are
-    /// split across the intra-op threads.
+    /// Every output pixel is a GEMM row whose K segments are read where they lie in the input: one
+    /// segment per kernel row (its kw taps are adjacent pixels, so kw x Cin contiguous floats) when
+    /// the tile's windows are horizontally inside the image, there is one group and no horizontal
+    /// dilation; otherwise one segment per tap. Segments in the padding read `zeros`. Tiles of
+    /// GemmTile.rows consecutive pixels are split across the intra-op threads.
     private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
                               oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue) {
         let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
@@ -127,40 +146,56 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         let pixels = n * oh * ow, tiles = (pixels + GemmTile.rows - 1) / GemmTile.rows
         let zero = UnsafePointer(zeros.base), panels = panels
         let biasStride = (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
+        let mergeable = groups == 1 && dw == 1
         let x = UnsafePointer(x)
+        let rowsPerTile = GemmTile.rows
         Engine.parallelRanges(tiles, minimumPerPart: 4) { range in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: taps * GemmTile.rows) { table in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: taps * rowsPerTile) { table in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rowsPerTile) { pixel in
                 let tableBase = UnsafePointer(table.baseAddress!)
                 for tile in range {
-                    let p0 = tile * GemmTile.rows, rows = min(GemmTile.rows, pixels - p0)
+                    let p0 = tile * rowsPerTile, rows = min(rowsPerTile, pixels - p0)
+                    // Pixel p0 + r (the last valid one repeated) as (image, first input row, first input column).
+                    var p = p0, b = p / (oh * ow), oy = p % (oh * ow) / ow, ox = p % ow
+                    var inside = true
+                    for r in 0..<rowsPerTile {
+                        let ix = ox * sw - pl
+                        pixel[3 * r] = b; pixel[3 * r + 1] = oy * sh - pt; pixel[3 * r + 2] = ix
+                        inside = inside && ix >= 0 && ix + kw <= w
+                        if r + 1 < rows {
+                            p += 1; ox += 1
+                            if ox == ow { ox = 0; oy += 1; if oy == oh { oy = 0; b += 1 } }
+                        }
+                    }
+                    let merged = mergeable && inside
                     for g in 0..<groups {
-                        // Pixel p0 + r (the last valid one repeated): b, oy, ox, then each tap's segment.
-                        var p = p0, b = p / (oh * ow), oy = p % (oh * ow) / ow, ox = p % ow
-                        for r in 0..<GemmTile.rows {
-                            let image = x + b * h * w * cin + g * cinG
+                        for r in 0..<rowsPerTile {
+                            let image = x + pixel[3 * r] * h * w * cin + g * cinG
+                            let iy0 = pixel[3 * r + 1], ix0 = pixel[3 * r + 2]
                             for ky in 0..<kh {
-                                let iy = oy * sh - pt + ky * dh
+                                let iy = iy0 + ky * dh
+                                if merged {
+                                    table[ky * rowsPerTile + r] = iy >= 0 && iy < h ? image + (iy * w + ix0) * cin : zero
+                                    continue
+                                }
                                 for kx in 0..<kw {
-                                    let ix = ox * sw - pl + kx * dw
-                                    let inside = iy >= 0 && iy < h && ix >= 0 && ix < w
-                                    table[(ky * kw + kx) * GemmTile.rows + r] = inside ? image + (iy * w + ix) * cin : zero
+                                    let ix = ix0 + kx * dw
+                                    let ok = iy >= 0 && iy < h && ix >= 0 && ix < w
+                                    table[(ky * kw + kx) * rowsPerTile + r] = ok ? image + (iy * w + ix) * cin : zero
                                 }
                             }
-                            if r + 1 < rows {
-                                p += 1; ox += 1
-                                if ox == ow { ox = 0; oy += 1; if oy == oh { oy = 0; b += 1 } }
-                            }
                         }
-                        let e = GemmEpilogue(bias: epilogue.bias.map { $0 + g * biasStride }, lo: epilogue.lo, hi: epilogue.hi)
+                        let e = epilogue.shifted(by: g * biasStride)
                         let pg = panels[g]
                         for pi in 0..<pg.panelCount {
                             let col = pi * GemmTile.cols
-                            gemmTile(rows: rows, cols: min(GemmTile.cols, coG - col), table: tableBase, segments: taps,
-                                     segmentLength: cinG, panel: pg.panel(pi), c: y + p0 * cout + g * coG + col, ldc: cout,
-                                     epilogue: e, column0: col)
+                            gemmTile(rows: rows, cols: min(GemmTile.cols, coG - col), table: tableBase,
+                                     segments: merged ? kh : taps, segmentLength: merged ? kw * cinG : cinG,
+                                     panel: pg.panel(pi), c: y + p0 * cout + g * coG + col, ldc: cout, epilogue: e, column0: col)
                         }
                     }
                 }
+            }
             }
         }
     }

@@ -36,24 +36,45 @@ struct PackedPanels: @unchecked Sendable {
     @inline(__always) func panel(_ p: Int) -> UnsafePointer<Float> { UnsafePointer(storage.base + p * k * GemmTile.cols) }
 }
 
-/// What happens to a finished tile before it is stored: + bias[column], then clamp to [lo, hi]
-/// (ReLU = [0, inf), ReLU6 = [0, 6]); other activations run as a pass over the output afterwards.
+/// What happens to a finished tile before it is stored: + bias[column], PReLU with per-column
+/// slopes, then clamp to [lo, hi] (ReLU = [0, inf), ReLU6 = [0, 6]); other activations run as a
+/// pass over the output afterwards.
 struct GemmEpilogue: @unchecked Sendable {
-    /// Padded to whole panels (zeros), so a tile can load it without a bounds check. nil: no bias.
+    /// Both padded to whole panels (zeros), so a tile loads them without a bounds check; nil: none.
     let bias: UnsafePointer<Float>?
+    let slopes: UnsafePointer<Float>?
     let lo: Float, hi: Float
 
-    static let none = GemmEpilogue(bias: nil, lo: -.infinity, hi: .infinity)
+    static let none = GemmEpilogue(bias: nil, slopes: nil, lo: -.infinity, hi: .infinity)
 
-    /// The clamp part of `activation`, and whether a separate pass must still apply it.
-    static func split(_ activation: Activation, bias: UnsafePointer<Float>?) -> (GemmEpilogue, Activation) {
+    /// The part of `activation` a tile applies, and what a separate pass must still apply.
+    static func split(_ activation: Activation, bias: UnsafePointer<Float>?,
+                      slopes: UnsafePointer<Float>? = nil) -> (GemmEpilogue, Activation) {
         switch activation {
-        case .identity: return (GemmEpilogue(bias: bias, lo: -.infinity, hi: .infinity), .identity)
-        case .relu: return (GemmEpilogue(bias: bias, lo: 0, hi: .infinity), .identity)
-        case .relu6: return (GemmEpilogue(bias: bias, lo: 0, hi: 6), .identity)
-        default: return (GemmEpilogue(bias: bias, lo: -.infinity, hi: .infinity), activation)
+        case .identity: return (GemmEpilogue(bias: bias, slopes: slopes, lo: -.infinity, hi: .infinity), .identity)
+        case .relu: return (GemmEpilogue(bias: bias, slopes: slopes, lo: 0, hi: .infinity), .identity)
+        case .relu6: return (GemmEpilogue(bias: bias, slopes: slopes, lo: 0, hi: 6), .identity)
+        default: return (GemmEpilogue(bias: bias, slopes: slopes, lo: -.infinity, hi: .infinity), activation)
         }
     }
+
+    /// The same epilogue for columns starting `offset` further on (a conv group).
+    func shifted(by offset: Int) -> GemmEpilogue {
+        GemmEpilogue(bias: bias.map { $0 + offset }, slopes: slopes.map { $0 + offset }, lo: lo, hi: hi)
+    }
+}
+
+/// PReLU on a vector: slope * v where v < 0, exactly the reference's v * (v < 0 ? slope : 1).
+/// Mask + select compiles to vcmpps/vblendvps even in large functions (lane loops may not).
+@inline(__always)
+func prelu(_ v: SIMD8<Float>, _ slope: SIMD8<Float>) -> SIMD8<Float> {
+    v.replacing(with: v * slope, where: v .< 0)
+}
+
+/// Clamps to [lo, hi] (NaN stays NaN, as PyTorch's clamp).
+@inline(__always)
+func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
+    v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
 }
 
 /// One register tile: rows [0, rows) x columns [0, cols) of C (row stride ldc) from the segment
@@ -92,16 +113,18 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
         c00 += v0; c01 += v1; c10 += v0; c11 += v1; c20 += v0; c21 += v1
         c30 += v0; c31 += v1; c40 += v0; c41 += v1; c50 += v0; c51 += v1
     }
-    let lo = epilogue.lo, hi = epilogue.hi
-    // Lane by lane so LLVM emits vmaxps/vminps (SIMD.clamped stays a generic call); skipped when open.
-    @inline(__always) func clamp(_ v: V) -> V {
-        var r = v
-        for l in 0..<lanes { let s = v[l] < lo ? lo : v[l]; r[l] = s > hi ? hi : s }
-        return r
+    if let slopes = epilogue.slopes {
+        let r = UnsafeRawPointer(slopes + column0)
+        let s0 = r.loadUnaligned(as: V.self), s1 = r.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+        c00 = prelu(c00, s0); c01 = prelu(c01, s1); c10 = prelu(c10, s0); c11 = prelu(c11, s1)
+        c20 = prelu(c20, s0); c21 = prelu(c21, s1); c30 = prelu(c30, s0); c31 = prelu(c31, s1)
+        c40 = prelu(c40, s0); c41 = prelu(c41, s1); c50 = prelu(c50, s0); c51 = prelu(c51, s1)
     }
+    let lo = epilogue.lo, hi = epilogue.hi
     if lo > -.infinity || hi < .infinity {
-        c00 = clamp(c00); c01 = clamp(c01); c10 = clamp(c10); c11 = clamp(c11); c20 = clamp(c20); c21 = clamp(c21)
-        c30 = clamp(c30); c31 = clamp(c31); c40 = clamp(c40); c41 = clamp(c41); c50 = clamp(c50); c51 = clamp(c51)
+        c00 = clamp(c00, lo, hi); c01 = clamp(c01, lo, hi); c10 = clamp(c10, lo, hi); c11 = clamp(c11, lo, hi)
+        c20 = clamp(c20, lo, hi); c21 = clamp(c21, lo, hi); c30 = clamp(c30, lo, hi); c31 = clamp(c31, lo, hi)
+        c40 = clamp(c40, lo, hi); c41 = clamp(c41, lo, hi); c50 = clamp(c50, lo, hi); c51 = clamp(c51, lo, hi)
     }
     @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
         guard row < rows else { return }

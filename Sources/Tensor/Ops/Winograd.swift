@@ -51,8 +51,7 @@ struct Winograd3x3: @unchecked Sendable {
     }
 
     /// y [n, oh, ow, cout] from x [n, h, w, cin]; padding top/left (pt, pl), the rest implied by
-    /// oh/ow. bias: padded to whole panels, or nil. Clamps to [lo, hi] (the fused part of the
-    /// activation).
+    /// oh/ow. The epilogue (bias, PReLU, clamp) is applied to each output vector before it is stored.
     func run(x: UnsafePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
              pt: Int, pl: Int, epilogue: GemmEpilogue, arena: Arena) {
         let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2
@@ -81,7 +80,7 @@ struct Winograd3x3: @unchecked Sendable {
 
     /// V[ξ][t][c] = (Bᵀ d B)[ξ] for the 4x4 input tile at (iy0, ix0 + 2t); zeros outside the image
     /// and in the padded channel tail.
-    @inline(__always)
+    @inline(never)  // its own function: inlined into run, the SIMD loads/stores stopped inlining
     private func transformInput(x: UnsafePointer<Float>, h: Int, w: Int, iy0: Int, ix0: Int, tiles: Int, stride: Int,
                                 v: UnsafeMutablePointer<Float>) {
         let plane = stride * cinPadded, lanes = V.scalarCount, cin = cin
@@ -125,7 +124,7 @@ struct Winograd3x3: @unchecked Sendable {
     }
 
     /// M[ξ] = V[ξ] · U[ξ] for the block's tiles, whole panels (M rows are mStride long).
-    @inline(__always)
+    @inline(never)
     private func multiply(v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, tiles: Int, stride: Int) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
             let tableBase = UnsafePointer(table.baseAddress!)
@@ -148,17 +147,12 @@ struct Winograd3x3: @unchecked Sendable {
 
     /// Y = Aᵀ M A (Aᵀ = [[1,1,1,0],[0,1,-1,-1]]) + bias, clamped; stores the 2x2 outputs of each
     /// tile that fall inside the output.
-    @inline(__always)
+    @inline(never)
     private func transformOutput(m: UnsafeMutablePointer<Float>, tiles: Int, stride: Int, y: UnsafeMutablePointer<Float>,
                                  oh: Int, ow: Int, oy: Int, ox0: Int, epilogue: GemmEpilogue) {
         let plane = stride * mStride, lanes = V.scalarCount, cout = cout
-        let lo = V(repeating: epilogue.lo), hi = V(repeating: epilogue.hi)
-        let clamps = epilogue.lo > -.infinity || epilogue.hi < .infinity
-        @inline(__always) func clamp(_ v: V) -> V {
-            var r = v
-            for l in 0..<lanes { let s = v[l] < lo[l] ? lo[l] : v[l]; r[l] = s > hi[l] ? hi[l] : s }
-            return r
-        }
+        let lo = epilogue.lo, hi = epilogue.hi
+        let clamps = lo > -.infinity || hi < .infinity
         let rows = min(2, oh - oy)
         for t in 0..<tiles {
             let ox = ox0 + 2 * t, cols = min(2, ow - ox)
@@ -175,7 +169,11 @@ struct Winograd3x3: @unchecked Sendable {
                 let bias = epilogue.bias.map { UnsafeRawPointer($0 + cb).loadUnaligned(as: V.self) } ?? V()
                 var y00 = s0.0 + s1.0 + s2.0 + bias, y01 = s1.0 - s2.0 - s3.0 + bias
                 var y10 = s0.1 + s1.1 + s2.1 + bias, y11 = s1.1 - s2.1 - s3.1 + bias
-                if clamps { y00 = clamp(y00); y01 = clamp(y01); y10 = clamp(y10); y11 = clamp(y11) }
+                if let slopes = epilogue.slopes {
+                    let a = UnsafeRawPointer(slopes + cb).loadUnaligned(as: V.self)
+                    y00 = prelu(y00, a); y01 = prelu(y01, a); y10 = prelu(y10, a); y11 = prelu(y11, a)
+                }
+                if clamps { y00 = clamp(y00, lo, hi); y01 = clamp(y01, lo, hi); y10 = clamp(y10, lo, hi); y11 = clamp(y11, lo, hi) }
                 let n = min(lanes, cout - cb)
                 @inline(__always) func store(_ i: Int, _ j: Int, _ value: V) {
                     guard i < rows, j < cols else { return }
