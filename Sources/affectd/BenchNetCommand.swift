@@ -23,6 +23,7 @@ struct BenchNetCommand: ParsableCommand {
     @Option(help: "Model package directory.") var model: String = "models/default"
     @Option(help: "Video for --network mtcnn.") var media: String?
     @Option(help: "Frames decoded for --network mtcnn.") var frames: Int = 100
+    @Flag(help: "Also print each block's share of the time (stderr), after the timed runs.") var profile = false
 
     func run() throws {
         guard threads >= 1, iters >= 1, batch >= 1, batch <= 256 else { throw ValidationError("threads, iters, batch must be >= 1 (batch <= 256)") }
@@ -74,6 +75,7 @@ struct BenchNetCommand: ParsableCommand {
                 for x in inputs { arena.reset(); _ = try net.run([x], arena: arena) }
                 times.append((now() - t0) * 1000)
             }
+            if profile { try printProfile(net, inputs: inputs, arena: arena) }
             extra = ["levels": .number(Double(shapes.count)), "input": .string(shapes.map { $0.map(String.init).joined(separator: "x") }.joined(separator: ","))]
         }
         let sorted = times.sorted()
@@ -82,6 +84,20 @@ struct BenchNetCommand: ParsableCommand {
                                    "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName)]
         for (k, v) in extra { out[k] = v }
         print(JSON.object(out).serialized)
+    }
+
+    /// Mean time per block over `iters` runs of every input, slowest first, on stderr.
+    private func printProfile(_ net: Network, inputs: [Tensor], arena: Arena) throws {
+        var seconds: [Double] = []
+        for _ in 0..<iters { for x in inputs { arena.reset(); try net.profile([x], arena: arena, seconds: &seconds) } }
+        let total = seconds.reduce(0, +)
+        var lines = ["block                              op                  mean ms   share"]
+        for (i, b) in net.blockNames.enumerated().sorted(by: { seconds[$0.offset] > seconds[$1.offset] }) {
+            let ms = seconds[i] * 1000 / Double(iters)
+            lines.append(b.name.padding(toLength: 34, withPad: " ", startingAt: 0) + " " + b.op.padding(toLength: 16, withPad: " ", startingAt: 0)
+                         + String(format: "%10.4f %6.1f%%", ms, 100 * seconds[i] / max(total, 1e-12)))
+        }
+        FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
     }
 
     private func detect(_ d: FaceDetector, _ img: (width: Int, height: Int, pixels: [UInt8])) throws -> [Face] {

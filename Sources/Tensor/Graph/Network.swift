@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A network declared in a model manifest (docs/model-package.md): named inputs, a list of blocks
 /// (each an op of the registry with its hyper-parameters and weight tensor names) and named
 /// outputs. Built once (weights folded and repacked), then run any number of times on a per-worker
@@ -149,6 +155,19 @@ public final class Network: @unchecked Sendable {
     /// Runs on NHWC inputs (one per declared input, batch first); outputs in declaration order.
     /// The results live in `arena` until its next reset.
     public func run(_ x: [Tensor], arena: Arena) throws -> [Tensor] {
+        try execute(x, arena: arena, blockSeconds: nil)
+    }
+
+    /// Block names and ops, in run order (fused blocks are gone), for `profile`.
+    public var blockNames: [(name: String, op: String)] { blocks.map { ($0.name, $0.op) } }
+
+    /// Runs once and adds each block's wall time to `seconds` (indexed like `blockNames`).
+    public func profile(_ x: [Tensor], arena: Arena, seconds: inout [Double]) throws {
+        if seconds.count != blocks.count { seconds = [Double](repeating: 0, count: blocks.count) }
+        try seconds.withUnsafeMutableBufferPointer { _ = try execute(x, arena: arena, blockSeconds: $0) }
+    }
+
+    private func execute(_ x: [Tensor], arena: Arena, blockSeconds: UnsafeMutableBufferPointer<Double>?) throws -> [Tensor] {
         guard x.count == inputs.count else { throw TensorError.invalid("network takes \(inputs.count) inputs, got \(x.count)") }
         for (t, decl) in zip(x, inputs) where !decl.shape.isEmpty {
             guard t.rank == decl.shape.count + 1,
@@ -162,10 +181,20 @@ public final class Network: @unchecked Sendable {
         for (i, b) in blocks.enumerated() {
             args.removeAll(keepingCapacity: true)
             for s in b.inputs { args.append(values[s]!) }
+            let t0 = blockSeconds == nil ? 0 : Network.monotonicSeconds()
             do { values[inputs.count + i] = try b.kernel.run(args, arena) }
             catch { throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)") }
+            if let blockSeconds { blockSeconds[i] += Network.monotonicSeconds() - t0 }
         }
         return outputSlots.map { values[$0]! }
+    }
+}
+
+extension Network {
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 

@@ -79,43 +79,99 @@ func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
 
 /// One register tile: rows [0, rows) x columns [0, cols) of C (row stride ldc) from the segment
 /// row pointers in `table` ([segments][GemmTile.rows]; rows past `rows` may repeat a valid row,
-/// their results are dropped) and one B panel. Overwrites C.
+/// their results are dropped) and one B panel. Overwrites C. Narrow outputs (7, 8, 10 channels, a
+/// panel's 8-column tail) take the half-width tile: one accumulator per row, half the FMAs.
 @inline(__always)
 func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
               epilogue: GemmEpilogue, column0: Int) {
+    if cols <= GemmTile.Vector.scalarCount {
+        narrowTile(rows: rows, cols: cols, table: table, segments: segments, segmentLength: segmentLength,
+                   panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+    } else {
+        wideTile(rows: rows, cols: cols, table: table, segments: segments, segmentLength: segmentLength,
+                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+    }
+}
+
+// The tile kernels are small functions of their own on purpose: inside a large caller the
+// optimiser stopped inlining the stdlib's SIMD loads, and every call in the k loop spilled all
+// accumulators. Panels, bias and slopes are 64-byte aligned, so they are read as typed vectors.
+
+@inline(never)
+func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+              epilogue: GemmEpilogue, column0: Int) {
     typealias V = GemmTile.Vector
-    let lanes = V.scalarCount
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-    var b = UnsafeRawPointer(panel)
-    let step = GemmTile.cols * 4
+    var b = UnsafePointer<V>(OpaquePointer(panel))
     var t = table
     for _ in 0..<segments {
         let a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5]
         t += GemmTile.rows
         var kk = 0
         while kk < segmentLength {
-            let b0 = b.load(as: V.self), b1 = b.load(fromByteOffset: lanes * 4, as: V.self)
+            let b0 = b[0], b1 = b[1]
             var x = V(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
             x = V(repeating: a1[kk]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
             x = V(repeating: a2[kk]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
             x = V(repeating: a3[kk]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
             x = V(repeating: a4[kk]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
             x = V(repeating: a5[kk]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            b += step
+            b += 2
             kk &+= 1
         }
     }
+    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+               c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+}
+
+@inline(never)
+func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+                panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                epilogue: GemmEpilogue, column0: Int) {
+    typealias V = GemmTile.Vector
+    var c00 = V(), c10 = V(), c20 = V(), c30 = V(), c40 = V(), c50 = V()
+    var b = UnsafePointer<V>(OpaquePointer(panel))
+    var t = table
+    for _ in 0..<segments {
+        let a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5]
+        t += GemmTile.rows
+        var kk = 0
+        while kk < segmentLength {
+            let b0 = b[0]
+            c00 = c00.addingProduct(V(repeating: a0[kk]), b0); c10 = c10.addingProduct(V(repeating: a1[kk]), b0)
+            c20 = c20.addingProduct(V(repeating: a2[kk]), b0); c30 = c30.addingProduct(V(repeating: a3[kk]), b0)
+            c40 = c40.addingProduct(V(repeating: a4[kk]), b0); c50 = c50.addingProduct(V(repeating: a5[kk]), b0)
+            b += 2
+            kk &+= 1
+        }
+    }
+    let z = V()
+    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+               c00, z, c10, z, c20, z, c30, z, c40, z, c50, z)
+}
+
+/// Epilogue (bias, PReLU, clamp) and store of a finished tile: row r is (vr0, vr1).
+@inline(__always)
+private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, column0: Int,
+                        _ c00: SIMD8<Float>, _ c01: SIMD8<Float>, _ c10: SIMD8<Float>, _ c11: SIMD8<Float>,
+                        _ c20: SIMD8<Float>, _ c21: SIMD8<Float>, _ c30: SIMD8<Float>, _ c31: SIMD8<Float>,
+                        _ c40: SIMD8<Float>, _ c41: SIMD8<Float>, _ c50: SIMD8<Float>, _ c51: SIMD8<Float>) {
+    typealias V = GemmTile.Vector
+    let lanes = V.scalarCount
+    var c00 = c00, c01 = c01, c10 = c10, c11 = c11, c20 = c20, c21 = c21
+    var c30 = c30, c31 = c31, c40 = c40, c41 = c41, c50 = c50, c51 = c51
     if let bias = epilogue.bias {
-        let r = UnsafeRawPointer(bias + column0)
-        let v0 = r.loadUnaligned(as: V.self), v1 = r.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+        let r = UnsafePointer<V>(OpaquePointer(bias + column0))
+        let v0 = r[0], v1 = r[1]
         c00 += v0; c01 += v1; c10 += v0; c11 += v1; c20 += v0; c21 += v1
         c30 += v0; c31 += v1; c40 += v0; c41 += v1; c50 += v0; c51 += v1
     }
     if let slopes = epilogue.slopes {
-        let r = UnsafeRawPointer(slopes + column0)
-        let s0 = r.loadUnaligned(as: V.self), s1 = r.loadUnaligned(fromByteOffset: lanes * 4, as: V.self)
+        let r = UnsafePointer<V>(OpaquePointer(slopes + column0))
+        let s0 = r[0], s1 = r[1]
         c00 = prelu(c00, s0); c01 = prelu(c01, s1); c10 = prelu(c10, s0); c11 = prelu(c11, s1)
         c20 = prelu(c20, s0); c21 = prelu(c21, s1); c30 = prelu(c30, s0); c31 = prelu(c31, s1)
         c40 = prelu(c40, s0); c41 = prelu(c41, s1); c50 = prelu(c50, s0); c51 = prelu(c51, s1)
@@ -132,6 +188,8 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
         if cols == GemmTile.cols {
             UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V.self)
             UnsafeMutableRawPointer(p + lanes).storeBytes(of: v1, as: V.self)
+        } else if cols == lanes {
+            UnsafeMutableRawPointer(p).storeBytes(of: v0, as: V.self)
         } else {
             for l in 0..<min(cols, lanes) { p[l] = v0[l] }
             if cols > lanes { for l in 0..<(cols - lanes) { p[lanes + l] = v1[l] } }

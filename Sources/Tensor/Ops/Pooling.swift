@@ -25,42 +25,66 @@ final class PoolKernel: Kernel, @unchecked Sendable {
         let (_, _, pb, pr) = window.padding.resolve(h: h, w: w, kh: window.kh, kw: window.kw,
                                                     sh: window.sh, sw: window.sw, dh: window.dh, dw: window.dw)
         let y = arena.tensor([n, oh, ow, c], layout: .nhwc)
-        let acc = arena.floats(c)
-        for b in 0..<n {
-            for oy in 0..<oh {
-                let y0 = oy * window.sh - pt
+        let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
+        let isMax = mode == .max, countIncludePad = countIncludePad
+        let xp = UnsafePointer(x.data), yp = y.data
+        Engine.parallelRanges(n * oh, minimumPerPart: 4) { outRows in
+            for row in outRows {
+                let b = row / oh, oy = row % oh
+                let y0 = oy * sh - pt
+                // Window rows inside the input: ky in [kyLo, kyHi).
+                let kyLo = y0 >= 0 ? 0 : (-y0 + dh - 1) / dh, kyHi = min(kh, (h - y0 + dh - 1) / dh)
                 for ox in 0..<ow {
-                    let x0 = ox * window.sw - pl
-                    let out = y.data + ((b * oh + oy) * ow + ox) * c
-                    acc.update(repeating: mode == .max ? -.infinity : 0, count: c)
-                    var valid = 0
-                    for ky in 0..<window.kh {
-                        let iy = y0 + ky * window.dh
-                        if iy < 0 || iy >= h { continue }
-                        for kx in 0..<window.kw {
-                            let ix = x0 + kx * window.dw
-                            if ix < 0 || ix >= w { continue }
-                            valid += 1
-                            let src = x.data + ((b * h + iy) * w + ix) * c
-                            if mode == .max { for j in 0..<c { acc[j] = max(acc[j], src[j]) } }
-                            else { for j in 0..<c { acc[j] += src[j] } }
-                        }
-                    }
-                    if mode == .max {
-                        out.update(from: acc, count: c)
-                    } else {
+                    let x0 = ox * sw - pl
+                    let kxLo = x0 >= 0 ? 0 : (-x0 + dw - 1) / dw, kxHi = min(kw, (w - x0 + dw - 1) / dw)
+                    let out = yp + (row * ow + ox) * c
+                    let valid = max(0, kyHi - kyLo) * max(0, kxHi - kxLo)
+                    var scale: Float = 1
+                    if !isMax {
                         var divisor = valid
                         if countIncludePad {
-                            let hEnd = min(y0 + window.kh, h + pb), wEnd = min(x0 + window.kw, w + pr)
+                            let hEnd = min(y0 + kh, h + pb), wEnd = min(x0 + kw, w + pr)
                             divisor = (hEnd - y0) * (wEnd - x0)
                         }
-                        let inv = 1 / Float(max(divisor, 1))
-                        for j in 0..<c { out[j] = acc[j] * inv }
+                        scale = 1 / Float(max(divisor, 1))
                     }
+                    poolPixel(xp + b * h * w * c, w: w, c: c, y0: y0, x0: x0, dh: dh, dw: dw,
+                              ky: kyLo..<max(kyLo, kyHi), kx: kxLo..<max(kxLo, kxHi), isMax: isMax, scale: scale, out: out)
                 }
             }
         }
         return y
+    }
+
+    /// One output pixel, 8 channels per vector: the max (NaNs in the input are skipped, as before)
+    /// or the sum times `scale` over the window cells inside the image.
+    @inline(__always)
+    private func poolPixel(_ image: UnsafePointer<Float>, w: Int, c: Int, y0: Int, x0: Int, dh: Int, dw: Int,
+                           ky: Range<Int>, kx: Range<Int>, isMax: Bool, scale: Float, out: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        var j = 0
+        while j + 8 <= c {
+            var acc = V(repeating: isMax ? -.infinity : 0)
+            for a in ky {
+                let rowPtr = image + ((y0 + a * dh) * w + x0) * c + j
+                for e in kx {
+                    let v = UnsafeRawPointer(rowPtr + e * dw * c).loadUnaligned(as: V.self)
+                    acc = isMax ? acc.replacing(with: v, where: v .> acc) : acc + v
+                }
+            }
+            if !isMax { acc *= scale }
+            UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
+            j += 8
+        }
+        while j < c {
+            var acc: Float = isMax ? -.infinity : 0
+            for a in ky {
+                let rowPtr = image + ((y0 + a * dh) * w + x0) * c + j
+                for e in kx { let v = rowPtr[e * dw * c]; acc = isMax ? (v > acc ? v : acc) : acc + v }
+            }
+            out[j] = isMax ? acc : acc * scale
+            j += 1
+        }
     }
 }
 
