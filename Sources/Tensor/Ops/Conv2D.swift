@@ -137,7 +137,8 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// Every output pixel is a GEMM row whose K segments are read where they lie in the input: one
     /// segment per kernel row (its kw taps are adjacent pixels, so kw x Cin contiguous floats) when
     /// the tile's windows are horizontally inside the image, there is one group and no horizontal
-    /// dilation; otherwise one segment per tap. Segments in the padding read `zeros`. Tiles of
+    /// dilation (and no pointer table at all when the windows are inside vertically as well);
+    /// otherwise one segment per tap. Segments in the padding read `zeros`. Tiles of
     /// GemmTile.rows consecutive pixels are split across the intra-op threads.
     private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
                               oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue) {
@@ -168,6 +169,19 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                         }
                     }
                     let merged = mergeable && inside
+                    // Every window row inside too: one pointer per pixel, kernel rows dh image rows apart.
+                    var uniform = merged
+                    if merged { for r in 0..<rowsPerTile { let iy = pixel[3 * r + 1]; uniform = uniform && iy >= 0 && iy + (kh - 1) * dh < h } }
+                    if uniform {
+                        for r in 0..<rowsPerTile { table[r] = x + ((pixel[3 * r] * h + pixel[3 * r + 1]) * w + pixel[3 * r + 2]) * cin }
+                        for pi in 0..<panels[0].panelCount {
+                            let col = pi * GemmTile.cols
+                            gemmTile(rows: rows, cols: min(GemmTile.cols, cout - col), table: tableBase, tableStride: 0,
+                                     segments: kh, segmentLength: kw * cin, segmentStride: dh * w * cin,
+                                     panel: panels[0].panel(pi), c: y + p0 * cout + col, ldc: cout, epilogue: epilogue, column0: col)
+                        }
+                        continue
+                    }
                     for g in 0..<groups {
                         for r in 0..<rowsPerTile {
                             let image = x + pixel[3 * r] * h * w * cin + g * cinG

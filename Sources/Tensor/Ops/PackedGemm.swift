@@ -5,8 +5,10 @@
 /// with AVX2 = twelve 8-lane accumulators, two B vectors and one broadcast in the 16 ymm
 /// registers, the classic Haswell sgemm shape.
 ///
-/// The K dimension may arrive in segments (one per conv tap): segment s of row r starts at
-/// `table[s * rows + r]` and is `segmentLength` floats long; B's rows follow the same order.
+/// The K dimension may arrive in segments (one per conv tap or kernel row): segment s of row r
+/// starts at `table[s * tableStride + r] + s * segmentStride` and is `segmentLength` floats long
+/// (tableStride = rows: a pointer per segment; 0: one pointer per row, segments a fixed stride
+/// apart); B's rows follow the same order.
 enum GemmTile {
     typealias Vector = SIMD8<Float>
     static let rows = 6
@@ -82,14 +84,17 @@ func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
 /// their results are dropped) and one B panel. Overwrites C. Narrow outputs (7, 8, 10 channels, a
 /// panel's 8-column tail) take the half-width tile: one accumulator per row, half the FMAs.
 @inline(__always)
-func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
+              segments: Int, segmentLength: Int, segmentStride: Int = 0,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
               epilogue: GemmEpilogue, column0: Int) {
     if cols <= GemmTile.Vector.scalarCount {
-        narrowTile(rows: rows, cols: cols, table: table, segments: segments, segmentLength: segmentLength,
+        narrowTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+                   segmentLength: segmentLength, segmentStride: segmentStride,
                    panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
     } else {
-        wideTile(rows: rows, cols: cols, table: table, segments: segments, segmentLength: segmentLength,
+        wideTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+                 segmentLength: segmentLength, segmentStride: segmentStride,
                  panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
     }
 }
@@ -99,7 +104,8 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
 // accumulators. Panels, bias and slopes are 64-byte aligned, so they are read as typed vectors.
 
 @inline(never)
-func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+              segmentLength: Int, segmentStride: Int,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
               epilogue: GemmEpilogue, column0: Int) {
     typealias V = GemmTile.Vector
@@ -107,9 +113,12 @@ func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var b = UnsafePointer<V>(OpaquePointer(panel))
     var t = table
+    var offset = 0
     for _ in 0..<segments {
-        let a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5]
-        t += GemmTile.rows
+        let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
+        let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
+        t += tableStride
+        offset += segmentStride
         var kk = 0
         while kk < segmentLength {
             let b0 = b[0], b1 = b[1]
@@ -128,16 +137,20 @@ func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
 }
 
 @inline(never)
-func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, segments: Int, segmentLength: Int,
+func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+              segmentLength: Int, segmentStride: Int,
                 panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
                 epilogue: GemmEpilogue, column0: Int) {
     typealias V = GemmTile.Vector
     var c00 = V(), c10 = V(), c20 = V(), c30 = V(), c40 = V(), c50 = V()
     var b = UnsafePointer<V>(OpaquePointer(panel))
     var t = table
+    var offset = 0
     for _ in 0..<segments {
-        let a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3], a4 = t[4], a5 = t[5]
-        t += GemmTile.rows
+        let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
+        let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
+        t += tableStride
+        offset += segmentStride
         var kk = 0
         while kk < segmentLength {
             let b0 = b[0]
