@@ -138,13 +138,17 @@ public struct Tensor: @unchecked Sendable {
 /// inference comes from it; `reset()` frees them all at once. When an inference needs more than the
 /// block holds, overflow chunks are allocated, and the next `reset()` replaces everything with one
 /// block of the high-water size, so from the second inference on nothing is allocated at all.
-/// Not thread-safe: one arena per worker thread.
+/// `release` hands a region back early (Network does so when a value's last reader has run), and
+/// later requests reuse it best-fit: a network's working set stays cache-sized instead of growing
+/// with its depth. Not thread-safe: one arena per worker thread.
 public final class Arena: @unchecked Sendable {
     private var block: UnsafeMutableRawPointer
     private var capacity: Int
     private var used = 0
     private var overflow: [UnsafeMutableRawPointer] = []
     private var overflowBytes = 0
+    /// Released regions inside `block` below `used`: (offset, bytes), sorted, never adjacent.
+    private var free: [(offset: Int, bytes: Int)] = []
     /// Bytes in use at the peak since creation (what the block grows to).
     public private(set) var highWater = 0
     /// How many times the arena had to go to the system allocator (steady state: stays constant).
@@ -154,6 +158,7 @@ public final class Arena: @unchecked Sendable {
         capacity = max(bytes, tensorAlignment)
         block = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: tensorAlignment)
         systemAllocations = 1
+        free.reserveCapacity(64)
     }
 
     deinit {
@@ -161,9 +166,21 @@ public final class Arena: @unchecked Sendable {
         for p in overflow { p.deallocate() }
     }
 
+    @inline(__always) private static func rounded(_ count: Int) -> Int {
+        (max(count, 1) * 4 + tensorAlignment - 1) & ~(tensorAlignment - 1)
+    }
+
     /// Uninitialised memory for `count` floats, 64-byte aligned.
     public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let bytes = (max(count, 1) * 4 + tensorAlignment - 1) & ~(tensorAlignment - 1)
+        let bytes = Arena.rounded(count)
+        // Best fit among released regions.
+        var best = -1
+        for i in free.indices where free[i].bytes >= bytes && (best < 0 || free[i].bytes < free[best].bytes) { best = i }
+        if best >= 0 {
+            let region = free[best]
+            if region.bytes == bytes { free.remove(at: best) } else { free[best] = (region.offset + bytes, region.bytes - bytes) }
+            return (block + region.offset).bindMemory(to: Float.self, capacity: count)
+        }
         highWater = max(highWater, used + overflowBytes + bytes)
         if used + bytes <= capacity {
             defer { used += bytes }
@@ -174,6 +191,24 @@ public final class Arena: @unchecked Sendable {
         overflow.append(p)
         overflowBytes += bytes
         return p.bindMemory(to: Float.self, capacity: count)
+    }
+
+    /// Hands back memory `floats(count)` returned; it must not be used afterwards. Memory from
+    /// an overflow chunk is kept until `reset()`.
+    public func release(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let offset = UnsafeMutableRawPointer(p) - block
+        guard offset >= 0, offset < used else { return }
+        var region = (offset: offset, bytes: Arena.rounded(count))
+        var i = free.firstIndex { $0.offset > offset } ?? free.count
+        if i > 0, free[i - 1].offset + free[i - 1].bytes == region.offset {
+            region = (free[i - 1].offset, free[i - 1].bytes + region.bytes)
+            free.remove(at: i - 1); i -= 1
+        }
+        if i < free.count, region.offset + region.bytes == free[i].offset {
+            region.bytes += free[i].bytes
+            free.remove(at: i)
+        }
+        if region.offset + region.bytes == used { used = region.offset } else { free.insert(region, at: i) }
     }
 
     /// An uninitialised tensor of the given shape.
@@ -197,5 +232,6 @@ public final class Arena: @unchecked Sendable {
             systemAllocations += 1
         }
         used = 0
+        free.removeAll(keepingCapacity: true)
     }
 }

@@ -29,6 +29,9 @@ public final class Network: @unchecked Sendable {
     public let outputNames: [String]
     let blocks: [Block]
     let outputSlots: [Int]
+    /// For each block: the block outputs whose last reader it is (released to the arena after it
+    /// runs; never a network output). Computed once at load.
+    let expiring: [[Int]]
 
     /// Blocks by op, in order (for /v1/models and logs).
     public var blockOps: [String] { blocks.map(\.op) }
@@ -122,6 +125,14 @@ public final class Network: @unchecked Sendable {
         self.blocks = blocks
         self.outputNames = outNames
         self.outputSlots = outSlots
+        var lastReader = [Int](repeating: -1, count: ins.count + blocks.count)
+        for (i, b) in blocks.enumerated() { for s in b.inputs { lastReader[s] = i } }
+        var expiring = [[Int]](repeating: [], count: blocks.count)
+        for slot in ins.count..<(ins.count + blocks.count) where !outSlots.contains(slot) {
+            // Read by nobody: free right after it is made.
+            expiring[lastReader[slot] >= 0 ? lastReader[slot] : slot - ins.count].append(slot)
+        }
+        self.expiring = expiring
     }
 
     /// How often each name is read: explicit block inputs, the implicit "previous block" input,
@@ -185,8 +196,21 @@ public final class Network: @unchecked Sendable {
             do { values[inputs.count + i] = try b.kernel.run(args, arena) }
             catch { throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)") }
             if let blockSeconds { blockSeconds[i] += Network.monotonicSeconds() - t0 }
+            for slot in expiring[i] { release(slot, &values, arena) }
         }
         return outputSlots.map { values[$0]! }
+    }
+
+    /// Gives a dead value's memory back to the arena, unless a live value shares it (a reshape is
+    /// a view of its input).
+    private func release(_ slot: Int, _ values: inout [Tensor?], _ arena: Arena) {
+        guard let t = values[slot] else { return }
+        values[slot] = nil
+        let start = t.data, end = t.data + t.count
+        for case let v? in values where (v.data >= start && v.data < end) || (start >= v.data && start < v.data + v.count) {
+            return
+        }
+        arena.release(t.data, count: t.count)
     }
 }
 
