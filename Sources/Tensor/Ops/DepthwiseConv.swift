@@ -1,17 +1,18 @@
 /// Depthwise convolution on NHWC, vectorised across channels, no BLAS. Weights are packed
-/// [taps, C], so one tap's weights for a block of channels are contiguous (read from L1).
-/// Per output pixel, channels go in blocks of 32 (four independent 8-lane FMA chains, enough to
-/// hide the FMA latency) then 8, over only the taps that fall inside the input (borders need no
-/// padded copy); the channel tail (C % 8) takes a checked scalar path. 3x3 kernels instead sweep
-/// each interior row with the nine weight vectors of a channel block held in registers. ReLU/ReLU6 are applied in registers. Output rows are split
-/// across `Engine.intraOpThreads`.
+/// [taps, C], so one tap's weights for a block of channels are contiguous. In each output row, the
+/// columns whose kernel windows lie inside the input run eight pixels x eight channels at a time:
+/// eight independent FMA chains, each weight vector loaded once per block (depthwiseW3S1, W5S1,
+/// W3S2 for the common shapes, depthwiseBlocked for the rest). The border columns next to such a
+/// run go one pixel at a time (depthwisePixel); rows too narrow for a run, in blocks over a
+/// zero-padded strip (depthwiseEdge). The channel tail (C % 8) takes a checked scalar path. Bias
+/// and ReLU/ReLU6 are applied in registers. Output rows are split across `Engine.intraOpThreads`.
 @inline(__always)
 func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: Int,
                    y: UnsafeMutablePointer<Float>, oh: Int, ow: Int, pt: Int, pl: Int,
                    window: Window, weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?,
                    activation: Activation) {
     let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
-    let vecC = c & ~7, quadC = c & ~31
+    let vecC = c & ~7
     let (lo, hi, fused): (Float, Float, Bool)
     switch activation {
     case .relu: (lo, hi, fused) = (0, .infinity, true)
@@ -20,18 +21,8 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
     default: (lo, hi, fused) = (-.infinity, .infinity, false)
     }
     let loV = SIMD8<Float>(repeating: lo), hiV = SIMD8<Float>(repeating: hi)
-    // Lane by lane: LLVM turns this into vmaxps/vminps (SIMD.clamped stays a generic call).
-    @inline(__always) func clamp(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        var r = v
-        for l in 0..<8 { let t = v[l] < loV[l] ? loV[l] : v[l]; r[l] = t > hiV[l] ? hiV[l] : t }
-        return r
-    }
     let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weights), yr = UnsafeMutableRawPointer(y)
     let br = bias.map { UnsafeRawPointer($0) }
-    @inline(__always) func load(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        p.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
-    }
-    @inline(__always) func biasAt(_ i: Int) -> SIMD8<Float> { br.map { load($0, i) } ?? SIMD8(repeating: 0) }
 
     Engine.parallelRanges(n * oh, minimumPerPart: 4) { rowRange in
         for row in rowRange {
@@ -44,82 +35,61 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
             while kyHi > kyLo && iy0 + (kyHi - 1) * dh >= h { kyHi -= 1 }
             let outRow = (b * oh + oy) * ow * c
             let imageBase = b * h * w * c
-            // 3x3 rows with all three input rows present: the interior columns [oxA, oxB) run the
-            // weights-in-registers sweep below; the generic loop covers the rest.
-            var oxA = 0, oxB = 0
-            if kh == 3 && kw == 3 && kyLo == 0 && kyHi == 3 && vecC > 0 {
-                while oxA < ow && oxA * sw - pl < 0 { oxA += 1 }
-                oxB = ow
-                while oxB > oxA && (oxB - 1) * sw - pl + 2 * dw >= w { oxB -= 1 }
-                if oxB > oxA {
-                    let rowStride = dh * w * c * 4, st = sw * c * 4, d1 = dw * c * 4, d2 = 2 * dw * c * 4
-                    var cb = 0
-                    while cb < vecC {
-                        // Nine weight vectors and the bias stay in registers for the whole sweep.
-                        let w00 = load(wr, cb), w01 = load(wr, c + cb), w02 = load(wr, 2 * c + cb)
-                        let w10 = load(wr, 3 * c + cb), w11 = load(wr, 4 * c + cb), w12 = load(wr, 5 * c + cb)
-                        let w20 = load(wr, 6 * c + cb), w21 = load(wr, 7 * c + cb), w22 = load(wr, 8 * c + cb)
-                        let bv = biasAt(cb)
-                        var p0 = xr + (imageBase + (iy0 * w + oxA * sw - pl) * c + cb) * 4
-                        var q = yr + (outRow + oxA * c + cb) * 4
-                        for _ in oxA..<oxB {
-                            let p1 = p0 + rowStride, p2 = p1 + rowStride
-                            var a = bv
-                            a = a.addingProduct(p0.loadUnaligned(as: SIMD8<Float>.self), w00)
-                            a = a.addingProduct(p0.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w01)
-                            a = a.addingProduct(p0.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w02)
-                            a = a.addingProduct(p1.loadUnaligned(as: SIMD8<Float>.self), w10)
-                            a = a.addingProduct(p1.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w11)
-                            a = a.addingProduct(p1.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w12)
-                            a = a.addingProduct(p2.loadUnaligned(as: SIMD8<Float>.self), w20)
-                            a = a.addingProduct(p2.loadUnaligned(fromByteOffset: d1, as: SIMD8<Float>.self), w21)
-                            a = a.addingProduct(p2.loadUnaligned(fromByteOffset: d2, as: SIMD8<Float>.self), w22)
-                            q.storeBytes(of: clamp(a), as: SIMD8<Float>.self)
-                            p0 += st
-                            q += c * 4
-                        }
-                        cb += 8
-                    }
+            // Columns whose whole kernel row lies inside the input: [oxA, oxB).
+            var oxA = 0
+            while oxA < ow && oxA * sw - pl < 0 { oxA += 1 }
+            var oxB = ow
+            while oxB > oxA && (oxB - 1) * sw - pl + (kw - 1) * dw >= w { oxB -= 1 }
+            if oxB - oxA < 8 || vecC == 0 { oxB = oxA }
+            // A run's last block overlaps the one before it; a remainder of up to three columns is
+            // cheaper one by one with the borders.
+            if (oxB - oxA) % 8 <= 3 { oxB -= (oxB - oxA) % 8 }
+            if oxB > oxA {
+                let xs = xr + (imageBase + ((iy0 + kyLo * dh) * w + oxA * sw - pl) * c) * 4
+                let ws = wr + kyLo * kw * c * 4, ys = yr + (outRow + oxA * c) * 4
+                let kRows = kyHi - kyLo, rowBytes = dh * w * c * 4, pixels = oxB - oxA
+                switch (kw, sw, dw) {
+                case (3, 1, 1):
+                    depthwiseW3S1(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                case (5, 1, 1):
+                    depthwiseW5S1(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                case (3, 2, 1):
+                    depthwiseW3S2(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                default:
+                    depthwiseBlocked(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kw: kw, kRows: kRows,
+                                     rowBytes: rowBytes, tapBytes: dw * c * 4, pxBytes: sw * c * 4, pixels: pixels,
+                                     lo: loV, hi: hiV)
                 }
             }
-            for ox in 0..<ow where ox < oxA || ox >= oxB {
+            // The other columns: a row without a blocked run in blocks of up to eight (depthwiseEdge),
+            // the border columns next to a run one by one.
+            if vecC > 0 && oxA == oxB {
+                var ox = 0
+                while ox < ow {
+                    let o = ow >= 8 ? min(ox, ow - 8) : ox, count = min(8, ow - o)
+                    depthwiseEdge(x: xr + (imageBase + (iy0 + kyLo * dh) * w * c) * 4,
+                                  weights: wr + kyLo * kw * c * 4, bias: br, y: yr + (outRow + o * c) * 4,
+                                  c: c, vecC: vecC, kw: kw, kRows: kyHi - kyLo, rowBytes: dh * w * c * 4, w: w,
+                                  ix0: o * sw - pl, sw: sw, dw: dw, count: count, lo: loV, hi: hiV)
+                    ox = o + count
+                }
+            }
+            var ox = oxA < oxB ? 0 : ow
+            while ox < ow {
+                if ox == oxA { ox = oxB; continue }
                 let ix0 = ox * sw - pl
-                // Kernel columns that land inside the input: [kxLo, kxHi).
                 var kxLo = 0
                 while kxLo < kw && ix0 + kxLo * dw < 0 { kxLo += 1 }
                 var kxHi = kw
                 while kxHi > kxLo && ix0 + (kxHi - 1) * dw >= w { kxHi -= 1 }
-                let out = outRow + ox * c
-                var cb = 0
-                while cb < quadC {
-                    var a0 = biasAt(cb), a1 = biasAt(cb + 8), a2 = biasAt(cb + 16), a3 = biasAt(cb + 24)
-                    for ky in kyLo..<kyHi {
-                        var xi = imageBase + ((iy0 + ky * dh) * w + ix0 + kxLo * dw) * c + cb
-                        var wi = (ky * kw + kxLo) * c + cb
-                        for _ in kxLo..<kxHi {
-                            a0 = a0.addingProduct(load(xr, xi), load(wr, wi))
-                            a1 = a1.addingProduct(load(xr, xi + 8), load(wr, wi + 8))
-                            a2 = a2.addingProduct(load(xr, xi + 16), load(wr, wi + 16))
-                            a3 = a3.addingProduct(load(xr, xi + 24), load(wr, wi + 24))
-                            xi += dw * c; wi += c
-                        }
-                    }
-                    yr.storeBytes(of: clamp(a0), toByteOffset: (out + cb) * 4, as: SIMD8<Float>.self)
-                    yr.storeBytes(of: clamp(a1), toByteOffset: (out + cb + 8) * 4, as: SIMD8<Float>.self)
-                    yr.storeBytes(of: clamp(a2), toByteOffset: (out + cb + 16) * 4, as: SIMD8<Float>.self)
-                    yr.storeBytes(of: clamp(a3), toByteOffset: (out + cb + 24) * 4, as: SIMD8<Float>.self)
-                    cb += 32
-                }
-                while cb < vecC {
-                    var a = biasAt(cb)
-                    for ky in kyLo..<kyHi {
-                        var xi = imageBase + ((iy0 + ky * dh) * w + ix0 + kxLo * dw) * c + cb
-                        var wi = (ky * kw + kxLo) * c + cb
-                        for _ in kxLo..<kxHi { a = a.addingProduct(load(xr, xi), load(wr, wi)); xi += dw * c; wi += c }
-                    }
-                    yr.storeBytes(of: clamp(a), toByteOffset: (out + cb) * 4, as: SIMD8<Float>.self)
-                    cb += 8
-                }
+                depthwisePixel(x: xr + (imageBase + ((iy0 + kyLo * dh) * w + ix0 + kxLo * dw) * c) * 4,
+                               weights: wr + (kyLo * kw + kxLo) * c * 4, bias: br, y: yr + (outRow + ox * c) * 4,
+                               vecC: vecC, kRows: kyHi - kyLo, kCols: kxHi - kxLo, rowBytes: dh * w * c * 4,
+                               tapBytes: dw * c * 4, wRowBytes: kw * c * 4, wTapBytes: c * 4, lo: loV, hi: hiV)
+                ox += 1
             }
             // Checked scalar path for the channel tail (C % 8).
             if vecC == c { continue }
@@ -142,4 +112,327 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
         }
     }
     if !fused { activation.apply(y, n * oh * ow * c) }
+}
+
+/// Lane by lane: LLVM turns this into vmaxps/vminps (SIMD.clamped stays a generic call).
+@inline(__always)
+private func clamp8(_ v: SIMD8<Float>, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) -> SIMD8<Float> {
+    var r = v
+    for l in 0..<8 { let t = v[l] < lo[l] ? lo[l] : v[l]; r[l] = t > hi[l] ? hi[l] : t }
+    return r
+}
+
+@inline(__always)
+private func ld(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Float> {
+    p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+}
+
+/// Eight output pixels' accumulators for one block of eight channels.
+private typealias Acc8 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+                          SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+/// Eight accumulators: bias + the kRows x kw taps of eight output pixels `pxBytes` apart, for one
+/// block of eight channels. Each tap's weight vector is loaded once for all eight pixels and the
+/// inputs are memory operands: eight independent FMA chains.
+@inline(__always)
+private func taps8(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: SIMD8<Float>, kRows: Int, kw: Int,
+                   rowBytes: Int, tapBytes: Int, pxBytes: Int, wTapBytes: Int) -> Acc8 {
+    let px1 = pxBytes, px2 = 2 * px1, px3 = 3 * px1, px4 = 4 * px1, px5 = 5 * px1, px6 = 6 * px1, px7 = 7 * px1
+    var a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias
+    var rowP = x, wp = weights
+    for _ in 0..<kRows {
+        var p = rowP
+        for _ in 0..<kw {
+            let wv = ld(wp, 0)
+            a0 = a0.addingProduct(ld(p, 0), wv)
+            a1 = a1.addingProduct(ld(p, px1), wv)
+            a2 = a2.addingProduct(ld(p, px2), wv)
+            a3 = a3.addingProduct(ld(p, px3), wv)
+            a4 = a4.addingProduct(ld(p, px4), wv)
+            a5 = a5.addingProduct(ld(p, px5), wv)
+            a6 = a6.addingProduct(ld(p, px6), wv)
+            a7 = a7.addingProduct(ld(p, px7), wv)
+            p += tapBytes; wp += wTapBytes
+        }
+        rowP += rowBytes
+    }
+    return (a0, a1, a2, a3, a4, a5, a6, a7)
+}
+
+/// One output row's run of `pixels` (>= 8) columns whose kernel windows lie inside the input,
+/// channels [0, vecC). `x` is the input at the first used kernel row, the first column's first
+/// tap, channel 0; `weights` the packed weights at that kernel row; `y` the first output pixel.
+/// Blocks of eight pixels (taps8), all channel blocks of one before the next so its input stays
+/// in L1; the last block is shifted left to end at the run's end (recomputing a few pixels)
+/// instead of a tail loop. Its own function so the inliner keeps the loads and stores in it as
+/// plain instructions.
+@inline(never)
+private func depthwiseBlocked(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                              y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int,
+                              rowBytes: Int, tapBytes: Int, pxBytes: Int, pixels: Int,
+                              lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    let cBytes = c * 4
+    var ox = 0
+    while true {
+        let o = min(ox, pixels - 8)
+        var cb = 0
+        while cb < vecC {
+            let a = taps8(x: x + o * pxBytes + cb * 4, weights: weights + cb * 4,
+                          bias: bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0), kRows: kRows, kw: kw,
+                          rowBytes: rowBytes, tapBytes: tapBytes, pxBytes: pxBytes, wTapBytes: cBytes)
+            store8(y + o * cBytes + cb * 4, cBytes, 8, a, lo, hi)
+            cb += 8
+        }
+        if o == pixels - 8 { break }
+        ox += 8
+    }
+}
+
+/// Stores the first `count` of eight accumulators, clamped, `stride` bytes apart.
+@inline(__always)
+private func store8(_ q: UnsafeMutableRawPointer, _ stride: Int, _ count: Int,
+                    _ a: Acc8, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+    q.storeBytes(of: clamp8(a.0, lo, hi), as: SIMD8<Float>.self)
+    if count > 1 { q.storeBytes(of: clamp8(a.1, lo, hi), toByteOffset: stride, as: SIMD8<Float>.self) }
+    if count > 2 { q.storeBytes(of: clamp8(a.2, lo, hi), toByteOffset: 2 * stride, as: SIMD8<Float>.self) }
+    if count > 3 { q.storeBytes(of: clamp8(a.3, lo, hi), toByteOffset: 3 * stride, as: SIMD8<Float>.self) }
+    if count > 4 { q.storeBytes(of: clamp8(a.4, lo, hi), toByteOffset: 4 * stride, as: SIMD8<Float>.self) }
+    if count > 5 { q.storeBytes(of: clamp8(a.5, lo, hi), toByteOffset: 5 * stride, as: SIMD8<Float>.self) }
+    if count > 6 { q.storeBytes(of: clamp8(a.6, lo, hi), toByteOffset: 6 * stride, as: SIMD8<Float>.self) }
+    if count > 7 { q.storeBytes(of: clamp8(a.7, lo, hi), toByteOffset: 7 * stride, as: SIMD8<Float>.self) }
+}
+
+/// One output pixel over the taps inside the input (kRows x kCols, `x` and `weights` at the first
+/// of them), channels in blocks of 32 (four independent FMA chains) then 8.
+@inline(never)
+private func depthwisePixel(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                            y: UnsafeMutableRawPointer, vecC: Int, kRows: Int, kCols: Int, rowBytes: Int,
+                            tapBytes: Int, wRowBytes: Int, wTapBytes: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    @inline(__always) func biasAt(_ cb: Int) -> SIMD8<Float> { bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0) }
+    var cb = 0
+    while cb < vecC & ~31 {
+        var a0 = biasAt(cb), a1 = biasAt(cb + 8), a2 = biasAt(cb + 16), a3 = biasAt(cb + 24)
+        var xRow = x + cb * 4, wRow = weights + cb * 4
+        for _ in 0..<kRows {
+            var p = xRow, q = wRow
+            for _ in 0..<kCols {
+                a0 = a0.addingProduct(ld(p, 0), ld(q, 0))
+                a1 = a1.addingProduct(ld(p, 32), ld(q, 32))
+                a2 = a2.addingProduct(ld(p, 64), ld(q, 64))
+                a3 = a3.addingProduct(ld(p, 96), ld(q, 96))
+                p += tapBytes; q += wTapBytes
+            }
+            xRow += rowBytes; wRow += wRowBytes
+        }
+        y.storeBytes(of: clamp8(a0, lo, hi), toByteOffset: cb * 4, as: SIMD8<Float>.self)
+        y.storeBytes(of: clamp8(a1, lo, hi), toByteOffset: cb * 4 + 32, as: SIMD8<Float>.self)
+        y.storeBytes(of: clamp8(a2, lo, hi), toByteOffset: cb * 4 + 64, as: SIMD8<Float>.self)
+        y.storeBytes(of: clamp8(a3, lo, hi), toByteOffset: cb * 4 + 96, as: SIMD8<Float>.self)
+        cb += 32
+    }
+    while cb < vecC {
+        var a = biasAt(cb)
+        var xRow = x + cb * 4, wRow = weights + cb * 4
+        for _ in 0..<kRows {
+            var p = xRow, q = wRow
+            for _ in 0..<kCols { a = a.addingProduct(ld(p, 0), ld(q, 0)); p += tapBytes; q += wTapBytes }
+            xRow += rowBytes; wRow += wRowBytes
+        }
+        y.storeBytes(of: clamp8(a, lo, hi), toByteOffset: cb * 4, as: SIMD8<Float>.self)
+        cb += 8
+    }
+}
+
+/// Up to eight output pixels of one row whose kernel windows may cross the left or right edge
+/// (borders, rows narrower than a block). Per channel block, the input columns the block reads
+/// are first copied into a small zero-padded strip, so taps8 runs on it without bounds checks.
+/// `x` is the input at the first used kernel row, column 0, channel 0; `ix0` the input column of
+/// the first pixel's first tap; `y` the first output pixel.
+@inline(never)
+private func depthwiseEdge(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int, rowBytes: Int,
+                           w: Int, ix0: Int, sw: Int, dw: Int, count: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    let cBytes = c * 4, cols = 7 * sw + (kw - 1) * dw + 1
+    // Strip columns [iLo, iHi) hold input columns ix0 + i; the rest are zero.
+    let iLo = min(max(-ix0, 0), cols), iHi = max(min(w - ix0, cols), iLo)
+    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: kRows * cols) { strip in
+        let s = strip.baseAddress!
+        for i in 0..<(kRows * cols) { s[i] = SIMD8(repeating: 0) }
+        var cb = 0
+        while cb < vecC {
+            for r in 0..<kRows {
+                let src = x + r * rowBytes + (ix0 * c + cb) * 4
+                for i in iLo..<iHi { s[r * cols + i] = ld(src, i * cBytes) }
+            }
+            let a = taps8(x: UnsafeRawPointer(s), weights: weights + cb * 4,
+                          bias: bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0), kRows: kRows, kw: kw,
+                          rowBytes: cols * 32, tapBytes: dw * 32, pxBytes: sw * 32, wTapBytes: cBytes)
+            store8(y + cb * 4, cBytes, count, a, lo, hi)
+            cb += 8
+        }
+    }
+}
+
+// depthwiseBlocked written out for the common kernel widths and strides (dilation 1): each input
+// vector is loaded once per kernel row and feeds every accumulator it belongs to, with that
+// kernel row's kw weight vectors and the eight accumulators in registers (kw + 9 of the 16 ymm).
+// 5-wide at stride 2 stays on depthwiseBlocked: LLVM spills this form of it.
+@inline(never)
+private func depthwiseW3S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    let cBytes = c * 4, kwBytes = 3 * cBytes
+    var ox = 0
+    while true {
+        let o = min(ox, pixels - 8)
+        var cb = 0
+        while cb < vecC {
+            let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
+            var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
+            var p = x + (o * c + cb) * 4, wp = weights + cb * 4
+            for _ in 0..<kRows {
+                let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
+                let v0 = ld(p, 0)
+                a0 = a0.addingProduct(v0, w0)
+                let v1 = ld(p, 1 * cBytes)
+                a0 = a0.addingProduct(v1, w1); a1 = a1.addingProduct(v1, w0)
+                let v2 = ld(p, 2 * cBytes)
+                a0 = a0.addingProduct(v2, w2); a1 = a1.addingProduct(v2, w1); a2 = a2.addingProduct(v2, w0)
+                let v3 = ld(p, 3 * cBytes)
+                a1 = a1.addingProduct(v3, w2); a2 = a2.addingProduct(v3, w1); a3 = a3.addingProduct(v3, w0)
+                let v4 = ld(p, 4 * cBytes)
+                a2 = a2.addingProduct(v4, w2); a3 = a3.addingProduct(v4, w1); a4 = a4.addingProduct(v4, w0)
+                let v5 = ld(p, 5 * cBytes)
+                a3 = a3.addingProduct(v5, w2); a4 = a4.addingProduct(v5, w1); a5 = a5.addingProduct(v5, w0)
+                let v6 = ld(p, 6 * cBytes)
+                a4 = a4.addingProduct(v6, w2); a5 = a5.addingProduct(v6, w1); a6 = a6.addingProduct(v6, w0)
+                let v7 = ld(p, 7 * cBytes)
+                a5 = a5.addingProduct(v7, w2); a6 = a6.addingProduct(v7, w1); a7 = a7.addingProduct(v7, w0)
+                let v8 = ld(p, 8 * cBytes)
+                a6 = a6.addingProduct(v8, w2); a7 = a7.addingProduct(v8, w1)
+                let v9 = ld(p, 9 * cBytes)
+                a7 = a7.addingProduct(v9, w2)
+                p += rowBytes; wp += kwBytes
+            }
+            store8(y + o * cBytes + cb * 4, cBytes, 8, (a0, a1, a2, a3, a4, a5, a6, a7), lo, hi)
+            cb += 8
+        }
+        if o == pixels - 8 { break }
+        ox += 8
+    }
+}
+
+@inline(never)
+private func depthwiseW5S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    let cBytes = c * 4, kwBytes = 5 * cBytes
+    var ox = 0
+    while true {
+        let o = min(ox, pixels - 8)
+        var cb = 0
+        while cb < vecC {
+            let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
+            var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
+            var p = x + (o * c + cb) * 4, wp = weights + cb * 4
+            for _ in 0..<kRows {
+                let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
+                let w3 = ld(wp, 3 * cBytes), w4 = ld(wp, 4 * cBytes)
+                let v0 = ld(p, 0)
+                a0 = a0.addingProduct(v0, w0)
+                let v1 = ld(p, 1 * cBytes)
+                a0 = a0.addingProduct(v1, w1); a1 = a1.addingProduct(v1, w0)
+                let v2 = ld(p, 2 * cBytes)
+                a0 = a0.addingProduct(v2, w2); a1 = a1.addingProduct(v2, w1); a2 = a2.addingProduct(v2, w0)
+                let v3 = ld(p, 3 * cBytes)
+                a0 = a0.addingProduct(v3, w3); a1 = a1.addingProduct(v3, w2); a2 = a2.addingProduct(v3, w1)
+                a3 = a3.addingProduct(v3, w0)
+                let v4 = ld(p, 4 * cBytes)
+                a0 = a0.addingProduct(v4, w4); a1 = a1.addingProduct(v4, w3); a2 = a2.addingProduct(v4, w2)
+                a3 = a3.addingProduct(v4, w1); a4 = a4.addingProduct(v4, w0)
+                let v5 = ld(p, 5 * cBytes)
+                a1 = a1.addingProduct(v5, w4); a2 = a2.addingProduct(v5, w3); a3 = a3.addingProduct(v5, w2)
+                a4 = a4.addingProduct(v5, w1); a5 = a5.addingProduct(v5, w0)
+                let v6 = ld(p, 6 * cBytes)
+                a2 = a2.addingProduct(v6, w4); a3 = a3.addingProduct(v6, w3); a4 = a4.addingProduct(v6, w2)
+                a5 = a5.addingProduct(v6, w1); a6 = a6.addingProduct(v6, w0)
+                let v7 = ld(p, 7 * cBytes)
+                a3 = a3.addingProduct(v7, w4); a4 = a4.addingProduct(v7, w3); a5 = a5.addingProduct(v7, w2)
+                a6 = a6.addingProduct(v7, w1); a7 = a7.addingProduct(v7, w0)
+                let v8 = ld(p, 8 * cBytes)
+                a4 = a4.addingProduct(v8, w4); a5 = a5.addingProduct(v8, w3); a6 = a6.addingProduct(v8, w2)
+                a7 = a7.addingProduct(v8, w1)
+                let v9 = ld(p, 9 * cBytes)
+                a5 = a5.addingProduct(v9, w4); a6 = a6.addingProduct(v9, w3); a7 = a7.addingProduct(v9, w2)
+                let v10 = ld(p, 10 * cBytes)
+                a6 = a6.addingProduct(v10, w4); a7 = a7.addingProduct(v10, w3)
+                let v11 = ld(p, 11 * cBytes)
+                a7 = a7.addingProduct(v11, w4)
+                p += rowBytes; wp += kwBytes
+            }
+            store8(y + o * cBytes + cb * 4, cBytes, 8, (a0, a1, a2, a3, a4, a5, a6, a7), lo, hi)
+            cb += 8
+        }
+        if o == pixels - 8 { break }
+        ox += 8
+    }
+}
+
+@inline(never)
+private func depthwiseW3S2(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    let cBytes = c * 4, kwBytes = 3 * cBytes
+    var ox = 0
+    while true {
+        let o = min(ox, pixels - 8)
+        var cb = 0
+        while cb < vecC {
+            let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
+            var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
+            var p = x + (o * 2 * c + cb) * 4, wp = weights + cb * 4
+            for _ in 0..<kRows {
+                let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
+                let v0 = ld(p, 0)
+                a0 = a0.addingProduct(v0, w0)
+                let v1 = ld(p, 1 * cBytes)
+                a0 = a0.addingProduct(v1, w1)
+                let v2 = ld(p, 2 * cBytes)
+                a0 = a0.addingProduct(v2, w2); a1 = a1.addingProduct(v2, w0)
+                let v3 = ld(p, 3 * cBytes)
+                a1 = a1.addingProduct(v3, w1)
+                let v4 = ld(p, 4 * cBytes)
+                a1 = a1.addingProduct(v4, w2); a2 = a2.addingProduct(v4, w0)
+                let v5 = ld(p, 5 * cBytes)
+                a2 = a2.addingProduct(v5, w1)
+                let v6 = ld(p, 6 * cBytes)
+                a2 = a2.addingProduct(v6, w2); a3 = a3.addingProduct(v6, w0)
+                let v7 = ld(p, 7 * cBytes)
+                a3 = a3.addingProduct(v7, w1)
+                let v8 = ld(p, 8 * cBytes)
+                a3 = a3.addingProduct(v8, w2); a4 = a4.addingProduct(v8, w0)
+                let v9 = ld(p, 9 * cBytes)
+                a4 = a4.addingProduct(v9, w1)
+                let v10 = ld(p, 10 * cBytes)
+                a4 = a4.addingProduct(v10, w2); a5 = a5.addingProduct(v10, w0)
+                let v11 = ld(p, 11 * cBytes)
+                a5 = a5.addingProduct(v11, w1)
+                let v12 = ld(p, 12 * cBytes)
+                a5 = a5.addingProduct(v12, w2); a6 = a6.addingProduct(v12, w0)
+                let v13 = ld(p, 13 * cBytes)
+                a6 = a6.addingProduct(v13, w1)
+                let v14 = ld(p, 14 * cBytes)
+                a6 = a6.addingProduct(v14, w2); a7 = a7.addingProduct(v14, w0)
+                let v15 = ld(p, 15 * cBytes)
+                a7 = a7.addingProduct(v15, w1)
+                let v16 = ld(p, 16 * cBytes)
+                a7 = a7.addingProduct(v16, w2)
+                p += rowBytes; wp += kwBytes
+            }
+            store8(y + o * cBytes + cb * 4, cBytes, 8, (a0, a1, a2, a3, a4, a5, a6, a7), lo, hi)
+            cb += 8
+        }
+        if o == pixels - 8 { break }
+        ox += 8
+    }
 }
