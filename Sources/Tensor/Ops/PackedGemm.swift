@@ -213,22 +213,30 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 }
 
 /// C[m x n] = A[m x k] * B with A's rows contiguous (row stride lda): the whole of a 1x1 conv.
-/// Rows are split across the engine's intra-op threads in whole tiles.
+/// Rows are split across the engine's intra-op threads in whole tiles. When B outgrows L2 (late
+/// 1x1 convs: 1152 x 320 is 1.5 MB) its panels go in chunks of ~192 KB, each swept over every
+/// tile while it stays in L2, instead of every tile streaming all of B from L3.
 @inline(__always)
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
     let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
+    let panelsPerChunk = max(1, (192 << 10) / max(1, b.k * GemmTile.cols * 4))
     Engine.parallelRanges(tiles, minimumPerPart: 8) { range in
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
+            var chunk = 0
+            while chunk < b.panelCount {
+            let chunkEnd = min(b.panelCount, chunk + panelsPerChunk)
             for tile in range {
                 let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
                 for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
-                for p in 0..<b.panelCount {
+                for p in chunk..<chunkEnd {
                     let col = p * GemmTile.cols
                     gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
                              segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
                              epilogue: epilogue, column0: col)
                 }
+            }
+            chunk = chunkEnd
             }
         }
     }

@@ -57,30 +57,52 @@ final class PoolKernel: Kernel, @unchecked Sendable {
     }
 
     /// One output pixel, 8 channels per vector: the max (NaNs in the input are skipped, as before)
-    /// or the sum times `scale` over the window cells inside the image.
+    /// or the sum times `scale` over the window cells inside the image. Max and sum are separate
+    /// loops so neither carries the other's branch.
     @inline(__always)
     private func poolPixel(_ image: UnsafePointer<Float>, w: Int, c: Int, y0: Int, x0: Int, dh: Int, dw: Int,
                            ky: Range<Int>, kx: Range<Int>, isMax: Bool, scale: Float, out: UnsafeMutablePointer<Float>) {
         typealias V = SIMD8<Float>
+        let rowStep = dh * w * c, colStep = dw * c
+        let first = image + ((y0 + ky.lowerBound * dh) * w + x0 + kx.lowerBound * dw) * c
+        let rowsN = ky.count, colsN = kx.count
         var j = 0
-        while j + 8 <= c {
-            var acc = V(repeating: isMax ? -.infinity : 0)
-            for a in ky {
-                let rowPtr = image + ((y0 + a * dh) * w + x0) * c + j
-                for e in kx {
-                    let v = UnsafeRawPointer(rowPtr + e * dw * c).loadUnaligned(as: V.self)
-                    acc = isMax ? acc.replacing(with: v, where: v .> acc) : acc + v
+        if isMax {
+            while j + 8 <= c {
+                var acc = V(repeating: -.infinity)
+                var rowPtr = first + j
+                for _ in 0..<rowsN {
+                    var p = rowPtr
+                    for _ in 0..<colsN {
+                        let v = UnsafeRawPointer(p).loadUnaligned(as: V.self)
+                        acc = acc.replacing(with: v, where: v .> acc)
+                        p += colStep
+                    }
+                    rowPtr += rowStep
                 }
+                UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
+                j += 8
             }
-            if !isMax { acc *= scale }
-            UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
-            j += 8
+        } else {
+            while j + 8 <= c {
+                var acc = V()
+                var rowPtr = first + j
+                for _ in 0..<rowsN {
+                    var p = rowPtr
+                    for _ in 0..<colsN { acc += UnsafeRawPointer(p).loadUnaligned(as: V.self); p += colStep }
+                    rowPtr += rowStep
+                }
+                UnsafeMutableRawPointer(out + j).storeBytes(of: acc * scale, as: V.self)
+                j += 8
+            }
         }
         while j < c {
             var acc: Float = isMax ? -.infinity : 0
-            for a in ky {
-                let rowPtr = image + ((y0 + a * dh) * w + x0) * c + j
-                for e in kx { let v = rowPtr[e * dw * c]; acc = isMax ? (v > acc ? v : acc) : acc + v }
+            var rowPtr = first + j
+            for _ in 0..<rowsN {
+                var p = rowPtr
+                for _ in 0..<colsN { let v = p[0]; acc = isMax ? (v > acc ? v : acc) : acc + v; p += colStep }
+                rowPtr += rowStep
             }
             out[j] = isMax ? acc : acc * scale
             j += 1
