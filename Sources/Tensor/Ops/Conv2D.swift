@@ -134,68 +134,59 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         return y
     }
 
-    /// Every output pixel is a GEMM row whose K segments are read where they lie in the input: one
-    /// segment per kernel row (its kw taps are adjacent pixels, so kw x Cin contiguous floats) when
-    /// the tile's windows are horizontally inside the image, there is one group and no horizontal
-    /// dilation (and no pointer table at all when the windows are inside vertically as well);
-    /// otherwise one segment per tap. Segments in the padding read `zeros`. Tiles of
-    /// GemmTile.rows consecutive pixels are split across the intra-op threads.
+    /// Every output pixel is a GEMM row whose K segments are read where they lie in the input.
+    /// Tiles are up to GemmTile.rows consecutive pixels of one output row. When all of a tile's
+    /// windows lie inside the image (one group, no horizontal dilation) a kernel row's kw taps are
+    /// kw x Cin contiguous floats: the tile kernel gets one pointer per pixel and steps kernel rows
+    /// by a fixed stride. Otherwise a pointer table: one kernel row per segment when the tile is
+    /// inside horizontally, else one tap per segment; taps in the padding read `zeros`. Tiles are
+    /// split across the intra-op threads.
     private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
                               oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue) {
         let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
         let taps = kh * kw, cinG = cin / groups, coG = cout / groups, cin = cin, cout = cout, groups = groups
-        let pixels = n * oh * ow, tiles = (pixels + GemmTile.rows - 1) / GemmTile.rows
+        let rowsPerTile = GemmTile.rows
+        let tilesPerRow = (ow + rowsPerTile - 1) / rowsPerTile, tiles = n * oh * tilesPerRow
         let zero = UnsafePointer(zeros.base), panels = panels
         let biasStride = (coG + GemmTile.cols - 1) / GemmTile.cols * GemmTile.cols
         let mergeable = groups == 1 && dw == 1
         let x = UnsafePointer(x)
-        let rowsPerTile = GemmTile.rows
         Engine.parallelRanges(tiles, minimumPerPart: 4) { range in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: taps * rowsPerTile) { table in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rowsPerTile) { pixel in
                 let tableBase = UnsafePointer(table.baseAddress!)
                 for tile in range {
-                    let p0 = tile * rowsPerTile, rows = min(rowsPerTile, pixels - p0)
-                    // Pixel p0 + r (the last valid one repeated) as (image, first input row, first input column).
-                    var p = p0, b = p / (oh * ow), oy = p % (oh * ow) / ow, ox = p % ow
-                    var inside = true
-                    for r in 0..<rowsPerTile {
-                        let ix = ox * sw - pl
-                        pixel[3 * r] = b; pixel[3 * r + 1] = oy * sh - pt; pixel[3 * r + 2] = ix
-                        inside = inside && ix >= 0 && ix + kw <= w
-                        if r + 1 < rows {
-                            p += 1; ox += 1
-                            if ox == ow { ox = 0; oy += 1; if oy == oh { oy = 0; b += 1 } }
-                        }
-                    }
-                    let merged = mergeable && inside
-                    // Every window row inside too: one pointer per pixel, kernel rows dh image rows apart.
-                    var uniform = merged
-                    if merged { for r in 0..<rowsPerTile { let iy = pixel[3 * r + 1]; uniform = uniform && iy >= 0 && iy + (kh - 1) * dh < h } }
-                    if uniform {
-                        for r in 0..<rowsPerTile { table[r] = x + ((pixel[3 * r] * h + pixel[3 * r + 1]) * w + pixel[3 * r + 2]) * cin }
+                    let outRow = tile / tilesPerRow, ox0 = tile % tilesPerRow * rowsPerTile
+                    let b = outRow / oh, oy = outRow % oh, rows = min(rowsPerTile, ow - ox0)
+                    let iy0 = oy * sh - pt, ix0 = ox0 * sw - pl, ixLast = (ox0 + rows - 1) * sw - pl
+                    let image = x + b * h * w * cin
+                    let out = y + (outRow * ow + ox0) * cout
+                    let across = mergeable && ix0 >= 0 && ixLast + kw <= w
+                    if across && iy0 >= 0 && iy0 + (kh - 1) * dh < h {
+                        let first = image + (iy0 * w + ix0) * cin
+                        for r in 0..<rowsPerTile { table[r] = first + min(r, rows - 1) * sw * cin }
                         for pi in 0..<panels[0].panelCount {
                             let col = pi * GemmTile.cols
                             gemmTile(rows: rows, cols: min(GemmTile.cols, cout - col), table: tableBase, tableStride: 0,
                                      segments: kh, segmentLength: kw * cin, segmentStride: dh * w * cin,
-                                     panel: panels[0].panel(pi), c: y + p0 * cout + col, ldc: cout, epilogue: epilogue, column0: col)
+                                     panel: panels[0].panel(pi), c: out + col, ldc: cout, epilogue: epilogue, column0: col)
                         }
                         continue
                     }
                     for g in 0..<groups {
+                        let imageG = image + g * cinG
                         for r in 0..<rowsPerTile {
-                            let image = x + pixel[3 * r] * h * w * cin + g * cinG
-                            let iy0 = pixel[3 * r + 1], ix0 = pixel[3 * r + 2]
+                            let ix = ix0 + min(r, rows - 1) * sw
                             for ky in 0..<kh {
                                 let iy = iy0 + ky * dh
-                                if merged {
-                                    table[ky * rowsPerTile + r] = iy >= 0 && iy < h ? image + (iy * w + ix0) * cin : zero
+                                let rowInside = iy >= 0 && iy < h
+                                if across {
+                                    table[ky * rowsPerTile + r] = rowInside ? imageG + (iy * w + ix) * cin : zero
                                     continue
                                 }
                                 for kx in 0..<kw {
-                                    let ix = ix0 + kx * dw
-                                    let ok = iy >= 0 && iy < h && ix >= 0 && ix < w
-                                    table[(ky * kw + kx) * rowsPerTile + r] = ok ? image + (iy * w + ix) * cin : zero
+                                    let ixk = ix + kx * dw
+                                    let ok = rowInside && ixk >= 0 && ixk < w
+                                    table[(ky * kw + kx) * rowsPerTile + r] = ok ? imageG + (iy * w + ixk) * cin : zero
                                 }
                             }
                         }
@@ -204,12 +195,11 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                         for pi in 0..<pg.panelCount {
                             let col = pi * GemmTile.cols
                             gemmTile(rows: rows, cols: min(GemmTile.cols, coG - col), table: tableBase,
-                                     segments: merged ? kh : taps, segmentLength: merged ? kw * cinG : cinG,
-                                     panel: pg.panel(pi), c: y + p0 * cout + g * coG + col, ldc: cout, epilogue: e, column0: col)
+                                     segments: across ? kh : taps, segmentLength: across ? kw * cinG : cinG,
+                                     panel: pg.panel(pi), c: out + g * coG + col, ldc: cout, epilogue: e, column0: col)
                         }
                     }
                 }
-            }
             }
         }
     }
