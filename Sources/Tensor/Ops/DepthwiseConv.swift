@@ -245,7 +245,8 @@ private func depthwisePixel(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias
 
 /// Up to eight output pixels of one row whose kernel windows may cross the left or right edge
 /// (borders, rows narrower than a block). Per channel block, the input columns the block reads
-/// are first copied into a small zero-padded strip, so taps8 runs on it without bounds checks.
+/// are first copied into a small zero-padded strip, so taps8 (or, 5x5 stride 1, the written-out
+/// depthwiseW5S1Body) runs on it without bounds checks.
 /// `x` is the input at the first used kernel row, column 0, channel 0; `ix0` the input column of
 /// the first pixel's first tap; `y` the first output pixel.
 @inline(never)
@@ -264,10 +265,16 @@ private func depthwiseEdge(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
                 let src = x + r * rowBytes + (ix0 * c + cb) * 4
                 for i in iLo..<iHi { s[r * cols + i] = ld(src, i * cBytes) }
             }
-            let a = taps8(x: UnsafeRawPointer(s), weights: weights + cb * 4,
-                          bias: bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0), kRows: kRows, kw: kw,
-                          rowBytes: cols * 32, tapBytes: dw * 32, pxBytes: sw * 32, wTapBytes: cBytes)
-            store8(y + cb * 4, cBytes, count, a, lo, hi)
+            let xs = UnsafeRawPointer(s), ws = weights + cb * 4, bs = bias.map { $0 + cb * 4 }, ys = y + cb * 4
+            // 5x5 stride 1 (EfficientNet's 7x7 maps) is worth the call; smaller kernels are not.
+            if kw == 5 && sw == 1 && dw == 1 {
+                depthwiseW5S1Strip(x: xs, weights: ws, bias: bs, y: ys, c: c, kRows: kRows, rowBytes: cols * 32,
+                                   count: count, lo: lo, hi: hi)
+            } else {
+                let a = taps8(x: xs, weights: ws, bias: bs.map { ld($0, 0) } ?? SIMD8(repeating: 0), kRows: kRows,
+                              kw: kw, rowBytes: cols * 32, tapBytes: dw * 32, pxBytes: sw * 32, wTapBytes: cBytes)
+                store8(ys, cBytes, count, a, lo, hi)
+            }
             cb += 8
         }
     }
@@ -289,7 +296,7 @@ private func depthwiseW3S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
         while cb < vecC {
             let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
             var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
-            var p = x + (o * c + cb) * 4, wp = weights + cb * 4
+            var p = x + o * cBytes + cb * 4, wp = weights + cb * 4
             for _ in 0..<kRows {
                 let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
                 let v0 = ld(p, 0)
@@ -322,10 +329,10 @@ private func depthwiseW3S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
     }
 }
 
-@inline(never)
-private func depthwiseW5S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
-                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+@inline(__always)
+private func depthwiseW5S1Body(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                               y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+                               colBytes: Int, pixels: Int, stored: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
     let cBytes = c * 4, kwBytes = 5 * cBytes
     var ox = 0
     while true {
@@ -334,43 +341,43 @@ private func depthwiseW5S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
         while cb < vecC {
             let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
             var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
-            var p = x + (o * c + cb) * 4, wp = weights + cb * 4
+            var p = x + o * colBytes + cb * 4, wp = weights + cb * 4
             for _ in 0..<kRows {
                 let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
                 let w3 = ld(wp, 3 * cBytes), w4 = ld(wp, 4 * cBytes)
                 let v0 = ld(p, 0)
                 a0 = a0.addingProduct(v0, w0)
-                let v1 = ld(p, 1 * cBytes)
+                let v1 = ld(p, 1 * colBytes)
                 a0 = a0.addingProduct(v1, w1); a1 = a1.addingProduct(v1, w0)
-                let v2 = ld(p, 2 * cBytes)
+                let v2 = ld(p, 2 * colBytes)
                 a0 = a0.addingProduct(v2, w2); a1 = a1.addingProduct(v2, w1); a2 = a2.addingProduct(v2, w0)
-                let v3 = ld(p, 3 * cBytes)
+                let v3 = ld(p, 3 * colBytes)
                 a0 = a0.addingProduct(v3, w3); a1 = a1.addingProduct(v3, w2); a2 = a2.addingProduct(v3, w1)
                 a3 = a3.addingProduct(v3, w0)
-                let v4 = ld(p, 4 * cBytes)
+                let v4 = ld(p, 4 * colBytes)
                 a0 = a0.addingProduct(v4, w4); a1 = a1.addingProduct(v4, w3); a2 = a2.addingProduct(v4, w2)
                 a3 = a3.addingProduct(v4, w1); a4 = a4.addingProduct(v4, w0)
-                let v5 = ld(p, 5 * cBytes)
+                let v5 = ld(p, 5 * colBytes)
                 a1 = a1.addingProduct(v5, w4); a2 = a2.addingProduct(v5, w3); a3 = a3.addingProduct(v5, w2)
                 a4 = a4.addingProduct(v5, w1); a5 = a5.addingProduct(v5, w0)
-                let v6 = ld(p, 6 * cBytes)
+                let v6 = ld(p, 6 * colBytes)
                 a2 = a2.addingProduct(v6, w4); a3 = a3.addingProduct(v6, w3); a4 = a4.addingProduct(v6, w2)
                 a5 = a5.addingProduct(v6, w1); a6 = a6.addingProduct(v6, w0)
-                let v7 = ld(p, 7 * cBytes)
+                let v7 = ld(p, 7 * colBytes)
                 a3 = a3.addingProduct(v7, w4); a4 = a4.addingProduct(v7, w3); a5 = a5.addingProduct(v7, w2)
                 a6 = a6.addingProduct(v7, w1); a7 = a7.addingProduct(v7, w0)
-                let v8 = ld(p, 8 * cBytes)
+                let v8 = ld(p, 8 * colBytes)
                 a4 = a4.addingProduct(v8, w4); a5 = a5.addingProduct(v8, w3); a6 = a6.addingProduct(v8, w2)
                 a7 = a7.addingProduct(v8, w1)
-                let v9 = ld(p, 9 * cBytes)
+                let v9 = ld(p, 9 * colBytes)
                 a5 = a5.addingProduct(v9, w4); a6 = a6.addingProduct(v9, w3); a7 = a7.addingProduct(v9, w2)
-                let v10 = ld(p, 10 * cBytes)
+                let v10 = ld(p, 10 * colBytes)
                 a6 = a6.addingProduct(v10, w4); a7 = a7.addingProduct(v10, w3)
-                let v11 = ld(p, 11 * cBytes)
+                let v11 = ld(p, 11 * colBytes)
                 a7 = a7.addingProduct(v11, w4)
                 p += rowBytes; wp += kwBytes
             }
-            store8(y + o * cBytes + cb * 4, cBytes, 8, (a0, a1, a2, a3, a4, a5, a6, a7), lo, hi)
+            store8(y + o * cBytes + cb * 4, cBytes, stored, (a0, a1, a2, a3, a4, a5, a6, a7), lo, hi)
             cb += 8
         }
         if o == pixels - 8 { break }
@@ -390,7 +397,7 @@ private func depthwiseW3S2(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
         while cb < vecC {
             let bv = bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0)
             var a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv
-            var p = x + (o * 2 * c + cb) * 4, wp = weights + cb * 4
+            var p = x + o * 2 * cBytes + cb * 4, wp = weights + cb * 4
             for _ in 0..<kRows {
                 let w0 = ld(wp, 0), w1 = ld(wp, 1 * cBytes), w2 = ld(wp, 2 * cBytes)
                 let v0 = ld(p, 0)
@@ -435,4 +442,22 @@ private func depthwiseW3S2(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
         if o == pixels - 8 { break }
         ox += 8
     }
+}
+
+/// depthwiseW5S1Body over the input (columns c floats apart) and over depthwiseEdge's strip
+/// (32 bytes apart), each with its column stride known to the compiler.
+@inline(never)
+private func depthwiseW5S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    depthwiseW5S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: vecC, kRows: kRows, rowBytes: rowBytes,
+                      colBytes: c * 4, pixels: pixels, stored: 8, lo: lo, hi: hi)
+}
+
+@inline(never)
+private func depthwiseW5S1Strip(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+                                y: UnsafeMutableRawPointer, c: Int, kRows: Int, rowBytes: Int, count: Int,
+                                lo: SIMD8<Float>, hi: SIMD8<Float>) {
+    depthwiseW5S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: 8, kRows: kRows, rowBytes: rowBytes,
+                      colBytes: 32, pixels: 8, stored: count, lo: lo, hi: hi)
 }
