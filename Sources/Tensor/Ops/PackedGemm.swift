@@ -73,10 +73,14 @@ func prelu(_ v: SIMD8<Float>, _ slope: SIMD8<Float>) -> SIMD8<Float> {
     v.replacing(with: v * slope, where: v .< 0)
 }
 
-/// Clamps to [lo, hi] (NaN stays NaN, as PyTorch's clamp).
+/// Clamps to [lo, hi] (NaN stays NaN, as PyTorch's clamp). Written lane by lane so that, inside
+/// the small tile functions, LLVM emits vmaxps/vminps (one op a side; the mask + select form
+/// costs a compare and a blend).
 @inline(__always)
 func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
-    v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
+    var r = v
+    for l in 0..<8 { let x = v[l] < lo ? lo : v[l]; r[l] = hi < x ? hi : x }
+    return r
 }
 
 /// One register tile: rows [0, rows) x columns [0, cols) of C (row stride ldc) from the segment
