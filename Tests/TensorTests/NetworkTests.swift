@@ -31,6 +31,29 @@ final class NetworkTests: XCTestCase {
         }
     }
 
+    /// conv2d -> prelu is fused (the prelu block disappears, its name still resolves); not when
+    /// something else reads the conv's output. Results equal the unfused computation.
+    func testConvPReLUFusionKeepsResults() throws {
+        var w = weights
+        let conv = Tensor(zeros: [4, 3, 3, 3])
+        for i in 0..<conv.count { conv.data[i] = Float((i * 7919) % 13) / 13 - 0.5 }
+        w["k.w"] = conv
+        w["a"] = try Tensor([0.1, -0.2, 0.3, 0.25], [4])
+        func net(_ json: String) throws -> Network { try Network(json: try JSON(parsing: json), lookup: { w[$0] }) }
+        let fused = try net(#"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"}],"outputs":["p"]}"#)
+        let shared = try net(#"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"},{"op":"add","name":"s","inputs":["p","c"]}],"outputs":["p","s"]}"#)
+        XCTAssertEqual(fused.blockOps, ["conv2d"])
+        XCTAssertEqual(shared.blockOps, ["conv2d", "prelu", "add"])
+        let x = Tensor(zeros: [2, 5, 6, 3], layout: .nhwc)
+        for i in 0..<x.count { x.data[i] = Float((i * 31) % 17) / 17 - 0.5 }
+        let arenaA = Arena(), arenaB = Arena()  // results live in their arena
+        let a = try fused.run([x], arena: arenaA)[0].array
+        let b = try shared.run([x], arena: arenaB)[0].array
+        XCTAssertEqual(a.count, 2 * 5 * 6 * 4)
+        XCTAssertEqual(a, b)
+        XCTAssertTrue(a.contains { $0 < 0 })  // negative outputs went through the slopes
+    }
+
     func testMalformedDeclarationsThrow() {
         let bad = [
             #"{"blocks":[{"op":"relu"}]}"#,                                                       // no inputs
