@@ -5,11 +5,12 @@ mini-Xception 64x64x1, EfficientNet-Lite0 224x224x3), batch 1 and 8, 1 and 2 thr
 through `affectd bench-net`, onnxruntime on the graphs tools/export_onnx.py builds from the same
 package (their outputs are first checked against the parity vectors when those exist). Then full
 MTCNN detection ms/frame on WolfgangLanger_Pexels.mp4 (`affectd bench-net --network mtcnn`, every
-stage) next to onnxruntime's P-Net pyramid alone (a lower bound for an onnxruntime MTCNN). Prints
-medians and ours/onnxruntime (< 1: we are faster).
+stage) next to onnxruntime's P-Net pyramid alone (a lower bound for an onnxruntime MTCNN). Each
+row alternates ours and onnxruntime for --rounds rounds and prints the medians and the median of
+the per-round ours/onnxruntime ratios (< 1: we are faster).
 
 Usage: .venv/bin/python benchmarks/networks.py [--bin .build/release/affectd] [--threads 1 2]
-       [--batch 1 8] [--only pnet ...] [--scale 1.0]
+       [--batch 1 8] [--only pnet ...] [--scale 1.0] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -95,8 +96,11 @@ def check_ort(net: str, sess) -> str:
 
 
 def ours(binary: Path, args: list[str]) -> dict:
+    # OpenBLAS single-threaded from load on (docs/engine.md): its load-time worker otherwise spins
+    # through the first milliseconds of a short run.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     out = subprocess.run([str(binary), "bench-net", "--model", str(PACKAGE), *args], capture_output=True, text=True,
-                         timeout=1800)
+                         timeout=1800, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"bench-net {' '.join(args)} failed: {out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -110,6 +114,7 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", help="networks to run (pnet rnet onet expression efficientnet_lite0 mtcnn)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every iteration count")
     ap.add_argument("--frames", type=int, default=60, help="frames of the clip for the detector timing")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating ours/onnxruntime rounds per row (median ratio)")
     args = ap.parse_args()
     binary = Path(args.bin)
     if not binary.exists():
@@ -136,14 +141,20 @@ def main() -> int:
             else:
                 feeds = [rng.uniform(-1, 1, (batch, *shape)).astype(np.float32)]
             for threads in args.threads:
-                o = ours(binary, ["--network", net, "--batch", str(batch), "--threads", str(threads), "--iters", str(n_iter)])
                 sess = session(ONNX_DIR / f"{net}.onnx", threads)
-                ort_ms = time_ort(sess, feeds, n_iter)
+                # Alternate the two sides for several rounds: on a shared VM the speed of the whole
+                # machine drifts by tens of percent over minutes; each round's ratio sees one speed.
+                rounds = []
+                for _ in range(args.rounds):
+                    o = ours(binary, ["--network", net, "--batch", str(batch), "--threads", str(threads), "--iters", str(n_iter)])
+                    rounds.append((o["median_ms"], time_ort(sess, feeds, n_iter)))
+                ours_ms = statistics.median(r[0] for r in rounds)
+                ort_ms = statistics.median(r[1] for r in rounds)
+                ratio = statistics.median(r[0] / r[1] for r in rounds)
                 err = check_ort(net, sess)
-                ratio = o["median_ms"] / ort_ms
                 label = net + (" (9 levels)" if net == "pnet" else "")
-                print(f"{label:<20} {batch:>5} {threads:>3} {o['median_ms']:>9.3f} {ort_ms:>9.3f} {ratio:>8.2f} {err:>8}", flush=True)
-                rows.append((net, batch, threads, o["median_ms"], ort_ms, ratio))
+                print(f"{label:<20} {batch:>5} {threads:>3} {ours_ms:>9.3f} {ort_ms:>9.3f} {ratio:>8.2f} {err:>8}", flush=True)
+                rows.append((net, batch, threads, ours_ms, ort_ms, ratio))
     if not args.only or "mtcnn" in args.only:
         # The detector's peer is onnxruntime's P-Net over the same 640x360 pyramid ALONE: a lower
         # bound for any onnxruntime-based MTCNN (it leaves out R-Net, O-Net, resampling and NMS).
