@@ -38,10 +38,8 @@ RUN swift build -c release --static-swift-stdlib --product affectd \
  && mkdir -p /staging/opt/affectd/bin \
  && strip -o /staging/opt/affectd/bin/affectd "$(swift build -c release --static-swift-stdlib --show-bin-path)/affectd"
 
-# Until config/affectd.yaml lands (with `affectd serve`), the image runs on built-in defaults and says so.
-RUN mkdir -p /staging/opt/affectd/config \
- && if [ -f config/affectd.yaml ]; then cp config/affectd.yaml /staging/opt/affectd/config/; \
-    else echo "affectd image: config/affectd.yaml missing: built-in defaults only" >&2; fi
+# The service's configuration file (a missing file is a build error, not a silent switch to defaults).
+RUN mkdir -p /staging/opt/affectd/config && cp config/affectd.yaml /staging/opt/affectd/config/
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
@@ -64,8 +62,9 @@ COPY --from=builder /staging/opt/affectd /opt/affectd
 # Only what differs inside the image: where the config and model are, and listening on every interface.
 # Everything else (port 8080 included) comes from config/affectd.yaml, so a mounted file takes effect;
 # any AFFECTD_* variable overrides the file (docker run -e), flags override both.
-# OPENBLAS_CORETYPE stays unset (OpenBLAS detects the CPU); on AVX-512 CPUs that OpenBLAS 0.3.21 reads as
-# Haswell (AMD Zen 4/5) `-e OPENBLAS_CORETYPE=SkylakeX` roughly doubles GEMM speed. The binary needs AVX2 (Haswell+).
+# OPENBLAS_CORETYPE stays unset (OpenBLAS detects the CPU). Convolutions run on the engine's own kernels;
+# OpenBLAS serves the sequence blocks and large-batch linears, and on AVX-512 CPUs that OpenBLAS 0.3.21
+# misreads (AMD Zen 4/5) `-e OPENBLAS_CORETYPE=SkylakeX` speeds those up. The binary needs AVX2 (Haswell+).
 ENV PATH=/opt/affectd/bin:/usr/local/bin:/usr/bin:/bin \
     AFFECTD_CONFIG=/opt/affectd/config/affectd.yaml \
     AFFECTD_MODEL=/opt/affectd/models/default \
