@@ -57,8 +57,8 @@ final class PoolKernel: Kernel, @unchecked Sendable {
     }
 
     /// One output pixel, 8 channels per vector: the max (NaNs in the input are skipped, as before)
-    /// or the sum times `scale` over the window cells inside the image. Max and sum are separate
-    /// loops so neither carries the other's branch.
+    /// or the sum times `scale` over the window cells inside the image. `isMax` is fixed per
+    /// kernel, so the branch in `combine` is hoisted out of the loops.
     @inline(__always)
     private func poolPixel(_ image: UnsafePointer<Float>, w: Int, c: Int, y0: Int, x0: Int, dh: Int, dw: Int,
                            ky: Range<Int>, kx: Range<Int>, isMax: Bool, scale: Float, out: UnsafeMutablePointer<Float>) {
@@ -67,34 +67,53 @@ final class PoolKernel: Kernel, @unchecked Sendable {
         let first = image + ((y0 + ky.lowerBound * dh) * w + x0 + kx.lowerBound * dw) * c
         let rowsN = ky.count, colsN = kx.count
         var j = 0
-        if isMax {
-            while j + 8 <= c {
-                var acc = V(repeating: -.infinity)
-                var rowPtr = first + j
-                for _ in 0..<rowsN {
-                    var p = rowPtr
-                    for _ in 0..<colsN {
-                        let v = UnsafeRawPointer(p).loadUnaligned(as: V.self)
-                        acc = acc.replacing(with: v, where: v .> acc)
-                        p += colStep
-                    }
-                    rowPtr += rowStep
+        // Four channel vectors at a time: four independent max/add chains (one chain waits on
+        // the previous tap's result every cycle or two).
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func combine(_ acc: V, _ v: V) -> V { isMax ? acc.replacing(with: v, where: v .> acc) : acc + v }
+        let start = V(repeating: isMax ? -.infinity : 0)
+        while j + 32 <= c {
+            var a0 = start, a1 = start, a2 = start, a3 = start
+            var rowPtr = first + j
+            for _ in 0..<rowsN {
+                var p = rowPtr
+                for _ in 0..<colsN {
+                    a0 = combine(a0, load(p)); a1 = combine(a1, load(p + 8))
+                    a2 = combine(a2, load(p + 16)); a3 = combine(a3, load(p + 24))
+                    p += colStep
                 }
-                UnsafeMutableRawPointer(out + j).storeBytes(of: acc, as: V.self)
-                j += 8
+                rowPtr += rowStep
             }
-        } else {
-            while j + 8 <= c {
-                var acc = V()
-                var rowPtr = first + j
-                for _ in 0..<rowsN {
-                    var p = rowPtr
-                    for _ in 0..<colsN { acc += UnsafeRawPointer(p).loadUnaligned(as: V.self); p += colStep }
-                    rowPtr += rowStep
-                }
-                UnsafeMutableRawPointer(out + j).storeBytes(of: acc * scale, as: V.self)
-                j += 8
+            if !isMax { a0 *= scale; a1 *= scale; a2 *= scale; a3 *= scale }
+            let o = UnsafeMutableRawPointer(out + j)
+            o.storeBytes(of: a0, as: V.self); o.storeBytes(of: a1, toByteOffset: 32, as: V.self)
+            o.storeBytes(of: a2, toByteOffset: 64, as: V.self); o.storeBytes(of: a3, toByteOffset: 96, as: V.self)
+            j += 32
+        }
+        if j + 16 <= c {
+            var a0 = start, a1 = start
+            var rowPtr = first + j
+            for _ in 0..<rowsN {
+                var p = rowPtr
+                for _ in 0..<colsN { a0 = combine(a0, load(p)); a1 = combine(a1, load(p + 8)); p += colStep }
+                rowPtr += rowStep
             }
+            if !isMax { a0 *= scale; a1 *= scale }
+            let o = UnsafeMutableRawPointer(out + j)
+            o.storeBytes(of: a0, as: V.self); o.storeBytes(of: a1, toByteOffset: 32, as: V.self)
+            j += 16
+        }
+        while j + 8 <= c {
+            var a0 = start
+            var rowPtr = first + j
+            for _ in 0..<rowsN {
+                var p = rowPtr
+                for _ in 0..<colsN { a0 = combine(a0, load(p)); p += colStep }
+                rowPtr += rowStep
+            }
+            if !isMax { a0 *= scale }
+            UnsafeMutableRawPointer(out + j).storeBytes(of: a0, as: V.self)
+            j += 8
         }
         while j < c {
             var acc: Float = isMax ? -.infinity : 0
