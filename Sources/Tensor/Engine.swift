@@ -12,15 +12,11 @@ import Darwin
 public enum Engine {
     nonisolated(unsafe) private static var threads = 1
 
-    /// Threads one op is split across (depthwise conv, small linear, and sgemm by rows). Set at
-    /// start-up through `configure`; setting it directly also starts the helpers it needs.
-    public static var intraOpThreads: Int {
-        get { threads }
-        set {
-            threads = max(1, newValue)
-            IntraOpPool.shared.reserve(threads - 1)
-        }
-    }
+    /// Threads one op is split across (conv tiles, depthwise and pooling rows, small linear
+    /// panels, sgemm rows). Set once at start-up through `configure`, which also starts the
+    /// helpers it needs and marks the policy as chosen (a settable property here was silently
+    /// reset to 1 by the default policy when the first kernel was built).
+    public static var intraOpThreads: Int { threads }
 
     /// The threading policy in one call: each op may use `intraOpThreads` threads, all of them the
     /// engine's own (GEMMs split by rows); OpenBLAS itself stays single-threaded, so its spinning

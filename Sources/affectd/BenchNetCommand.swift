@@ -17,7 +17,7 @@ struct BenchNetCommand: ParsableCommand {
 
     @Option(help: "pnet, rnet, onet, expression, efficientnet_lite0, or mtcnn (full detector).") var network: String
     @Option(help: "Batch size.") var batch: Int = 1
-    @Option(help: "OpenBLAS and intra-op threads.") var threads: Int = 1
+    @Option(help: "Intra-op threads (OpenBLAS stays single-threaded; docs/engine.md).") var threads: Int = 1
     @Option(help: "Timed iterations.") var iters: Int = 30
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 3
     @Option(help: "Model package directory.") var model: String = "models/default"
@@ -27,8 +27,7 @@ struct BenchNetCommand: ParsableCommand {
 
     func run() throws {
         guard threads >= 1, iters >= 1, batch >= 1, batch <= 256 else { throw ValidationError("threads, iters, batch must be >= 1 (batch <= 256)") }
-        BLAS.setThreads(threads)
-        Engine.intraOpThreads = threads
+        Engine.configure(intraOpThreads: threads)  // OpenBLAS stays single-threaded (docs/engine.md)
         let package = try ModelPackage(directory: model)
         var times: [Double] = []
         var extra: [String: JSON] = [:]
