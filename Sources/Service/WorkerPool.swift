@@ -126,15 +126,16 @@ public final class WorkerPool<Context>: @unchecked Sendable {
         cond.unlock()
     }
 
-    /// Closes, then waits up to `timeout` for the queue and the workers to go idle. Returns
-    /// whether everything finished; the caller cancels what remains.
+    /// Closes, then waits up to `timeout` for the queue to empty and the workers to exit (a
+    /// worker that finished its last job still has to wake and leave its loop). Returns whether
+    /// everything finished; the caller cancels what remains.
     public func drain(timeout: Double) -> Bool {
         close()
         let limit = Date(timeIntervalSinceNow: timeout)
         cond.lock()
         defer { cond.unlock() }
-        while queue.count - head > 0 || busy > 0 {
-            if !cond.wait(until: limit) { return queue.count - head == 0 && busy == 0 }
+        while queue.count - head > 0 || busy > 0 || alive > 0 {
+            if !cond.wait(until: limit) { return queue.count - head == 0 && busy == 0 && alive == 0 }
         }
         return true
     }
