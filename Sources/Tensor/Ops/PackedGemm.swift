@@ -227,20 +227,17 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
     let panelsPerChunk = max(1, (192 << 10) / max(1, b.k * GemmTile.cols * 4))
     Engine.parallelRanges(tiles, minimumPerPart: 8) { range in
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
-            var chunk = 0
-            while chunk < b.panelCount {
-            let chunkEnd = min(b.panelCount, chunk + panelsPerChunk)
-            for tile in range {
-                let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
-                for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
-                for p in chunk..<chunkEnd {
-                    let col = p * GemmTile.cols
-                    gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
-                             segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
-                             epilogue: epilogue, column0: col)
+            for chunk in stride(from: 0, to: b.panelCount, by: panelsPerChunk) {
+                for tile in range {
+                    let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
+                    for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
+                    for p in chunk..<min(b.panelCount, chunk + panelsPerChunk) {
+                        let col = p * GemmTile.cols
+                        gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
+                                 segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
+                                 epilogue: epilogue, column0: col)
+                    }
                 }
-            }
-            chunk = chunkEnd
             }
         }
     }
