@@ -54,6 +54,57 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(a.contains { $0 < 0 })  // negative outputs went through the slopes
     }
 
+    /// [1x1 expand ->] depthwise -> 1x1 project runs as one fused op (InvertedResidual.swift)
+    /// when nothing else reads the intermediates, and gives exactly the convs' results one by one:
+    /// stride 1 and 2, 3x3 and 5x5, padding "same" and explicit, batch 2, images whose expanded
+    /// tensor exceeds InvertedResidualKernel.fuseAboveBytes (many bands, the window's overlap
+    /// moved to its front) and a small one (run one by one), on 1 and 2 intra-op threads.
+    func testInvertedResidualFusionKeepsResults() throws {
+        func filled(_ dims: [Int], _ seed: Int, scale: Float = 1, layout: Layout = .rowMajor) -> Tensor {
+            let t = Tensor(zeros: dims, layout: layout)
+            for i in 0..<t.count { t.data[i] = (Float((i * 7919 + seed * 104_729) % 211) / 211 - 0.45) * scale }
+            return t
+        }
+        // (kernel, stride, pad, cin, mid, cout, h, w, expand)
+        let cases: [(Int, Int, String, Int, Int, Int, Int, Int, Bool)] = [
+            (3, 1, #""same""#, 8, 72, 16, 64, 64, true),
+            (3, 2, #""same""#, 16, 96, 24, 67, 70, true),
+            (5, 2, "2", 12, 80, 20, 61, 58, true),
+            (5, 1, #""same""#, 24, 144, 24, 42, 45, true),
+            (3, 1, "1", 72, 72, 16, 64, 64, false),
+            (3, 2, #""same""#, 16, 96, 24, 9, 11, true),  // small: one by one
+        ]
+        for threads in [1, 2] {
+            Engine.configure(intraOpThreads: threads)
+            defer { Engine.configure(intraOpThreads: 1) }
+            for (n, (k, stride, pad, cin, mid, cout, h, w, hasExpand)) in cases.enumerated() {
+                let w8: [String: Tensor] = [
+                    "e.w": filled([mid, cin, 1, 1], 1, scale: 0.5), "e.b": filled([mid], 2),
+                    "d.w": filled([mid, 1, k, k], 3, scale: 0.6), "d.b": filled([mid], 4),
+                    "p.w": filled([cout, mid, 1, 1], 5, scale: 0.2), "p.b": filled([cout], 6),
+                ]
+                let expand = hasExpand ? #"{"op":"conv2d","name":"e","weight":"e.w","bias":"e.b","activation":"relu6"},"# : ""
+                let blocks = "[" + expand + #"{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":\#(mid),"stride":\#(stride),"pad":\#(pad),"activation":"relu6"},{"op":"conv2d","name":"p","weight":"p.w","bias":"p.b"}]"#
+                func net(_ outputs: String) throws -> Network {
+                    try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x"}],"blocks":\#(blocks),"outputs":\#(outputs)}"#),
+                                lookup: { w8[$0] })
+                }
+                let fused = try net(#"["p"]"#), separate = try net(#"["p","d"]"#)  // d read twice: not fused
+                XCTAssertEqual(fused.blockOps, ["inverted_residual"], "case \(n)")
+                XCTAssertEqual(separate.blockOps, [String](repeating: "conv2d", count: hasExpand ? 3 : 2), "case \(n)")
+                let x = filled([2, h, w, cin], 7, layout: .nhwc)
+                let arenaA = Arena(), arenaB = Arena()  // results live in their arena
+                let a = try fused.run([x], arena: arenaA)[0], b = try separate.run([x], arena: arenaB)[0]
+                XCTAssertEqual(a.shape.dims, b.shape.dims, "case \(n)")
+                let (av, bv) = (a.array, b.array)
+                let differing = zip(av, bv).filter { $0 != $1 }.count
+                let worst = zip(av, bv).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertEqual(differing, 0, "case \(n), \(threads) threads: \(differing) of \(av.count) values differ, worst by \(worst)")
+                XCTAssertGreaterThan(Set(av).count, 1000, "case \(n): outputs vary")  // not a constant, clamped map
+            }
+        }
+    }
+
     func testMalformedDeclarationsThrow() {
         let bad = [
             #"{"blocks":[{"op":"relu"}]}"#,                                                       // no inputs

@@ -63,9 +63,9 @@ public final class Network: @unchecked Sendable {
         let references = Network.referenceCounts(blocks: blockList, firstInput: ins[0].name, outputs: json["outputs"])
         var blocks: [Block] = []
         var previous = 0
-        var fusedInto: Int?   // the prelu block folded into the conv before it
+        var absorbedThrough = -1   // blocks folded into an earlier one (prelu, inverted residual)
         for (i, b) in blockList.enumerated() {
-            if fusedInto == i { continue }
+            if i <= absorbedThrough { continue }
             guard b.object != nil, let op = b["op"]?.string else { throw fail("block \(i) needs an \"op\"") }
             let name = b["name"]?.string ?? "#\(i)"
             guard slots[name] == nil else { throw fail("duplicate name \(name) (block \(i))") }
@@ -94,18 +94,31 @@ public final class Network: @unchecked Sendable {
                     fields["prelu"] = slope
                     params = .object(fields)
                     preluName = next["name"]?.string ?? "#\(i + 1)"
-                    fusedInto = i + 1
+                    absorbedThrough = i + 1
                 }
             }
-            let kernel: any Kernel
-            do { kernel = try OpRegistry.make(OpSpec(op: op, params: params, lookup: lookup)) }
-            catch { throw fail("block \(name) (\(op)): \(error)") }
+            func build(_ j: Int, _ params: JSON) throws -> any Kernel {
+                let name = blockList[j]["name"]?.string ?? "#\(j)", op = params["op"]?.string ?? ""
+                do { return try OpRegistry.make(OpSpec(op: op, params: params, lookup: lookup)) }
+                catch { throw fail("block \(name) (\(op)): \(error)") }
+            }
+            var kernel = try build(i, params)
+            var blockName = name, blockOp = op
+            var absorbedNames = preluName.map { [$0] } ?? []
+            if preluName == nil, let first = kernel as? Conv2DKernel,
+               let (fused, names) = try Network.invertedResidual(from: first, at: i, blocks: blockList,
+                                                                 references: references, build: build) {
+                kernel = fused
+                absorbedNames = Array(names.dropFirst())
+                blockName = names.joined(separator: "+"); blockOp = "inverted_residual"
+                absorbedThrough = i + names.count - 1
+            }
             let slot = ins.count + blocks.count
-            blocks.append(Block(name: name, op: op, kernel: kernel, inputs: from))
+            blocks.append(Block(name: blockName, op: blockOp, kernel: kernel, inputs: from))
             slots[name] = slot
-            if let preluName {
-                guard slots[preluName] == nil else { throw fail("duplicate name \(preluName) (block \(i + 1))") }
-                slots[preluName] = slot
+            for (k, absorbed) in absorbedNames.enumerated() {
+                guard slots[absorbed] == nil else { throw fail("duplicate name \(absorbed) (block \(i + 1 + k))") }
+                slots[absorbed] = slot
             }
             previous = slot
         }
@@ -152,6 +165,30 @@ public final class Network: @unchecked Sendable {
             counts[previous, default: 0] += 1
         }
         return counts
+    }
+
+    /// [1x1 expand ->] depthwise -> 1x1 project starting at block `i` (already built as `first`),
+    /// each conv read only by the next: the fused kernel (InvertedResidual.swift) and the names of
+    /// the blocks it replaces, in order. The output keeps the last one's name.
+    static func invertedResidual(from first: Conv2DKernel, at i: Int, blocks: [JSON], references: [String: Int],
+                                 build: (Int, JSON) throws -> any Kernel) throws -> (InvertedResidualKernel, [String])? {
+        guard first.isPointwise || first.isDepthwise else { return nil }
+        func name(_ j: Int) -> String { blocks[j]["name"]?.string ?? "#\(j)" }
+        // Block j is a conv2d whose only input is block j - 1, which nothing else reads.
+        func chainedConv(_ j: Int) throws -> Conv2DKernel? {
+            guard j < blocks.count, blocks[j]["op"]?.string == "conv2d", references[name(j - 1)] == 1 else { return nil }
+            let input = blocks[j]["input"]?.string ?? (blocks[j]["inputs"] == nil ? name(j - 1) : nil)
+            guard input == name(j - 1) else { return nil }
+            return try build(j, blocks[j]) as? Conv2DKernel
+        }
+        if first.isPointwise {
+            guard let dw = try chainedConv(i + 1), dw.isDepthwise, let project = try chainedConv(i + 2),
+                  let fused = InvertedResidualKernel(expand: first, depthwise: dw, project: project) else { return nil }
+            return (fused, [name(i), name(i + 1), name(i + 2)])
+        }
+        guard let project = try chainedConv(i + 1),
+              let fused = InvertedResidualKernel(expand: nil, depthwise: first, project: project) else { return nil }
+        return (fused, [name(i), name(i + 1)])
     }
 
     /// Loads network `name` of a manifest from its weight file.

@@ -34,6 +34,9 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// kw x Cin/groups zeros: the row segment of a tap (or kernel row) that falls in the padding.
     let zeros: TensorStorage
     let isPointwise: Bool
+    /// What the GEMM tiles apply as they store (bias, PReLU, ReLU/ReLU6; pointers into `bias` and
+    /// `slopes`), and the activation a pass over the output applies after them.
+    let epilogue: GemmEpilogue, afterEpilogue: Activation
 
     init(spec: OpSpec) throws {
         let w = try spec.tensor("weight")
@@ -102,6 +105,8 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         } else {
             slopes = nil
         }
+        (epilogue, afterEpilogue) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) },
+                                                       slopes: slopes.map { UnsafePointer($0.base) })
     }
 
     func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
@@ -110,28 +115,42 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         guard c == cin else { throw TensorError.shape("conv2d: input has \(c) channels, weights expect \(cin)") }
         let (oh, ow, pt, pl) = try window.geometry(h: h, w: w)
         let y = arena.tensor([n, oh, ow, cout], layout: .nhwc)
-        if let depthwiseWeights {
-            depthwiseConv(x: x.data, n: n, h: h, w: w, c: c, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl,
-                          window: window, weights: depthwiseWeights.base, bias: bias?.base, activation: activation)
-            if let slopes {
-                for r in 0..<(y.count / cout) {
-                    let row = y.data + r * cout
-                    for j in 0..<cout { let v = row[j]; row[j] = v * (v < 0 ? slopes.base[j] : 1) }
-                }
-            }
-            return y
-        }
-        let (epilogue, rest) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) },
-                                                  slopes: slopes.map { UnsafePointer($0.base) })
-        if let winograd {
+        if isDepthwise {
+            depthwise(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl)
+        } else if let winograd {
             winograd.run(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue, arena: arena)
+            afterEpilogue.apply(y.data, y.count)
         } else if isPointwise {
-            packedGemm(m: n * h * w, a: x.data, lda: cin, b: panels[0], c: y.data, ldc: cout, epilogue: epilogue)
+            pointwise(x.data, pixels: n * h * w, into: y.data)
         } else {
             implicitGemm(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue)
+            afterEpilogue.apply(y.data, y.count)
         }
-        rest.apply(y.data, y.count)
         return y
+    }
+
+    var isDepthwise: Bool { depthwiseWeights != nil }
+
+    /// A 1x1 conv (`isPointwise`) of `pixels` consecutive NHWC pixels: the input rows are the
+    /// GEMM's A matrix as they lie.
+    func pointwise(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>) {
+        packedGemm(m: pixels, a: x, lda: cin, b: panels[0], c: y, ldc: cout, epilogue: epilogue)
+        afterEpilogue.apply(y, pixels * cout)
+    }
+
+    /// The depthwise conv (`isDepthwise`) of an NHWC image, or of a band of rows of one: `pt` may
+    /// place the band's first row anywhere relative to the kernel window, and rows past `h` are
+    /// padding (InvertedResidual.swift runs bands of expanded rows through here).
+    func depthwise(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
+                   oh: Int, ow: Int, pt: Int, pl: Int) {
+        depthwiseConv(x: x, n: n, h: h, w: w, c: cin, y: y, oh: oh, ow: ow, pt: pt, pl: pl,
+                      window: window, weights: depthwiseWeights!.base, bias: bias?.base, activation: activation)
+        if let slopes {
+            for r in 0..<(n * oh * ow) {
+                let row = y + r * cout
+                for j in 0..<cout { let v = row[j]; row[j] = v * (v < 0 ? slopes.base[j] : 1) }
+            }
+        }
     }
 
     /// Every output pixel is a GEMM row whose K segments are read where they lie in the input.

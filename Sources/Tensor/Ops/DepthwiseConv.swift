@@ -24,7 +24,8 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
     let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weights), yr = UnsafeMutableRawPointer(y)
     let br = bias.map { UnsafeRawPointer($0) }
 
-    Engine.parallelRanges(n * oh, minimumPerPart: 4) { rowRange in
+    // Rows per part: enough work to pay for the hand-off (a 7x7x1152 map still splits in two).
+    Engine.parallelRanges(n * oh, minimumPerPart: max(1, 16_384 / max(1, ow * c))) { rowRange in
         for row in rowRange {
             let b = row / oh, oy = row % oh
             let iy0 = oy * sh - pt

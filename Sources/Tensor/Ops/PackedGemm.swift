@@ -217,21 +217,23 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 }
 
 /// C[m x n] = A[m x k] * B with A's rows contiguous (row stride lda): the whole of a 1x1 conv.
-/// Rows are split across the engine's intra-op threads in whole tiles. When B outgrows L2 (late
-/// 1x1 convs: 1152 x 320 is 1.5 MB) its panels go in chunks of ~192 KB, each swept over every
-/// tile while it stays in L2, instead of every tile streaming all of B from L3.
+/// Rows are split across the engine's intra-op threads in whole tiles; when there are too few for
+/// that (7x7 layers: 49 rows, nine tiles), the column panels are split instead. When B outgrows L2
+/// (late 1x1 convs: 1152 x 320 is 1.5 MB) its panels go in chunks of ~192 KB, each swept over
+/// every tile while it stays in L2, instead of every tile streaming all of B from L3.
 @inline(__always)
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
     let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
     let panelsPerChunk = max(1, (192 << 10) / max(1, b.k * GemmTile.cols * 4))
-    Engine.parallelRanges(tiles, minimumPerPart: 8) { range in
+    let threads = Engine.intraOpThreads
+    func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
-            for chunk in stride(from: 0, to: b.panelCount, by: panelsPerChunk) {
-                for tile in range {
+            for chunk in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: panelsPerChunk) {
+                for tile in tileRange {
                     let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
                     for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
-                    for p in chunk..<min(b.panelCount, chunk + panelsPerChunk) {
+                    for p in chunk..<min(panelRange.upperBound, chunk + panelsPerChunk) {
                         let col = p * GemmTile.cols
                         gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
                                  segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
@@ -240,5 +242,10 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 }
             }
         }
+    }
+    if threads > 1 && tiles < 8 * threads && b.panelCount >= 2 * threads {
+        Engine.parallelRanges(b.panelCount, minimumPerPart: 2) { sweep(tiles: 0..<tiles, panels: $0) }
+    } else {
+        Engine.parallelRanges(tiles, minimumPerPart: 8) { sweep(tiles: $0, panels: 0..<b.panelCount) }
     }
 }

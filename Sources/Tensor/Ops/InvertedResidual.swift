@@ -1,0 +1,104 @@
+/// An inverted-residual (MBConv) block's convolutions as one op: [1x1 expand ->] depthwise ->
+/// 1x1 project. Run one by one, the expand writes a wide tensor (EfficientNet-Lite0's block 1:
+/// 112x112x96, 4.8 MB per image, 38 MB at batch 8) that the depthwise reads back from L3 or DRAM,
+/// and the depthwise writes one more that the project reads back. Fused, each thread slides a
+/// window of expanded rows (`windowBytes`, L2-sized) down the image: for each band of output rows
+/// it expands only the input rows the band needs and that the window does not hold yet, runs the
+/// depthwise on the window, and projects the band while it is in cache.
+///
+/// The same kernels compute every value with the same arithmetic, so the results equal the three
+/// convs run one by one. Network fuses the pattern when nothing else reads the intermediates;
+/// images whose expanded tensor stays cache-sized run the convs one by one (whole-tensor ops
+/// split across threads better than a few bands do).
+final class InvertedResidualKernel: Kernel, @unchecked Sendable {
+    let expand: Conv2DKernel?
+    let depthwise: Conv2DKernel
+    let project: Conv2DKernel
+
+    /// Expanded rows one thread keeps: with the band's depthwise output, the weights and the
+    /// projected rows it stays inside a 512 KB-1 MB L2.
+    static let windowBytes = 256 << 10
+    /// Fuse only when one image's expanded tensor is larger than this.
+    static let fuseAboveBytes = 1 << 20
+
+    /// nil unless the convs form the pattern: pointwise expand (optional), depthwise without
+    /// PReLU, pointwise project, channels matching.
+    init?(expand: Conv2DKernel?, depthwise: Conv2DKernel, project: Conv2DKernel) {
+        guard expand?.isPointwise ?? true, depthwise.isDepthwise, depthwise.slopes == nil, project.isPointwise,
+              expand.map({ $0.cout == depthwise.cin }) ?? true, project.cin == depthwise.cout else { return nil }
+        self.expand = expand; self.depthwise = depthwise; self.project = project
+    }
+
+    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
+        let x = try single(inputs)
+        let (n, h, w, c) = try x.nhwc()
+        let mid = depthwise.cin
+        guard c == expand?.cin ?? mid else {
+            throw TensorError.shape("inverted residual: input has \(c) channels, weights expect \(expand?.cin ?? mid)")
+        }
+        let window = depthwise.window
+        let (oh, ow, pt, pl) = try window.geometry(h: h, w: w)
+        if h * w * mid * 4 <= InvertedResidualKernel.fuseAboveBytes { return try runOneByOne(x, arena) }
+
+        // Band height: the most output rows whose input rows fill at most half the window, so the
+        // window slides several bands before its overlap has to move to the front.
+        let sh = window.sh, rowFloats = w * mid
+        let span = (window.kh - 1) * window.dh + 1
+        func inputRows(_ band: Int) -> Int { (band - 1) * sh + span }
+        let capacity = max(inputRows(1), InvertedResidualKernel.windowBytes / (rowFloats * 4))
+        var band = 1
+        while band < oh && 2 * inputRows(band + 1) <= capacity { band += 1 }
+        let bandsPerImage = (oh + band - 1) / band, units = n * bandsPerImage
+        let parts = min(Engine.intraOpThreads, units)
+        // Per part: the band's depthwise output, then (with an expand) the window; 64-byte aligned.
+        let bandFloats = (band * ow * mid + 15) & ~15
+        let perPart = bandFloats + (expand == nil ? 0 : capacity * rowFloats)
+        let scratch = arena.floats(parts * perPart)
+        defer { arena.release(scratch, count: parts * perPart) }
+        let y = arena.tensor([n, oh, ow, project.cout], layout: .nhwc)
+        let cout = project.cout, source = x.data, out = y.data
+        let expand = expand, depthwise = depthwise, project = project
+
+        Engine.parallelRanges(parts) { partRange in
+            for part in partRange {
+                let dwOut = scratch + part * perPart, rows = dwOut + bandFloats
+                // The window holds input rows [base, filled) of image `image`, row r at r - base.
+                var image = -1, base = 0, filled = 0
+                for unit in (units * part / parts)..<(units * (part + 1) / parts) {
+                    let b = unit / bandsPerImage, oy0 = unit % bandsPerImage * band, count = min(band, oh - oy0)
+                    let r0 = max(0, oy0 * sh - pt)
+                    let r1 = max(r0, min(h, (oy0 + count - 1) * sh - pt + span))
+                    var bandInput = source + (b * h + r0) * rowFloats
+                    if let expand {
+                        if b != image || r0 < base || r0 > filled { image = b; base = r0; filled = r0 }
+                        if r1 - base > capacity {
+                            UnsafeMutableRawPointer(rows).copyMemory(from: rows + (r0 - base) * rowFloats,  // may overlap: memmove
+                                                                      byteCount: (filled - r0) * rowFloats * 4)
+                            base = r0
+                        }
+                        if filled < r1 {
+                            expand.pointwise(source + (b * h + filled) * w * c, pixels: (r1 - filled) * w,
+                                             into: rows + (filled - base) * rowFloats)
+                            filled = r1
+                        }
+                        bandInput = rows + (r0 - base) * rowFloats
+                    }
+                    depthwise.depthwise(x: bandInput, n: 1, h: r1 - r0, w: w, y: dwOut, oh: count, ow: ow,
+                                        pt: pt + r0 - oy0 * sh, pl: pl)
+                    project.pointwise(dwOut, pixels: count * ow, into: out + (b * oh + oy0) * ow * cout)
+                }
+            }
+        }
+        return y
+    }
+
+    /// The three convs one after another, each intermediate released once read.
+    private func runOneByOne(_ x: Tensor, _ arena: Arena) throws -> Tensor {
+        let expanded = try expand?.run([x], arena) ?? x
+        let filtered = try depthwise.run([expanded], arena)
+        if expand != nil { arena.release(expanded.data, count: expanded.count) }
+        let y = try project.run([filtered], arena)
+        arena.release(filtered.data, count: filtered.count)
+        return y
+    }
+}
