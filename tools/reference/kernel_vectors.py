@@ -129,6 +129,11 @@ def pool_cases(rng, root):
         ("maxpool3x3_s2_p1_ceil", "maxpool", 1, 3, 8, 9, 3, 2, 1, 1, True, None),
         ("maxpool3x3_dil2", "maxpool", 1, 4, 9, 9, 3, 1, 1, 2, False, None),
         ("maxpool_1x1image", "maxpool", 3, 6, 1, 1, 2, 2, 0, 1, True, None),
+        # Whole vectors of channels take the interior-run path (Pooling.swift): 16 (pairs of
+        # vectors), 24 (a pair and a single), 8 with dilation, odd and even pixel runs.
+        ("maxpool3x3_s2_same_c16", "maxpool", 2, 16, 13, 12, 3, 2, "same", 1, False, None),
+        ("maxpool3x3_s1_p1_c24", "maxpool", 1, 24, 6, 9, 3, 1, 1, 1, False, None),
+        ("maxpool2x2_s2_ceil_c8_dil2", "maxpool", 1, 8, 9, 11, 2, 2, 0, 2, True, None),
         ("avgpool3x3_s2_p1_ceil_incl", "avgpool", 2, 5, 8, 9, 3, 2, 1, 1, True, True),
         ("avgpool3x3_s2_p1_excl", "avgpool", 1, 5, 9, 8, 3, 2, 1, 1, False, False),
         ("avgpool2x2_s2_ceil_odd", "avgpool", 1, 7, 7, 5, 2, 2, 0, 1, True, True),

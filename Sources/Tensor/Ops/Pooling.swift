@@ -34,7 +34,20 @@ final class PoolKernel: Kernel, @unchecked Sendable {
                 let y0 = oy * sh - pt
                 // Window rows inside the input: ky in [kyLo, kyHi).
                 let kyLo = y0 >= 0 ? 0 : (-y0 + dh - 1) / dh, kyHi = min(kh, (h - y0 + dh - 1) / dh)
-                for ox in 0..<ow {
+                // Max over columns whose window lies inside the row: one call for the whole run
+                // (the per-pixel clipping below costs more than the maxima themselves at 16 channels).
+                var oxA = 0, oxB = 0
+                if isMax && kyHi > kyLo && c % 8 == 0 {
+                    while oxA < ow && oxA * sw - pl < 0 { oxA += 1 }
+                    oxB = ow
+                    while oxB > oxA && (oxB - 1) * sw - pl + (kw - 1) * dw >= w { oxB -= 1 }
+                    if oxB > oxA {
+                        maxPoolRun(xp + ((b * h + y0 + kyLo * dh) * w + oxA * sw - pl) * c, out: yp + (row * ow + oxA) * c,
+                                   pixels: oxB - oxA, c: c, kRows: kyHi - kyLo, kw: kw,
+                                   rowStep: dh * w * c, tapStep: dw * c, pixelStep: sw * c)
+                    }
+                }
+                for ox in 0..<ow where ox < oxA || ox >= oxB {
                     let x0 = ox * sw - pl
                     let kxLo = x0 >= 0 ? 0 : (-x0 + dw - 1) / dw, kxHi = min(kw, (w - x0 + dw - 1) / dw)
                     let out = yp + (row * ow + ox) * c
@@ -126,6 +139,52 @@ final class PoolKernel: Kernel, @unchecked Sendable {
             out[j] = isMax ? acc : acc * scale
             j += 1
         }
+    }
+}
+
+/// Max pooling of `pixels` consecutive output pixels whose windows lie inside the input (`x` at
+/// the first pixel's first used window row and column), C a multiple of 8. Pixels in pairs, so
+/// even 16 channels give four independent max chains; the lane-wise max compiles to vmaxps,
+/// which, like the per-pixel path, skips a NaN in the input (it keeps the running maximum).
+@inline(never)
+private func maxPoolRun(_ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, pixels: Int, c: Int,
+                        kRows: Int, kw: Int, rowStep: Int, tapStep: Int, pixelStep: Int) {
+    typealias V = SIMD8<Float>
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) func maxed(_ acc: V, _ v: V) -> V {
+        var r = acc
+        for l in 0..<8 { r[l] = v[l] > acc[l] ? v[l] : acc[l] }
+        return r
+    }
+    let start = V(repeating: -.infinity)
+    var px = 0
+    while px < pixels {
+        let pair = px + 1 < pixels
+        let p0 = x + px * pixelStep, p1 = pair ? p0 + pixelStep : p0
+        var j = 0
+        while j < c {
+            var a0 = start, a1 = start, b0 = start, b1 = start
+            let two = j + 8 < c
+            var rowPtr = 0
+            for _ in 0..<kRows {
+                var t = rowPtr + j
+                for _ in 0..<kw {
+                    a0 = maxed(a0, load(p0 + t)); b0 = maxed(b0, load(p1 + t))
+                    if two { a1 = maxed(a1, load(p0 + t + 8)); b1 = maxed(b1, load(p1 + t + 8)) }
+                    t += tapStep
+                }
+                rowPtr += rowStep
+            }
+            let o = out + px * c + j
+            UnsafeMutableRawPointer(o).storeBytes(of: a0, as: V.self)
+            if two { UnsafeMutableRawPointer(o + 8).storeBytes(of: a1, as: V.self) }
+            if pair {
+                UnsafeMutableRawPointer(o + c).storeBytes(of: b0, as: V.self)
+                if two { UnsafeMutableRawPointer(o + c + 8).storeBytes(of: b1, as: V.self) }
+            }
+            j += two ? 16 : 8
+        }
+        px += 2
     }
 }
 
