@@ -77,6 +77,11 @@ def conv_cases(rng, root):
         ("conv3x3_mtcnn_first", 1, 3, 12, 12, 10, (3, 3), 1, 0, 1, 1, True, False, None),
         ("conv3x3_stem_s2_same_rgb", 1, 3, 19, 19, 32, (3, 3), 2, "same", 1, 1, False, True, "relu6"),
         ("conv2x2_valid", 1, 9, 3, 3, 10, (2, 2), 1, 0, 1, 1, True, False, None),
+        # Runs of interior tiles (a row's tiles in one tile-kernel call, the last one shifted
+        # back): 1 channel -> 8 (narrow), stride 2 with borders, 10 and 28 outputs (panel tails).
+        ("conv3x3_run_c1_c8_valid_b2", 2, 1, 9, 47, 8, (3, 3), 1, "valid", 1, 1, True, False, "relu"),
+        ("conv3x3_run_s2_same_c3_c28", 1, 3, 7, 61, 28, (3, 3), 2, "same", 1, 1, True, True, "relu6"),
+        ("conv3x3_run_c3_c10_p1", 1, 3, 5, 20, 10, (3, 3), 1, 1, 1, 1, True, False, None),
         # Winograd F(2x2, 3x3) path (3x3, stride 1, >= 8 in / 16 out channels): channel tails,
         # odd outputs (half tiles), several tile blocks per row, 1x1 image, a non-clamp activation.
         ("conv3x3_wino_c13_c20_odd_b2", 2, 13, 9, 11, 20, (3, 3), 1, 1, 1, 1, True, True, "relu6"),

@@ -157,7 +157,7 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// Tiles are up to GemmTile.rows consecutive pixels of one output row. When all of a tile's
     /// windows lie inside the image (one group, no horizontal dilation) a kernel row's kw taps are
     /// kw x Cin contiguous floats: the tile kernel gets one pointer per pixel and steps kernel rows
-    /// by a fixed stride. Otherwise a pointer table: one kernel row per segment when the tile is
+    /// by a fixed stride, and a row's consecutive such tiles go to it as one run. Otherwise a pointer table: one kernel row per segment when the tile is
     /// inside horizontally, else one tap per segment; taps in the padding read `zeros`. Tiles are
     /// split across the intra-op threads.
     private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
@@ -173,7 +173,8 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         Engine.parallelRanges(tiles, minimumPerPart: 4) { range in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: taps * rowsPerTile) { table in
                 let tableBase = UnsafePointer(table.baseAddress!)
-                for tile in range {
+                var tile = range.lowerBound
+                while tile < range.upperBound {
                     let outRow = tile / tilesPerRow, ox0 = tile % tilesPerRow * rowsPerTile
                     let b = outRow / oh, oy = outRow % oh, rows = min(rowsPerTile, ow - ox0)
                     let iy0 = oy * sh - pt, ix0 = ox0 * sw - pl, ixLast = (ox0 + rows - 1) * sw - pl
@@ -181,16 +182,28 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                     let out = y + (outRow * ow + ox0) * cout
                     let across = mergeable && ix0 >= 0 && ixLast + kw <= w
                     if across && iy0 >= 0 && iy0 + (kh - 1) * dh < h {
+                        // The following tiles of this row whose windows are inside too: one run.
+                        var end = tile + 1, pixels = rows
+                        while end < range.upperBound && end % tilesPerRow != 0 {
+                            let nextX = end % tilesPerRow * rowsPerTile, nextRows = min(rowsPerTile, ow - nextX)
+                            if (nextX + nextRows - 1) * sw - pl + kw > w { break }
+                            pixels += nextRows; end += 1
+                        }
                         let first = image + (iy0 * w + ix0) * cin
+                        let run = pixels >= rowsPerTile
+                        if !run { end = tile + 1 }
                         for r in 0..<rowsPerTile { table[r] = first + min(r, rows - 1) * sw * cin }
                         for pi in 0..<panels[0].panelCount {
                             let col = pi * GemmTile.cols
-                            gemmTile(rows: rows, cols: min(GemmTile.cols, cout - col), table: tableBase, tableStride: 0,
-                                     segments: kh, segmentLength: kw * cin, segmentStride: dh * w * cin,
-                                     panel: panels[0].panel(pi), c: out + col, ldc: cout, epilogue: epilogue, column0: col)
+                            gemmTile(rows: run ? rowsPerTile : rows, cols: min(GemmTile.cols, cout - col), table: tableBase,
+                                     tableStride: 0, segments: kh, segmentLength: kw * cin, segmentStride: dh * w * cin,
+                                     panel: panels[0].panel(pi), c: out + col, ldc: cout, epilogue: epilogue, column0: col,
+                                     runLength: run ? pixels : rowsPerTile, runStride: sw * cin)
                         }
+                        tile = end
                         continue
                     }
+                    tile += 1
                     for g in 0..<groups {
                         let imageG = image + g * cinG
                         for r in 0..<rowsPerTile {

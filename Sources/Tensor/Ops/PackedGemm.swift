@@ -87,19 +87,28 @@ func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
 /// row pointers in `table` ([segments][GemmTile.rows]; rows past `rows` may repeat a valid row,
 /// their results are dropped) and one B panel. Overwrites C. Narrow outputs (7, 8, 10 channels, a
 /// panel's 8-column tail) take the half-width tile: one accumulator per row, half the FMAs.
+///
+/// A run: with `runLength` > GemmTile.rows, the tile repeats down a run of rows whose A pointers
+/// are `runStride` floats apart (an output row's interior pixels): every row pointer and C move
+/// on by a tile each time, the last tile shifted back to end at the run's end (its overlap is
+/// recomputed and stored again, identical), so `rows` must then be GemmTile.rows. One call per
+/// run instead of per tile: small-K convs (3x3 on 1-3 channels) spent more on the calls than on
+/// their multiply-adds.
 @inline(__always)
 func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
               segments: Int, segmentLength: Int, segmentStride: Int = 0,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-              epilogue: GemmEpilogue, column0: Int) {
+              epilogue: GemmEpilogue, column0: Int, runLength: Int = GemmTile.rows, runStride: Int = 0) {
     if cols <= GemmTile.Vector.scalarCount {
         narrowTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
                    segmentLength: segmentLength, segmentStride: segmentStride,
-                   panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+                   panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+                   runLength: runLength, runStride: runStride)
     } else {
         wideTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
                  segmentLength: segmentLength, segmentStride: segmentStride,
-                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+                 runLength: runLength, runStride: runStride)
     }
 }
 
@@ -111,63 +120,73 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
 func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
               segmentLength: Int, segmentStride: Int,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-              epilogue: GemmEpilogue, column0: Int) {
+              epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int) {
     typealias V = GemmTile.Vector
-    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-    var b = UnsafePointer<V>(OpaquePointer(panel))
-    var t = table
-    var offset = 0
-    for _ in 0..<segments {
-        let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
-        let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
-        t += tableStride
-        offset += segmentStride
-        var kk = 0
-        while kk < segmentLength {
-            let b0 = b[0], b1 = b[1]
-            var x = V(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
-            x = V(repeating: a1[kk]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
-            x = V(repeating: a2[kk]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
-            x = V(repeating: a3[kk]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
-            x = V(repeating: a4[kk]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
-            x = V(repeating: a5[kk]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
-            b += 2
-            kk &+= 1
+    var start = 0
+    while true {
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var b = UnsafePointer<V>(OpaquePointer(panel))
+        var t = table
+        var offset = start * runStride
+        for _ in 0..<segments {
+            let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
+            let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
+            t += tableStride
+            offset += segmentStride
+            var kk = 0
+            while kk < segmentLength {
+                let b0 = b[0], b1 = b[1]
+                var x = V(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+                x = V(repeating: a1[kk]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+                x = V(repeating: a2[kk]); c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+                x = V(repeating: a3[kk]); c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+                x = V(repeating: a4[kk]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+                x = V(repeating: a5[kk]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+                b += 2
+                kk &+= 1
+            }
         }
+        finishTile(rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
+                   c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+        if start + GemmTile.rows >= runLength { return }
+        start = min(start + GemmTile.rows, runLength - GemmTile.rows)
     }
-    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
-               c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
 }
 
 @inline(never)
 func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
-              segmentLength: Int, segmentStride: Int,
+                segmentLength: Int, segmentStride: Int,
                 panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                epilogue: GemmEpilogue, column0: Int) {
+                epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int) {
     typealias V = GemmTile.Vector
-    var c00 = V(), c10 = V(), c20 = V(), c30 = V(), c40 = V(), c50 = V()
-    var b = UnsafePointer<V>(OpaquePointer(panel))
-    var t = table
-    var offset = 0
-    for _ in 0..<segments {
-        let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
-        let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
-        t += tableStride
-        offset += segmentStride
-        var kk = 0
-        while kk < segmentLength {
-            let b0 = b[0]
-            c00 = c00.addingProduct(V(repeating: a0[kk]), b0); c10 = c10.addingProduct(V(repeating: a1[kk]), b0)
-            c20 = c20.addingProduct(V(repeating: a2[kk]), b0); c30 = c30.addingProduct(V(repeating: a3[kk]), b0)
-            c40 = c40.addingProduct(V(repeating: a4[kk]), b0); c50 = c50.addingProduct(V(repeating: a5[kk]), b0)
-            b += 2
-            kk &+= 1
+    var start = 0
+    while true {
+        var c00 = V(), c10 = V(), c20 = V(), c30 = V(), c40 = V(), c50 = V()
+        var b = UnsafePointer<V>(OpaquePointer(panel))
+        var t = table
+        var offset = start * runStride
+        for _ in 0..<segments {
+            let a0 = t[0] + offset, a1 = t[1] + offset, a2 = t[2] + offset
+            let a3 = t[3] + offset, a4 = t[4] + offset, a5 = t[5] + offset
+            t += tableStride
+            offset += segmentStride
+            var kk = 0
+            while kk < segmentLength {
+                let b0 = b[0]
+                c00 = c00.addingProduct(V(repeating: a0[kk]), b0); c10 = c10.addingProduct(V(repeating: a1[kk]), b0)
+                c20 = c20.addingProduct(V(repeating: a2[kk]), b0); c30 = c30.addingProduct(V(repeating: a3[kk]), b0)
+                c40 = c40.addingProduct(V(repeating: a4[kk]), b0); c50 = c50.addingProduct(V(repeating: a5[kk]), b0)
+                b += 2
+                kk &+= 1
+            }
         }
+        let z = V()
+        finishTile(rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
+                   c00, z, c10, z, c20, z, c30, z, c40, z, c50, z)
+        if start + GemmTile.rows >= runLength { return }
+        start = min(start + GemmTile.rows, runLength - GemmTile.rows)
     }
-    let z = V()
-    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
-               c00, z, c10, z, c20, z, c30, z, c40, z, c50, z)
 }
 
 /// Epilogue (bias, PReLU, clamp) and store of a finished tile: row r is (vr0, vr1).
