@@ -67,6 +67,9 @@ def conv_cases(rng, root):
         ("conv1x1_pointwise", 1, 13, 6, 5, 7, (1, 1), 1, 0, 1, 1, True, False, None),
         ("conv1x1_pointwise_b7", 7, 24, 3, 3, 19, (1, 1), 1, "valid", 1, 1, False, True, "relu6"),
         ("conv1x1_s2_same", 1, 9, 7, 7, 10, (1, 1), 2, "same", 1, 1, False, True, None),
+        # 49 and 8 rows: a 1-row and a 2-row remainder tile (thinTile), 20 outputs (panel tail).
+        ("conv1x1_7x7_thin_rows", 1, 40, 7, 7, 20, (1, 1), 1, 0, 1, 1, True, False, "relu6"),
+        ("conv1x1_2x4_thin_rows", 1, 17, 2, 4, 33, (1, 1), 1, 0, 1, 1, True, True, None),
         ("conv3x3_dil2", 1, 4, 11, 12, 5, (3, 3), 1, 2, 2, 1, True, False, None),
         ("conv3x3_dil2_s2", 2, 4, 13, 9, 6, (3, 3), 2, 1, 2, 1, True, False, None),
         ("conv3x3_groups2", 1, 6, 7, 7, 4, (3, 3), 1, 1, 1, 2, True, False, None),

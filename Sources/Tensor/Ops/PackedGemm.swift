@@ -99,7 +99,11 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
               segments: Int, segmentLength: Int, segmentStride: Int = 0,
               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
               epilogue: GemmEpilogue, column0: Int, runLength: Int = GemmTile.rows, runStride: Int = 0) {
-    if cols <= GemmTile.Vector.scalarCount {
+    if rows <= 2 && runLength <= GemmTile.rows {
+        thinTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+                 segmentLength: segmentLength, segmentStride: segmentStride,
+                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+    } else if cols <= GemmTile.Vector.scalarCount {
         narrowTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
                    segmentLength: segmentLength, segmentStride: segmentStride,
                    panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
@@ -187,6 +191,36 @@ func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>
         if start + GemmTile.rows >= runLength { return }
         start = min(start + GemmTile.rows, runLength - GemmTile.rows)
     }
+}
+
+/// The last one or two rows of a GEMM whose row count is not a multiple of 6 (7x7 maps: 49 rows =
+/// 8 tiles + 1 row): a third of a full tile's multiply-adds instead of all of them.
+@inline(never)
+func thinTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+              segmentLength: Int, segmentStride: Int,
+              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+              epilogue: GemmEpilogue, column0: Int) {
+    typealias V = GemmTile.Vector
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V()
+    var b = UnsafePointer<V>(OpaquePointer(panel))
+    var t = table
+    var offset = 0
+    for _ in 0..<segments {
+        let a0 = t[0] + offset, a1 = t[1] + offset
+        t += tableStride
+        offset += segmentStride
+        var kk = 0
+        while kk < segmentLength {
+            let b0 = b[0], b1 = b[1]
+            var x = V(repeating: a0[kk]); c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            x = V(repeating: a1[kk]); c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            b += 2
+            kk &+= 1
+        }
+    }
+    let z = V()
+    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+               c00, c01, c10, c11, z, z, z, z, z, z, z, z)
 }
 
 /// Epilogue (bias, PReLU, clamp) and store of a finished tile: row r is (vr0, vr1).
