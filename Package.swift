@@ -33,8 +33,14 @@ let package = Package(
         // Media: demux, decode, sample, convert. Knows nothing of models.
         .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
 
+        // TensorAVX512: the GEMM tile in AVX-512, the one module built for Skylake-AVX512; Tensor
+        // calls it only on CPUs that have AVX-512 (docs/engine.md), so the binary still runs on AVX2.
+        .target(name: "TensorAVX512", swiftSettings: [
+            .unsafeFlags(["-Xcc", "-march=skylake-avx512", "-target-cpu", "skylake-avx512"]),
+            .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
         // Tensor: the neural runtime (tensors, kernels on OpenBLAS, safetensors, manifest graphs).
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: cpuBaseline + [
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "TensorAVX512"], swiftSettings: cpuBaseline + [
             // Hot loops run on raw pointers; drop the remaining checks in release (docs/engine.md).
             .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 

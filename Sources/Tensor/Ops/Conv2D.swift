@@ -193,13 +193,10 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                         let run = pixels >= rowsPerTile
                         if !run { end = tile + 1 }
                         for r in 0..<rowsPerTile { table[r] = first + min(r, rows - 1) * sw * cin }
-                        for pi in 0..<panels[0].panelCount {
-                            let col = pi * GemmTile.cols
-                            gemmTile(rows: run ? rowsPerTile : rows, cols: min(GemmTile.cols, cout - col), table: tableBase,
-                                     tableStride: 0, segments: kh, segmentLength: kw * cin, segmentStride: dh * w * cin,
-                                     panel: panels[0].panel(pi), c: out + col, ldc: cout, epilogue: epilogue, column0: col,
-                                     runLength: run ? pixels : rowsPerTile, runStride: sw * cin)
-                        }
+                        gemmPanels(0..<panels[0].panelCount, of: panels[0], n: cout, rows: run ? rowsPerTile : rows,
+                                   table: tableBase, tableStride: 0, segments: kh, segmentLength: kw * cin,
+                                   segmentStride: dh * w * cin, c: out, ldc: cout, epilogue: epilogue,
+                                   runLength: run ? pixels : rowsPerTile, runStride: sw * cin)
                         tile = end
                         continue
                     }
@@ -223,13 +220,9 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                             }
                         }
                         let e = epilogue.shifted(by: g * biasStride)
-                        let pg = panels[g]
-                        for pi in 0..<pg.panelCount {
-                            let col = pi * GemmTile.cols
-                            gemmTile(rows: rows, cols: min(GemmTile.cols, coG - col), table: tableBase,
-                                     segments: across ? kh : taps, segmentLength: across ? kw * cinG : cinG,
-                                     panel: pg.panel(pi), c: out + g * coG + col, ldc: cout, epilogue: e, column0: col)
-                        }
+                        gemmPanels(0..<panels[g].panelCount, of: panels[g], n: coG, rows: rows, table: tableBase,
+                                   segments: across ? kh : taps, segmentLength: across ? kw * cinG : cinG,
+                                   c: out + g * coG, ldc: cout, epilogue: e)
                     }
                 }
             }

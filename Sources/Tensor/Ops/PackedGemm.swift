@@ -1,3 +1,6 @@
+import Foundation
+import TensorAVX512
+
 /// The engine's own GEMM for convolutions: C[m x n] = A[m x k] * B[k x n] (+ bias, clamp), where B
 /// (the weights) is packed once at load and A's rows are reached through pointers, so a conv can
 /// feed its input pixels straight in (an implicit GEMM: no im2col copy) and Winograd its
@@ -13,6 +16,51 @@ enum GemmTile {
     typealias Vector = SIMD8<Float>
     static let rows = 6
     static let cols = 2 * Vector.scalarCount
+    /// Pairs of panels go to the AVX-512 tile (TensorAVX512) when the CPU has AVX-512 and
+    /// AFFECTD_AVX512 is not 0 (tests switch it to cover both tiles).
+    nonisolated(unsafe) static var avx512 = cpuHasAVX512 && ProcessInfo.processInfo.environment["AFFECTD_AVX512"] != "0"
+}
+
+/// Whether this CPU runs AVX-512 F/CD/BW/DQ/VL (what TensorAVX512's -target-cpu skylake-avx512 may
+/// emit), from the kernel's CPU flags; false where they cannot be read. Evaluated here, in code
+/// built for Haswell: the check itself must run on any CPU.
+let cpuHasAVX512: Bool = {
+    #if arch(x86_64) && os(Linux)
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let flags = Set(line.split(separator: " ").map(String.init))
+    return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+    #else
+    return false
+    #endif
+}()
+
+/// One tile (or run) against panels `panels` of `b` (columns `panels.lowerBound * 16 ..< n`, C at
+/// column 0 of them): two panels at a time on the AVX-512 tile when it is on, else one at a time.
+@inline(__always)
+func gemmPanels(_ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
+                table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
+                segments: Int, segmentLength: Int, segmentStride: Int = 0,
+                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
+                runLength: Int = GemmTile.rows, runStride: Int = 0) {
+    var p = panels.lowerBound
+    while p < panels.upperBound {
+        let col = p * GemmTile.cols
+        if GemmTile.avx512 && rows > 2 && p + 1 < panels.upperBound {
+            gemmTile512(rows: rows, cols: min(2 * GemmTile.cols, n - col), table: table, tableStride: tableStride,
+                        segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
+                        panel0: b.panel(p), panel1: b.panel(p + 1), c: c + col, ldc: ldc,
+                        bias: epilogue.bias.map { $0 + col }, slopes: epilogue.slopes.map { $0 + col },
+                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride)
+            p += 2
+        } else {
+            gemmTile(rows: rows, cols: min(GemmTile.cols, n - col), table: table, tableStride: tableStride,
+                     segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
+                     panel: b.panel(p), c: c + col, ldc: ldc, epilogue: epilogue, column0: col,
+                     runLength: runLength, runStride: runStride)
+            p += 1
+        }
+    }
 }
 
 /// B [k x n] packed into column panels of `GemmTile.cols`: panel p is [k][cols] (columns
@@ -278,7 +326,7 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
     let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
-    let panelsPerChunk = max(1, (192 << 10) / max(1, b.k * GemmTile.cols * 4))
+    let panelsPerChunk = max(2, (192 << 10) / max(1, b.k * GemmTile.cols * 4)) & ~1  // whole pairs
     let threads = Engine.intraOpThreads
     func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
@@ -286,12 +334,9 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 for tile in tileRange {
                     let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
                     for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
-                    for p in chunk..<min(panelRange.upperBound, chunk + panelsPerChunk) {
-                        let col = p * GemmTile.cols
-                        gemmTile(rows: rows, cols: min(GemmTile.cols, b.n - col), table: UnsafePointer(table.baseAddress!),
-                                 segments: 1, segmentLength: b.k, panel: b.panel(p), c: c + r0 * ldc + col, ldc: ldc,
-                                 epilogue: epilogue, column0: col)
-                    }
+                    gemmPanels(chunk..<min(panelRange.upperBound, chunk + panelsPerChunk), of: b, n: b.n, rows: rows,
+                               table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
+                               c: c + r0 * ldc, ldc: ldc, epilogue: epilogue)
                 }
             }
         }

@@ -134,11 +134,9 @@ struct Winograd3x3: @unchecked Sendable {
                 while t0 < tiles {
                     let rows = min(GemmTile.rows, tiles - t0)
                     for r in 0..<GemmTile.rows { table[r] = UnsafePointer(vx + (t0 + min(r, rows - 1)) * cinPadded) }
-                    for p in 0..<u[xi].panelCount {
-                        gemmTile(rows: rows, cols: GemmTile.cols, table: tableBase, segments: 1, segmentLength: cinPadded,
-                                 panel: u[xi].panel(p), c: mx + t0 * mStride + p * GemmTile.cols, ldc: mStride,
-                                 epilogue: .none, column0: 0)
-                    }
+                    gemmPanels(0..<u[xi].panelCount, of: u[xi], n: u[xi].panelCount * GemmTile.cols, rows: rows,
+                               table: tableBase, segments: 1, segmentLength: cinPadded,
+                               c: mx + t0 * mStride, ldc: mStride, epilogue: .none)
                     t0 += GemmTile.rows
                 }
             }
