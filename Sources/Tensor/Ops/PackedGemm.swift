@@ -330,6 +330,16 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
     let threads = Engine.intraOpThreads
     func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
+            // Short K (the expand of a small block, 16 -> 96): a tile's multiply-adds cost little
+            // more than its call, so each panel runs down all the rows of the range in one call.
+            if b.k <= 64 && tileRange.count >= 2 {
+                let r0 = tileRange.lowerBound * GemmTile.rows, rows = min(m, tileRange.upperBound * GemmTile.rows) - r0
+                for r in 0..<GemmTile.rows { table[r] = a + (r0 + r) * lda }
+                gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
+                           segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                           runLength: rows, runStride: lda)
+                return
+            }
             for chunk in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: panelsPerChunk) {
                 for tile in tileRange {
                     let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
