@@ -330,9 +330,9 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
     let threads = Engine.intraOpThreads
     func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
-            // Short K (the expand of a small block, 16 -> 96): a tile's multiply-adds cost little
+            // Short K (expands up to 112 -> 672): a tile's multiply-adds cost little
             // more than its call, so each panel runs down all the rows of the range in one call.
-            if b.k <= 64 && tileRange.count >= 2 {
+            if b.k <= 128 && tileRange.count >= 2 {
                 let r0 = tileRange.lowerBound * GemmTile.rows, rows = min(m, tileRange.upperBound * GemmTile.rows) - r0
                 for r in 0..<GemmTile.rows { table[r] = a + (r0 + r) * lda }
                 gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
