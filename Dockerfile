@@ -64,7 +64,8 @@ COPY --from=builder /staging/opt/affectd /opt/affectd
 # any AFFECTD_* variable overrides the file (docker run -e), flags override both.
 # OPENBLAS_CORETYPE stays unset (OpenBLAS detects the CPU). Convolutions run on the engine's own kernels;
 # OpenBLAS serves the sequence blocks and large-batch linears, and on AVX-512 CPUs that OpenBLAS 0.3.21
-# misreads (AMD Zen 4/5) `-e OPENBLAS_CORETYPE=SkylakeX` speeds those up. The binary needs AVX2 (Haswell+).
+# misreads (AMD Zen 4/5) `-e OPENBLAS_CORETYPE=SkylakeX` speeds those up. The binary needs AVX2 (Haswell+);
+# its GEMM tile switches to AVX-512 by itself where the CPU has it (AFFECTD_AVX512=0 turns that off).
 ENV PATH=/opt/affectd/bin:/usr/local/bin:/usr/bin:/bin \
     AFFECTD_CONFIG=/opt/affectd/config/affectd.yaml \
     AFFECTD_MODEL=/opt/affectd/models/default \

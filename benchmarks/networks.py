@@ -124,8 +124,9 @@ def main() -> int:
         print(f"networks.py: no model package at {PACKAGE}: run `make setup`", file=sys.stderr)
         return 1
     export_onnx.export(PACKAGE, ONNX_DIR)
-    print(f"onnxruntime {ort.__version__}; cores {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} "
-          f"(a busy machine makes both sides slower and noisier)")
+    tile = ours(binary, ["--network", "rnet", "--iters", "1"]).get("gemm_tile", "?")
+    print(f"onnxruntime {ort.__version__}; our GEMM tile {tile}; cores {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.1f} (a busy machine makes both sides slower and noisier)")
     header = f"{'network':<20} {'batch':>5} {'thr':>3} {'ours ms':>9} {'ort ms':>9} {'ours/ort':>8} {'ort err':>8}"
     print(header)
     print("-" * len(header))

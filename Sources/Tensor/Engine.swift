@@ -32,6 +32,9 @@ public enum Engine {
 
     public static func configure(intraOpThreads n: Int) { configure(intraOpThreads: n, callers: 1) }
 
+    /// The instruction set of the GEMM tiles in use ("avx512" or "avx2"), for logs and benchmarks.
+    public static var gemmTile: String { GemmTile.avx512 ? "avx512" : "avx2" }
+
     nonisolated(unsafe) private static var configured = false
 
     /// Applies the default policy (1 intra-op thread, single-threaded OpenBLAS) unless `configure`

@@ -80,7 +80,8 @@ struct BenchNetCommand: ParsableCommand {
         let sorted = times.sorted()
         var out: [String: JSON] = ["network": .string(network), "batch": .number(Double(batch)), "threads": .number(Double(threads)),
                                    "median_ms": .number(sorted[sorted.count / 2]), "min_ms": .number(sorted[0]),
-                                   "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName)]
+                                   "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName),
+                                   "gemm_tile": .string(Engine.gemmTile)]
         for (k, v) in extra { out[k] = v }
         print(JSON.object(out).serialized)
     }

@@ -22,7 +22,7 @@ public enum OpBenchmark {
 
         public var json: String {
             var fields: [String: JSON] = [
-                "op": .string(op), "threads": .number(Double(threads)), "corename": .string(coreName),
+                "op": .string(op), "threads": .number(Double(threads)), "corename": .string(coreName), "gemm_tile": .string(Engine.gemmTile),
                 "median_ms": .number(medianMs), "min_ms": .number(minMs), "median_cpu_ms": .number(medianCpuMs),
                 "iters": .number(Double(timesMs.count)),
                 "times_ms": .array(timesMs.map { .number(($0 * 1e4).rounded() / 1e4) }),
