@@ -132,9 +132,10 @@ func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
 }
 
 /// One register tile: rows [0, rows) x columns [0, cols) of C (row stride ldc) from the segment
-/// row pointers in `table` ([segments][GemmTile.rows]; rows past `rows` may repeat a valid row,
+/// row pointers in `table` ([segments][GemmTile.rows]; rows past `rows` must repeat a valid row,
 /// their results are dropped) and one B panel. Overwrites C. Narrow outputs (7, 8, 10 channels, a
-/// panel's 8-column tail) take the half-width tile: one accumulator per row, half the FMAs.
+/// panel's 8-column tail) take the half-width tile: one accumulator per row, half the FMAs; a
+/// tile of 1-2 rows (a row count's remainder) takes the 2-row tile, thinTile.
 ///
 /// A run: with `runLength` > GemmTile.rows, the tile repeats down a run of rows whose A pointers
 /// are `runStride` floats apart (an output row's interior pixels): every row pointer and C move
