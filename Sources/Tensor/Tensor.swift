@@ -135,21 +135,26 @@ public struct Tensor: @unchecked Sendable {
 }
 
 /// A per-worker scratch allocator: a bump pointer over one aligned block. Every tensor of one
-/// inference comes from it; `reset()` frees them all at once. When an inference needs more than the
-/// block holds, overflow chunks are allocated, and the next `reset()` replaces everything with one
-/// block of the high-water size, so from the second inference on nothing is allocated at all.
-/// `release` hands a region back early (Network does so when a value's last reader has run), and
-/// later requests reuse it best-fit: a network's working set stays cache-sized instead of growing
-/// with its depth. Not thread-safe: one arena per worker thread.
+/// inference comes from it; `reset()` frees them all at once. `release` hands a region back early
+/// (Network does so when a value's last reader has run), and later requests reuse it best-fit: a
+/// network's working set stays cache-sized instead of growing with its depth.
+///
+/// Offsets are laid out as if the block were unbounded; a request whose region ends past the real
+/// block gets its own overflow chunk instead. The next `reset()` then replaces everything with one
+/// block of the layout's peak, and since placement depends only on the sequence of requests and
+/// releases, the same inference fits it exactly: from the second run on nothing is allocated. (Sizing
+/// the block by peak live bytes instead was not enough: best fit fragments differently once every
+/// request lands in the block.) Not thread-safe: one arena per worker thread.
 public final class Arena: @unchecked Sendable {
     private var block: UnsafeMutableRawPointer
     private var capacity: Int
+    /// End of the layout: every region below it is handed out or in `free`.
     private var used = 0
-    private var overflow: [UnsafeMutableRawPointer] = []
-    private var overflowBytes = 0
-    /// Released regions inside `block` below `used`: (offset, bytes), sorted, never adjacent.
+    /// Chunks standing in for regions past `capacity`: (chunk, layout offset).
+    private var overflow: [(chunk: UnsafeMutableRawPointer, offset: Int)] = []
+    /// Released regions below `used`: (offset, bytes), sorted, never adjacent.
     private var free: [(offset: Int, bytes: Int)] = []
-    /// Bytes in use at the peak since creation (what the block grows to).
+    /// The layout's peak since creation (what the block grows to).
     public private(set) var highWater = 0
     /// How many times the arena had to go to the system allocator (steady state: stays constant).
     public private(set) var systemAllocations = 0
@@ -163,7 +168,7 @@ public final class Arena: @unchecked Sendable {
 
     deinit {
         block.deallocate()
-        for p in overflow { p.deallocate() }
+        for o in overflow { o.chunk.deallocate() }
     }
 
     @inline(__always) private static func rounded(_ count: Int) -> Int {
@@ -173,31 +178,35 @@ public final class Arena: @unchecked Sendable {
     /// Uninitialised memory for `count` floats, 64-byte aligned.
     public func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
         let bytes = Arena.rounded(count)
-        // Best fit among released regions.
+        let offset: Int
+        // Best fit among released regions, else the end of the layout.
         var best = -1
         for i in free.indices where free[i].bytes >= bytes && (best < 0 || free[i].bytes < free[best].bytes) { best = i }
         if best >= 0 {
             let region = free[best]
             if region.bytes == bytes { free.remove(at: best) } else { free[best] = (region.offset + bytes, region.bytes - bytes) }
-            return (block + region.offset).bindMemory(to: Float.self, capacity: count)
+            offset = region.offset
+        } else {
+            offset = used
+            used += bytes
+            highWater = max(highWater, used)
         }
-        highWater = max(highWater, used + overflowBytes + bytes)
-        if used + bytes <= capacity {
-            defer { used += bytes }
-            return (block + used).bindMemory(to: Float.self, capacity: count)
-        }
-        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: tensorAlignment)
+        if offset + bytes <= capacity { return (block + offset).bindMemory(to: Float.self, capacity: count) }
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: tensorAlignment)
         systemAllocations += 1
-        overflow.append(p)
-        overflowBytes += bytes
-        return p.bindMemory(to: Float.self, capacity: count)
+        overflow.append((chunk, offset))
+        return chunk.bindMemory(to: Float.self, capacity: count)
     }
 
-    /// Hands back memory `floats(count)` returned; it must not be used afterwards. Memory from
-    /// an overflow chunk is kept until `reset()`.
+    /// Hands back memory `floats(count)` returned; it must not be used afterwards. An overflow
+    /// chunk itself is kept until `reset()`; its region of the layout is reused.
     public func release(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        let offset = UnsafeMutableRawPointer(p) - block
-        guard offset >= 0, offset < used else { return }
+        var offset = UnsafeMutableRawPointer(p) - block
+        if offset < 0 || offset >= capacity {
+            guard let o = overflow.last(where: { $0.chunk == UnsafeMutableRawPointer(p) }) else { return }
+            offset = o.offset
+        }
+        guard offset < used else { return }
         var region = (offset: offset, bytes: Arena.rounded(count))
         var i = free.firstIndex { $0.offset > offset } ?? free.count
         if i > 0, free[i - 1].offset + free[i - 1].bytes == region.offset {
@@ -223,9 +232,8 @@ public final class Arena: @unchecked Sendable {
     /// Frees every tensor handed out since the last reset (they must not be used afterwards).
     public func reset() {
         if !overflow.isEmpty {
-            for p in overflow { p.deallocate() }
+            for o in overflow { o.chunk.deallocate() }
             overflow.removeAll(keepingCapacity: true)
-            overflowBytes = 0
             block.deallocate()
             capacity = highWater
             block = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: tensorAlignment)

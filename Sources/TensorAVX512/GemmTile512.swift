@@ -13,14 +13,20 @@
 /// (already at this tile's first column) are padded to whole panels; `cols` <= 32. With
 /// `runLength` > 6 the tile repeats down a run of rows `runStride` floats apart, the last tile
 /// shifted back to end at the run's end (as Tensor's tiles do).
+///
+/// With `prefetch`, each k step also asks for the next 64-byte line from there into L2 (the
+/// caller points it at weights it will need soon; prefetches never fault, so it may run past
+/// them).
 @inline(never)
 public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int,
                         segments: Int, segmentLength: Int, segmentStride: Int,
                         panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
                         c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Float>?, slopes: UnsafePointer<Float>?, lo: Float, hi: Float,
-                        runLength: Int, runStride: Int) {
+                        runLength: Int, runStride: Int, prefetch: UnsafeRawPointer? = nil) {
     typealias V = SIMD16<Float>
+    let prefetching = prefetch != nil
+    var ahead = prefetch ?? UnsafeRawPointer(panel0)
     var start = 0
     while true {
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -43,6 +49,7 @@ public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer
                 x = V(repeating: a4[kk]); c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
                 x = V(repeating: a5[kk]); c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
                 p0 += 1; p1 += 1
+                if prefetching { prefetchToL2(ahead); ahead += 64 }
                 kk &+= 1
             }
         }
@@ -96,3 +103,11 @@ private func clamp(_ v: SIMD16<Float>, _ lo: Float, _ hi: Float) -> SIMD16<Float
     for l in 0..<16 { let x = v[l] < lo ? lo : v[l]; r[l] = hi < x ? hi : x }
     return r
 }
+
+/// LLVM's prefetch intrinsic (read, locality 1 = prefetcht2: L2, not L1, where the tile's
+/// current panels and rows live).
+@_silgen_name("llvm.prefetch.p0")
+private func llvmPrefetch(_ address: UnsafeRawPointer, _ write: Int32, _ locality: Int32, _ cache: Int32)
+
+@inline(__always)
+private func prefetchToL2(_ address: UnsafeRawPointer) { llvmPrefetch(address, 0, 1, 1) }

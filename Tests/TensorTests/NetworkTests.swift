@@ -72,7 +72,9 @@ final class NetworkTests: XCTestCase {
             (5, 2, "2", 12, 80, 20, 61, 58, true),
             (5, 1, #""same""#, 24, 144, 24, 42, 45, true),
             (3, 1, "1", 72, 72, 16, 64, 64, false),
-            (3, 2, #""same""#, 16, 96, 24, 9, 11, true),  // small: one by one
+            (3, 2, #""same""#, 16, 96, 24, 9, 11, true),  // small: whole convs, image by image
+            (5, 1, #""same""#, 40, 240, 40, 14, 14, true),
+            (3, 1, "1", 32, 32, 16, 12, 10, false),
         ]
         for threads in [1, 2] {
             Engine.configure(intraOpThreads: threads)
@@ -92,7 +94,7 @@ final class NetworkTests: XCTestCase {
                 let fused = try net(#"["p"]"#), separate = try net(#"["p","d"]"#)  // d read twice: not fused
                 XCTAssertEqual(fused.blockOps, ["inverted_residual"], "case \(n)")
                 XCTAssertEqual(separate.blockOps, [String](repeating: "conv2d", count: hasExpand ? 3 : 2), "case \(n)")
-                let x = filled([2, h, w, cin], 7, layout: .nhwc)
+                let x = filled([h < 16 ? 3 : 2, h, w, cin], 7, layout: .nhwc)  // 3 images: 2 threads split them 1 + 2
                 let arenaA = Arena(), arenaB = Arena()  // results live in their arena
                 let a = try fused.run([x], arena: arenaA)[0], b = try separate.run([x], arena: arenaB)[0]
                 XCTAssertEqual(a.shape.dims, b.shape.dims, "case \(n)")

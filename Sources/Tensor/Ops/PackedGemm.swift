@@ -19,6 +19,8 @@ enum GemmTile {
     /// Pairs of panels go to the AVX-512 tile (TensorAVX512) when the CPU has AVX-512 and
     /// AFFECTD_AVX512 is not 0 (tests switch it to cover both tiles).
     nonisolated(unsafe) static var avx512 = cpuHasAVX512 && ProcessInfo.processInfo.environment["AFFECTD_AVX512"] != "0"
+    /// packedGemm prefetches weights when a thread's share is at most this many tiles.
+    nonisolated(unsafe) static var prefetchTiles = 40
 }
 
 /// Whether this CPU runs AVX-512 F/CD/BW/DQ/VL (what TensorAVX512's -target-cpu skylake-avx512 may
@@ -37,21 +39,33 @@ let cpuHasAVX512: Bool = {
 
 /// One tile (or run) against panels `panels` of `b` (columns `panels.lowerBound * 16 ..< n`, C at
 /// column 0 of them): two panels at a time on the AVX-512 tile when it is on, else one at a time.
+/// A pair whose second panel holds 8 columns or fewer (N = 24: EfficientNet's 24-channel
+/// projections) goes to the AVX2 tiles instead, whose narrow tile computes just those 8: the
+/// 16-lane tile would spend a quarter of its multiply-adds on zero padding (~1.5% of
+/// EfficientNet-Lite0 at batch 1, in-process A/B).
+///
+/// `prefetchOffset`: each AVX-512 pair prefetches the pair after it (panels p+2 and p+3, which are
+/// contiguous), from that many bytes in, one line per k step (see packedGemm).
 @inline(__always)
 func gemmPanels(_ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
                 table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
                 segments: Int, segmentLength: Int, segmentStride: Int = 0,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
-                runLength: Int = GemmTile.rows, runStride: Int = 0) {
+                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetchOffset: Int? = nil) {
     var p = panels.lowerBound
     while p < panels.upperBound {
         let col = p * GemmTile.cols
-        if GemmTile.avx512 && rows > 2 && p + 1 < panels.upperBound {
+        if GemmTile.avx512 && rows > 2 && p + 1 < panels.upperBound && n - (p + 1) * GemmTile.cols > GemmTile.Vector.scalarCount {
+            var ahead: UnsafeRawPointer? = nil
+            if let offset = prefetchOffset, p + 2 < b.panelCount,
+               offset < (min(b.panelCount, p + 4) - (p + 2)) * b.k * GemmTile.cols * 4 {
+                ahead = UnsafeRawPointer(b.panel(p + 2)) + offset
+            }
             gemmTile512(rows: rows, cols: min(2 * GemmTile.cols, n - col), table: table, tableStride: tableStride,
                         segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
                         panel0: b.panel(p), panel1: b.panel(p + 1), c: c + col, ldc: ldc,
                         bias: epilogue.bias.map { $0 + col }, slopes: epilogue.slopes.map { $0 + col },
-                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride)
+                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride, prefetch: ahead)
             p += 2
         } else {
             gemmTile(rows: rows, cols: min(GemmTile.cols, n - col), table: table, tableStride: tableStride,
@@ -323,6 +337,13 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 /// that (7x7 layers: 49 rows, nine tiles), the column panels are split instead. When B outgrows L2
 /// (late 1x1 convs: 1152 x 320 is 1.5 MB) its panels go in chunks of ~192 KB, each swept over
 /// every tile while it stays in L2, instead of every tile streaming all of B from L3.
+///
+/// Few rows (up to `prefetchTiles` tiles per thread: 7x7 and 14x14 maps at batch 1) leave the
+/// weights as the cold data: a network's 18 MB of them are not in cache when an image comes, and
+/// each pair of panels went through one tile at memory speed, the others waiting, then through the
+/// rest at L2 speed. There each pair is swept on its own and its tiles prefetch the next pair, a
+/// slice each, so it is in L2 before the sweep reaches it (EfficientNet-Lite0 at batch 1: ~2%,
+/// in-process A/B; with more rows the weights' share of the traffic is small and nothing changed).
 @inline(__always)
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
@@ -330,6 +351,7 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
     let panelsPerChunk = max(2, (192 << 10) / max(1, b.k * GemmTile.cols * 4)) & ~1  // whole pairs
     let threads = Engine.intraOpThreads
     func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
+        let prefetching = GemmTile.avx512 && tileRange.count <= GemmTile.prefetchTiles
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
             // Short K (expands up to 112 -> 672): a tile's multiply-adds cost little
             // more than its call, so each panel runs down all the rows of the range in one call.
@@ -338,7 +360,20 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 for r in 0..<GemmTile.rows { table[r] = a + (r0 + r) * lda }
                 gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
                            segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                           runLength: rows, runStride: lda)
+                           runLength: rows, runStride: lda, prefetchOffset: prefetching ? 0 : nil)
+                return
+            }
+            if prefetching {
+                for pair in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: 2) {
+                    for tile in tileRange {
+                        let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
+                        for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
+                        gemmPanels(pair..<min(panelRange.upperBound, pair + 2), of: b, n: b.n, rows: rows,
+                                   table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
+                                   c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                                   prefetchOffset: (tile - tileRange.lowerBound) * b.k * 64)
+                    }
+                }
                 return
             }
             for chunk in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: panelsPerChunk) {
