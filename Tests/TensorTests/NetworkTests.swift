@@ -54,6 +54,48 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(a.contains { $0 < 0 })  // negative outputs went through the slopes
     }
 
+    /// A small network on small declared images runs a batch image by image (one thread): the
+    /// results equal each image run alone, bit for bit, for every output; a network over the weight
+    /// limit, or with undeclared image sizes, keeps the batch whole.
+    func testSmallNetworksSplitTheBatchWithTheSameResults() throws {
+        func filled(_ dims: [Int], _ seed: Int) -> Tensor {
+            let t = Tensor(zeros: dims)
+            for i in 0..<t.count { t.data[i] = Float((i * 7919 + seed * 104_729) % 211) / 211 - 0.45 }
+            return t
+        }
+        var w: [String: Tensor] = ["c.w": filled([16, 3, 3, 3], 1), "c.b": filled([16], 2),
+                                   "d.w": filled([16, 1, 3, 3], 3), "p.w": filled([24, 16, 1, 1], 4),
+                                   "fc.w": filled([5, 24], 5)]
+        let blocks = #"[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","stride":2,"pad":1,"activation":"relu"},{"op":"conv2d","name":"d","weight":"d.w","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w","activation":"relu6"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}],"outputs":["s","g","p"]"#
+        func net(_ shape: String) throws -> Network {
+            try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x","shape":\#(shape)}],"blocks":\#(blocks)}"#), lookup: { w[$0] })
+        }
+        let small = try net("[20,18,3]"), anySize = try net("[null,null,3]")
+        XCTAssertTrue(small.splitsBatch)
+        XCTAssertFalse(anySize.splitsBatch)
+        w["fc.w"] = filled([5000, 24], 5)  // 480 KB of weights
+        XCTAssertFalse(try net("[20,18,3]").splitsBatch)
+
+        let n = 3, x = filled([n, 20, 18, 3], 7)
+        let batchArena = Arena()
+        for pass in 0..<2 {  // the second run reuses the arena's block
+            batchArena.reset()
+            let before = batchArena.systemAllocations
+            let batch = try small.run([try x.reshaped([n, 20, 18, 3], layout: .nhwc)], arena: batchArena)
+            if pass == 1 { XCTAssertEqual(batchArena.systemAllocations, before, "second run allocated") }
+            XCTAssertEqual(batch.map(\.shape.dims), [[n, 5], [n, 24], [n, 10, 9, 24]])
+            for i in 0..<n {
+                let one = Tensor(shape: Shape([1, 20, 18, 3]), layout: .nhwc, data: x.data + i * 20 * 18 * 3, owner: x.owner)
+                let alone = try small.run([one], arena: Arena())
+                for (k, (b, a)) in zip(batch, alone).enumerated() {
+                    let slice = Array(UnsafeBufferPointer(start: b.data + i * a.count, count: a.count))
+                    let differing = zip(slice, a.array).filter { $0 != $1 }.count
+                    XCTAssertEqual(differing, 0, "image \(i), output \(k): \(differing) of \(a.count) values differ")
+                }
+            }
+        }
+    }
+
     /// [1x1 expand ->] depthwise -> 1x1 project runs as one fused op (InvertedResidual.swift)
     /// when nothing else reads the intermediates, and gives exactly the convs' results one by one:
     /// stride 1 and 2, 3x3 and 5x5, padding "same" and explicit, batch 2, images whose expanded
