@@ -20,7 +20,7 @@ enum GemmTile {
     /// AFFECTD_AVX512 is not 0 (tests switch it to cover both tiles).
     nonisolated(unsafe) static var avx512 = cpuHasAVX512 && ProcessInfo.processInfo.environment["AFFECTD_AVX512"] != "0"
     /// packedGemm prefetches weights when a thread's share is at most this many tiles.
-    nonisolated(unsafe) static var prefetchTiles = 40
+    static let prefetchTiles = 40
 }
 
 /// Whether this CPU runs AVX-512 F/CD/BW/DQ/VL (what TensorAVX512's -target-cpu skylake-avx512 may
@@ -342,7 +342,7 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 /// weights as the cold data: a network's 18 MB of them are not in cache when an image comes, and
 /// each pair of panels went through one tile at memory speed, the others waiting, then through the
 /// rest at L2 speed. There each pair is swept on its own and its tiles prefetch the next pair, a
-/// slice each, so it is in L2 before the sweep reaches it (EfficientNet-Lite0 at batch 1: ~2%,
+/// slice each, so it is in L2 before the sweep reaches it (EfficientNet-Lite0 at batch 1: 2-4%,
 /// in-process A/B; with more rows the weights' share of the traffic is small and nothing changed).
 @inline(__always)
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
