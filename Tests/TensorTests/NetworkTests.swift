@@ -102,6 +102,36 @@ final class NetworkTests: XCTestCase {
     /// stride 1 and 2, 3x3 and 5x5, padding "same" and explicit, batch 2, images whose expanded
     /// tensor exceeds InvertedResidualKernel.fuseAboveBytes (many bands, the window's overlap
     /// moved to its front) and a small one (run one by one), on 1 and 2 intra-op threads.
+    func testEachBlockIsToldTheNextWeightsToPrefetch() throws {
+        let w: [String: Tensor] = ["c.w": Tensor(zeros: [16, 3, 3, 3]), "d.w": Tensor(zeros: [16, 1, 3, 3]),
+                                   "d.b": Tensor(zeros: [16]), "p.w": Tensor(zeros: [24, 16, 1, 1]),
+                                   "fc.w": Tensor(zeros: [5, 24])]
+        let net = try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x","shape":[20,18,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","pad":1},{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}]}"#), lookup: { w[$0] })
+        XCTAssertEqual(net.blockOps, ["conv2d", "inverted_residual", "global_avg_pool", "linear", "softmax"])
+        func starts(_ p: Prefetch) -> [UnsafeRawPointer?] { p.ranges.map(\.baseAddress) }
+        let depthwise = net.blocks[1].kernel.leadingWeights, linear = net.blocks[3].kernel.leadingWeights
+        XCTAssertEqual(depthwise.byteCount, (16 * 9 + 16) * 4, "the depthwise's weights and bias")
+        XCTAssertEqual(linear.byteCount, 8 * 24 * 4, "the linear's one 8-column panel")
+        XCTAssertEqual(starts(net.upcoming[0]), starts(depthwise))
+        XCTAssertEqual(starts(net.upcoming[1]), starts(linear), "the pool has no weights: skipped")
+        XCTAssertEqual(starts(net.upcoming[2]), starts(linear))
+        XCTAssertTrue(net.upcoming[3].isEmpty && net.upcoming[4].isEmpty)
+    }
+
+    func testPrefetchLaysItsRangesEndToEnd() {
+        let a = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 64)
+        defer { a.deallocate() }
+        let p = Prefetch(a, count: 100) + Prefetch(a + 200, count: 0) + Prefetch(a + 128, count: 50)
+        XCTAssertEqual(p.ranges.count, 2, "empty ranges are dropped")
+        XCTAssertEqual(p.byteCount, 150)
+        XCTAssertEqual(p.address(at: 0), UnsafeRawPointer(a))
+        XCTAssertEqual(p.address(at: 99), UnsafeRawPointer(a + 99))
+        XCTAssertEqual(p.address(at: 100), UnsafeRawPointer(a + 128))
+        XCTAssertEqual(p.address(at: 149), UnsafeRawPointer(a + 177))
+        XCTAssertNil(p.address(at: 150))
+        XCTAssertTrue(Prefetch().isEmpty)
+    }
+
     func testInvertedResidualFusionKeepsResults() throws {
         func filled(_ dims: [Int], _ seed: Int, scale: Float = 1, layout: Layout = .rowMajor) -> Tensor {
             let t = Tensor(zeros: dims, layout: layout)

@@ -32,6 +32,8 @@ public final class Network: @unchecked Sendable {
     /// For each block: the block outputs whose last reader it is (released to the arena after it
     /// runs; never a network output). Computed once at load.
     let expiring: [[Int]]
+    /// For each block: what the network reads next, for the block to prefetch (Prefetch).
+    let upcoming: [Prefetch]
 
     /// Blocks by op, in order (for /v1/models and logs).
     public var blockOps: [String] { blocks.map(\.op) }
@@ -152,6 +154,15 @@ public final class Network: @unchecked Sendable {
             expiring[lastReader[slot] >= 0 ? lastReader[slot] : slot - ins.count].append(slot)
         }
         self.expiring = expiring
+        // Each block prefetches the first weights of the next block that has any (adds, pools: none).
+        var upcoming = [Prefetch](repeating: Prefetch(), count: blocks.count)
+        var following = Prefetch()
+        for i in blocks.indices.reversed() {
+            upcoming[i] = following
+            let leading = blocks[i].kernel.leadingWeights
+            if !leading.isEmpty { following = leading }
+        }
+        self.upcoming = upcoming
         let imageFloats = ins.map { $0.shape.isEmpty || $0.shape.contains(nil) ? Int.max : $0.shape.reduce(1) { $0 * $1! } }
         splitsBatch = weightFloats * 4 <= Network.splitWeightBytes && imageFloats.allSatisfy { $0 <= Network.splitImageFloats }
     }
@@ -277,7 +288,7 @@ public final class Network: @unchecked Sendable {
             args.removeAll(keepingCapacity: true)
             for s in b.inputs { args.append(values[s]!) }
             let t0 = blockSeconds == nil ? 0 : Network.monotonicSeconds()
-            do { values[inputs.count + i] = try b.kernel.run(args, arena) }
+            do { values[inputs.count + i] = try b.kernel.run(args, arena, then: upcoming[i]) }
             catch { throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)") }
             if let blockSeconds { blockSeconds[i] += Network.monotonicSeconds() - t0 }
             for slot in expiring[i] { release(slot, &values, arena) }

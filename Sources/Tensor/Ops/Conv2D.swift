@@ -109,7 +109,9 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                                                        slopes: slopes.map { UnsafePointer($0.base) })
     }
 
-    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
+    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor { try run(inputs, arena, then: Prefetch()) }
+
+    func run(_ inputs: [Tensor], _ arena: Arena, then next: Prefetch) throws -> Tensor {
         let x = try single(inputs)
         let (n, h, w, c) = try x.nhwc()
         guard c == cin else { throw TensorError.shape("conv2d: input has \(c) channels, weights expect \(cin)") }
@@ -121,7 +123,7 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
             winograd.run(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue, arena: arena)
             afterEpilogue.apply(y.data, y.count)
         } else if isPointwise {
-            pointwise(x.data, pixels: n * h * w, into: y.data)
+            pointwise(x.data, pixels: n * h * w, into: y.data, then: next)
         } else {
             implicitGemm(x: x.data, n: n, h: h, w: w, y: y.data, oh: oh, ow: ow, pt: pt, pl: pl, epilogue: epilogue)
             afterEpilogue.apply(y.data, y.count)
@@ -131,10 +133,22 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
 
     var isDepthwise: Bool { depthwiseWeights != nil }
 
+    /// Depthwise: all its weights and the bias (read tap by tap for every channel block); GEMM
+    /// paths: the first pair of panels (what the first tiles read). Winograd: none (its weights
+    /// are transformed per tile position and small in the networks that use it).
+    var leadingWeights: Prefetch {
+        if let depthwiseWeights {
+            return Prefetch(UnsafeRawPointer(depthwiseWeights.base), count: depthwiseWeights.capacity * 4)
+                + (bias.map { Prefetch(UnsafeRawPointer($0.base), count: $0.capacity * 4) } ?? Prefetch())
+        }
+        guard let b = panels.first else { return Prefetch() }
+        return Prefetch(UnsafeRawPointer(b.panel(0)), count: min(2, b.panelCount) * b.k * GemmTile.cols * 4)
+    }
+
     /// A 1x1 conv (`isPointwise`) of `pixels` consecutive NHWC pixels: the input rows are the
-    /// GEMM's A matrix as they lie.
-    func pointwise(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>) {
-        packedGemm(m: pixels, a: x, lda: cin, b: panels[0], c: y, ldc: cout, epilogue: epilogue)
+    /// GEMM's A matrix as they lie. `next`: what to prefetch as it finishes (Prefetch).
+    func pointwise(_ x: UnsafePointer<Float>, pixels: Int, into y: UnsafeMutablePointer<Float>, then next: Prefetch = Prefetch()) {
+        packedGemm(m: pixels, a: x, lda: cin, b: panels[0], c: y, ldc: cout, epilogue: epilogue, then: next)
         afterEpilogue.apply(y, pixels * cout)
     }
 

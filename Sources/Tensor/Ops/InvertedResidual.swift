@@ -27,9 +27,17 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
         guard expand?.isPointwise ?? true, depthwise.isDepthwise, depthwise.slopes == nil, project.isPointwise,
               expand.map({ $0.cout == depthwise.cin }) ?? true, project.cin == depthwise.cout else { return nil }
         self.expand = expand; self.depthwise = depthwise; self.project = project
+        leadingWeights = (expand ?? depthwise).leadingWeights
+        afterExpand = depthwise.leadingWeights + project.leadingWeights
     }
 
-    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
+    let leadingWeights: Prefetch
+    /// What the expand prefetches as it finishes: the depthwise's weights and the project's first.
+    private let afterExpand: Prefetch
+
+    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor { try run(inputs, arena, then: Prefetch()) }
+
+    func run(_ inputs: [Tensor], _ arena: Arena, then next: Prefetch) throws -> Tensor {
         let x = try single(inputs)
         let (n, h, w, c) = try x.nhwc()
         let mid = depthwise.cin
@@ -39,7 +47,7 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
         let window = depthwise.window
         let (oh, ow, pt, pl) = try window.geometry(h: h, w: w)
         if h * w * mid * 4 <= InvertedResidualKernel.fuseAboveBytes {
-            return runImageByImage(x, n: n, h: h, w: w, oh: oh, ow: ow, pt: pt, pl: pl, arena)
+            return runImageByImage(x, n: n, h: h, w: w, oh: oh, ow: ow, pt: pt, pl: pl, then: next, arena)
         }
 
         // Band height: the most output rows whose input rows fill at most half the window, so the
@@ -98,8 +106,11 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
     /// 8 the batch's were 2-6 MB, and EfficientNet-Lite0's 28x28 and 14x14 blocks ran 1.2-1.4x
     /// behind onnxruntime; image by image, the whole network ~8% faster). Several threads take
     /// whole images each; one image gets every thread inside its convs.
+    ///
+    /// Each conv prefetches the weights of the one after it as it finishes (Prefetch): the expand
+    /// the depthwise's and the project's first, the project the next image's expand, or `next`.
     private func runImageByImage(_ x: Tensor, n: Int, h: Int, w: Int, oh: Int, ow: Int, pt: Int, pl: Int,
-                                 _ arena: Arena) -> Tensor {
+                                 then next: Prefetch, _ arena: Arena) -> Tensor {
         let mid = depthwise.cin, c = x.dim(-1), cout = project.cout
         let expandedFloats = expand == nil ? 0 : (h * w * mid + 15) & ~15
         let perPart = expandedFloats + ((oh * ow * mid + 15) & ~15)
@@ -109,17 +120,20 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
         defer { arena.release(scratch, count: parts * perPart) }
         let source = x.data, out = y.data
         let expand = expand, depthwise = depthwise, project = project
+        let afterExpand = afterExpand, nextImage = leadingWeights
         Engine.parallelRanges(parts) { partRange in
             for part in partRange {
                 let expanded = scratch + part * perPart, filtered = expanded + expandedFloats
-                for b in (n * part / parts)..<(n * (part + 1) / parts) {
+                let images = (n * part / parts)..<(n * (part + 1) / parts)
+                for b in images {
                     var input = source + b * h * w * c
                     if let expand {
-                        expand.pointwise(input, pixels: h * w, into: expanded)
+                        expand.pointwise(input, pixels: h * w, into: expanded, then: afterExpand)
                         input = expanded
                     }
                     depthwise.depthwise(x: input, n: 1, h: h, w: w, y: filtered, oh: oh, ow: ow, pt: pt, pl: pl)
-                    project.pointwise(filtered, pixels: oh * ow, into: out + b * oh * ow * cout)
+                    project.pointwise(filtered, pixels: oh * ow, into: out + b * oh * ow * cout,
+                                      then: b + 1 < images.upperBound ? nextImage : next)
                 }
             }
         }

@@ -51,6 +51,12 @@ final class LinearKernel: Kernel, @unchecked Sendable {
         return y
     }
 
+    /// The first panels (up to 256 KB, a quarter of L2), which small batches read first: the rest
+    /// streams in behind them.
+    var leadingWeights: Prefetch {
+        Prefetch(UnsafeRawPointer(panels.base), count: min(256 << 10, panels.capacity * 4))
+    }
+
     /// Per panel, all row groups in turn, so a panel is read from memory once and then from cache.
     /// Units split across threads: wide panels, then narrow ones.
     private func smallBatch(_ x: UnsafeMutablePointer<Float>, m: Int, _ y: UnsafeMutablePointer<Float>) {

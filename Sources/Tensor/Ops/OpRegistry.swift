@@ -76,10 +76,17 @@ public protocol Kernel: AnyObject, Sendable {
     func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor
     /// Every output, for ops with more than one (e.g. an LSTM's y, h_n, c_n); the first is `run`'s.
     func runAll(_ inputs: [Tensor], _ arena: Arena) throws -> [Tensor]
+    /// `run`, told what the network reads next (the next op's `leadingWeights`), which a kernel
+    /// whose weights stream from memory may prefetch as it finishes.
+    func run(_ inputs: [Tensor], _ arena: Arena, then next: Prefetch) throws -> Tensor
+    /// The weights this op reads first (empty: none worth prefetching).
+    var leadingWeights: Prefetch { get }
 }
 
 extension Kernel {
     public func runAll(_ inputs: [Tensor], _ arena: Arena) throws -> [Tensor] { [try run(inputs, arena)] }
+    public func run(_ inputs: [Tensor], _ arena: Arena, then next: Prefetch) throws -> Tensor { try run(inputs, arena) }
+    public var leadingWeights: Prefetch { Prefetch() }
 }
 
 /// Builds a kernel from its declaration (all validation happens here, not in `run`).

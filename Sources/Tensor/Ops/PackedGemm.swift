@@ -44,28 +44,23 @@ let cpuHasAVX512: Bool = {
 /// 16-lane tile would spend a quarter of its multiply-adds on zero padding (~1.5% of
 /// EfficientNet-Lite0 at batch 1, in-process A/B).
 ///
-/// `prefetchOffset`: each AVX-512 pair prefetches the pair after it (panels p+2 and p+3, which are
-/// contiguous), from that many bytes in, one line per k step (see packedGemm).
+/// `prefetch`: the AVX-512 pair tile also asks for one 64-byte line from there per k step, into
+/// L2 (packedGemm points it at weights it needs next); pass it for one pair at a time.
 @inline(__always)
 func gemmPanels(_ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
                 table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
                 segments: Int, segmentLength: Int, segmentStride: Int = 0,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
-                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetchOffset: Int? = nil) {
+                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetch: UnsafeRawPointer? = nil) {
     var p = panels.lowerBound
     while p < panels.upperBound {
         let col = p * GemmTile.cols
         if GemmTile.avx512 && rows > 2 && p + 1 < panels.upperBound && n - (p + 1) * GemmTile.cols > GemmTile.Vector.scalarCount {
-            var ahead: UnsafeRawPointer? = nil
-            if let offset = prefetchOffset, p + 2 < b.panelCount,
-               offset < (min(b.panelCount, p + 4) - (p + 2)) * b.k * GemmTile.cols * 4 {
-                ahead = UnsafeRawPointer(b.panel(p + 2)) + offset
-            }
             gemmTile512(rows: rows, cols: min(2 * GemmTile.cols, n - col), table: table, tableStride: tableStride,
                         segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
                         panel0: b.panel(p), panel1: b.panel(p + 1), c: c + col, ldc: ldc,
                         bias: epilogue.bias.map { $0 + col }, slopes: epilogue.slopes.map { $0 + col },
-                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride, prefetch: ahead)
+                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride, prefetch: prefetch)
             p += 2
         } else {
             gemmTile(rows: rows, cols: min(GemmTile.cols, n - col), table: table, tableStride: tableStride,
@@ -341,48 +336,72 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 /// Few rows (up to `prefetchTiles` tiles per thread: 7x7 and 14x14 maps at batch 1) leave the
 /// weights as the cold data: a network's 18 MB of them are not in cache when an image comes, and
 /// each pair of panels went through one tile at memory speed, the others waiting, then through the
-/// rest at L2 speed. There each pair is swept on its own and its tiles prefetch the next pair, a
-/// slice each, so it is in L2 before the sweep reaches it (EfficientNet-Lite0 at batch 1: 2-4%,
-/// in-process A/B; with more rows the weights' share of the traffic is small and nothing changed).
+/// rest at L2 speed. There each pair is swept on its own while its tiles prefetch what comes after
+/// it, a slice each: the next pair, and after the last pair `next` (the next op's first weights),
+/// started just early enough that the last sweep's tiles can still cover it.
 @inline(__always)
 func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
-                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue) {
+                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, then next: Prefetch = Prefetch()) {
     let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
     let panelsPerChunk = max(2, (192 << 10) / max(1, b.k * GemmTile.cols * 4)) & ~1  // whole pairs
     let threads = Engine.intraOpThreads
     func sweep(tiles tileRange: Range<Int>, panels panelRange: Range<Int>) {
         let prefetching = GemmTile.avx512 && tileRange.count <= GemmTile.prefetchTiles
+        // Short K (expands up to 112 -> 672): a tile's multiply-adds cost little more than its
+        // call, so each panel runs down all the rows of the range in one call.
+        let runForm = b.k <= 128 && tileRange.count >= 2
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: GemmTile.rows) { table in
-            // Short K (expands up to 112 -> 672): a tile's multiply-adds cost little
-            // more than its call, so each panel runs down all the rows of the range in one call.
-            if b.k <= 128 && tileRange.count >= 2 {
-                let r0 = tileRange.lowerBound * GemmTile.rows, rows = min(m, tileRange.upperBound * GemmTile.rows) - r0
-                for r in 0..<GemmTile.rows { table[r] = a + (r0 + r) * lda }
-                gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
-                           segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                           runLength: rows, runStride: lda, prefetchOffset: prefetching ? 0 : nil)
+            let r0 = tileRange.lowerBound * GemmTile.rows, runRows = min(m, tileRange.upperBound * GemmTile.rows) - r0
+            if runForm { for r in 0..<GemmTile.rows { table[r] = a + (r0 + r) * lda } }
+            if prefetching {
+                // The bytes to prefetch, in order: this range's pairs after the first, then `next`
+                // if this range ends B. Sweep j covers [covered, end_j): the next pair, or more
+                // when what is left would not fit in the remaining sweeps' reach.
+                let tail = UnsafeRawPointer(b.panel(panelRange.lowerBound + 2))
+                let tailBytes = max(0, panelRange.count - 2) * b.k * GemmTile.cols * 4
+                let after = panelRange.upperBound == b.panelCount ? next : Prefetch()
+                func address(_ offset: Int) -> UnsafeRawPointer? { offset < tailBytes ? tail + offset : after.address(at: offset - tailBytes) }
+                let total = tailBytes + after.byteCount, pairBytes = 2 * b.k * GemmTile.cols * 4
+                let lineSpan = b.k * 64  // what one tile call prefetches: a line per k step
+                let calls = runForm ? 1 : tileRange.count
+                let reach = runForm ? (runRows + GemmTile.rows - 1) / GemmTile.rows * lineSpan : lineSpan
+                let sweeps = (panelRange.count + 1) / 2
+                var covered = 0
+                for (j, pair) in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: 2).enumerated() {
+                    let end = min(total, max((j + 1) * pairBytes, total - (sweeps - 1 - j) * calls * reach))
+                    let pairPanels = pair..<min(panelRange.upperBound, pair + 2)
+                    if runForm {
+                        gemmPanels(pairPanels, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
+                                   segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                                   runLength: runRows, runStride: lda,
+                                   prefetch: covered < end ? address(covered) : nil)
+                    } else {
+                        for tile in tileRange {
+                            let t0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - t0)
+                            for r in 0..<GemmTile.rows { table[r] = a + (t0 + min(r, rows - 1)) * lda }
+                            let from = covered + (tile - tileRange.lowerBound) * lineSpan
+                            gemmPanels(pairPanels, of: b, n: b.n, rows: rows, table: UnsafePointer(table.baseAddress!),
+                                       segments: 1, segmentLength: b.k, c: c + t0 * ldc, ldc: ldc, epilogue: epilogue,
+                                       prefetch: from < end ? address(from) : nil)
+                        }
+                    }
+                    covered = max(covered, end)
+                }
                 return
             }
-            if prefetching {
-                for pair in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: 2) {
-                    for tile in tileRange {
-                        let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
-                        for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
-                        gemmPanels(pair..<min(panelRange.upperBound, pair + 2), of: b, n: b.n, rows: rows,
-                                   table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
-                                   c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                                   prefetchOffset: (tile - tileRange.lowerBound) * b.k * 64)
-                    }
-                }
+            if runForm {
+                gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
+                           segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                           runLength: runRows, runStride: lda)
                 return
             }
             for chunk in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: panelsPerChunk) {
                 for tile in tileRange {
-                    let r0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - r0)
-                    for r in 0..<GemmTile.rows { table[r] = a + (r0 + min(r, rows - 1)) * lda }
+                    let t0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - t0)
+                    for r in 0..<GemmTile.rows { table[r] = a + (t0 + min(r, rows - 1)) * lda }
                     gemmPanels(chunk..<min(panelRange.upperBound, chunk + panelsPerChunk), of: b, n: b.n, rows: rows,
                                table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
-                               c: c + r0 * ldc, ldc: ldc, epilogue: epilogue)
+                               c: c + t0 * ldc, ldc: ldc, epilogue: epilogue)
                 }
             }
         }
