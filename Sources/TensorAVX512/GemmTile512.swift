@@ -14,21 +14,23 @@
 /// `runLength` > 6 the tile repeats down a run of rows `runStride` floats apart, the last tile
 /// shifted back to end at the run's end (as Tensor's tiles do).
 ///
-/// With `prefetch`, each k step also asks for the next 64-byte line from there into L2 (the
-/// caller points it at weights it will need soon; prefetches never fault, so it may run past
-/// them).
+/// With `prefetch`, each k step also asks for the next 64-byte line of it into L2 (the caller
+/// points it at weights it will need soon), tile by tile until its end: a run of many tiles
+/// stops there instead of filling L2 with whatever follows (prefetches never fault, so the last
+/// tile may run a little past it).
 @inline(never)
 public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int,
                         segments: Int, segmentLength: Int, segmentStride: Int,
                         panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
                         c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Float>?, slopes: UnsafePointer<Float>?, lo: Float, hi: Float,
-                        runLength: Int, runStride: Int, prefetch: UnsafeRawPointer? = nil) {
+                        runLength: Int, runStride: Int, prefetch: UnsafeRawBufferPointer? = nil) {
     typealias V = SIMD16<Float>
-    let prefetching = prefetch != nil
-    var ahead = prefetch ?? UnsafeRawPointer(panel0)
+    var ahead = prefetch?.baseAddress ?? UnsafeRawPointer(panel0)
+    let prefetchEnd = prefetch.map { $0.baseAddress! + $0.count } ?? ahead
     var start = 0
     while true {
+        let prefetching = ahead < prefetchEnd
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         var p0 = UnsafePointer<V>(OpaquePointer(panel0)), p1 = UnsafePointer<V>(OpaquePointer(panel1))
@@ -67,9 +69,21 @@ public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer
             c40 = prelu(c40, s0); c41 = prelu(c41, s1); c50 = prelu(c50, s0); c51 = prelu(c51, s1)
         }
         if lo > -.infinity || hi < .infinity {
-            c00 = clamp(c00, lo, hi); c01 = clamp(c01, lo, hi); c10 = clamp(c10, lo, hi); c11 = clamp(c11, lo, hi)
-            c20 = clamp(c20, lo, hi); c21 = clamp(c21, lo, hi); c30 = clamp(c30, lo, hi); c31 = clamp(c31, lo, hi)
-            c40 = clamp(c40, lo, hi); c41 = clamp(c41, lo, hi); c50 = clamp(c50, lo, hi); c51 = clamp(c51, lo, hi)
+            // Clamp to [lo, hi], NaN kept. Spelled out here: a helper function was not inlined in
+            // this module and, called per vector, made ReLU6 cost a K = 16 GEMM 1.6x its time.
+            let l = V(repeating: lo), h = V(repeating: hi)
+            c00 = c00.replacing(with: l, where: c00 .< l); c00 = c00.replacing(with: h, where: h .< c00)
+            c01 = c01.replacing(with: l, where: c01 .< l); c01 = c01.replacing(with: h, where: h .< c01)
+            c10 = c10.replacing(with: l, where: c10 .< l); c10 = c10.replacing(with: h, where: h .< c10)
+            c11 = c11.replacing(with: l, where: c11 .< l); c11 = c11.replacing(with: h, where: h .< c11)
+            c20 = c20.replacing(with: l, where: c20 .< l); c20 = c20.replacing(with: h, where: h .< c20)
+            c21 = c21.replacing(with: l, where: c21 .< l); c21 = c21.replacing(with: h, where: h .< c21)
+            c30 = c30.replacing(with: l, where: c30 .< l); c30 = c30.replacing(with: h, where: h .< c30)
+            c31 = c31.replacing(with: l, where: c31 .< l); c31 = c31.replacing(with: h, where: h .< c31)
+            c40 = c40.replacing(with: l, where: c40 .< l); c40 = c40.replacing(with: h, where: h .< c40)
+            c41 = c41.replacing(with: l, where: c41 .< l); c41 = c41.replacing(with: h, where: h .< c41)
+            c50 = c50.replacing(with: l, where: c50 .< l); c50 = c50.replacing(with: h, where: h .< c50)
+            c51 = c51.replacing(with: l, where: c51 .< l); c51 = c51.replacing(with: h, where: h .< c51)
         }
         let out = c + start * ldc
         @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
@@ -94,14 +108,6 @@ public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer
 @inline(__always)
 private func prelu(_ v: SIMD16<Float>, _ slope: SIMD16<Float>) -> SIMD16<Float> {
     v.replacing(with: v * slope, where: v .< 0)
-}
-
-/// Clamp to [lo, hi], NaN kept (lane by lane, so LLVM emits vmaxps/vminps).
-@inline(__always)
-private func clamp(_ v: SIMD16<Float>, _ lo: Float, _ hi: Float) -> SIMD16<Float> {
-    var r = v
-    for l in 0..<16 { let x = v[l] < lo ? lo : v[l]; r[l] = hi < x ? hi : x }
-    return r
 }
 
 /// LLVM's prefetch intrinsic (read, locality 1 = prefetcht2: L2, not L1, where the tile's

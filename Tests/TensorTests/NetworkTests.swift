@@ -124,11 +124,14 @@ final class NetworkTests: XCTestCase {
         let p = Prefetch(a, count: 100) + Prefetch(a + 200, count: 0) + Prefetch(a + 128, count: 50)
         XCTAssertEqual(p.ranges.count, 2, "empty ranges are dropped")
         XCTAssertEqual(p.byteCount, 150)
-        XCTAssertEqual(p.address(at: 0), UnsafeRawPointer(a))
-        XCTAssertEqual(p.address(at: 99), UnsafeRawPointer(a + 99))
-        XCTAssertEqual(p.address(at: 100), UnsafeRawPointer(a + 128))
-        XCTAssertEqual(p.address(at: 149), UnsafeRawPointer(a + 177))
-        XCTAssertNil(p.address(at: 150))
+        func slice(_ offset: Int, _ count: Int) -> [Int]? {
+            p.slice(at: offset, count: count).map { [UnsafeRawPointer($0.baseAddress!) - UnsafeRawPointer(a), $0.count] }
+        }
+        XCTAssertEqual(slice(0, 10), [0, 10])
+        XCTAssertEqual(slice(90, 40), [90, 10], "stops at the first range's end")
+        XCTAssertEqual(slice(100, 40), [128, 40])
+        XCTAssertEqual(slice(149, 40), [177, 1])
+        XCTAssertNil(slice(150, 1))
         XCTAssertTrue(Prefetch().isEmpty)
     }
 

@@ -44,14 +44,14 @@ let cpuHasAVX512: Bool = {
 /// 16-lane tile would spend a quarter of its multiply-adds on zero padding (~1.5% of
 /// EfficientNet-Lite0 at batch 1, in-process A/B).
 ///
-/// `prefetch`: the AVX-512 pair tile also asks for one 64-byte line from there per k step, into
-/// L2 (packedGemm points it at weights it needs next); pass it for one pair at a time.
+/// `prefetch`: the AVX-512 pair tile also asks for one 64-byte line of it per k step, into L2
+/// (packedGemm points it at weights it needs next); pass it for one pair at a time.
 @inline(__always)
 func gemmPanels(_ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
                 table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
                 segments: Int, segmentLength: Int, segmentStride: Int = 0,
                 c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
-                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetch: UnsafeRawPointer? = nil) {
+                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetch: UnsafeRawBufferPointer? = nil) {
     var p = panels.lowerBound
     while p < panels.upperBound {
         let col = p * GemmTile.cols
@@ -360,7 +360,12 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 let tail = UnsafeRawPointer(b.panel(panelRange.lowerBound + 2))
                 let tailBytes = max(0, panelRange.count - 2) * b.k * GemmTile.cols * 4
                 let after = panelRange.upperBound == b.panelCount ? next : Prefetch()
-                func address(_ offset: Int) -> UnsafeRawPointer? { offset < tailBytes ? tail + offset : after.address(at: offset - tailBytes) }
+                // Bytes [from, to) of the stream, or as much of them as lies in one piece.
+                func slice(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer? {
+                    guard from < to else { return nil }
+                    if from < tailBytes { return UnsafeRawBufferPointer(start: tail + from, count: min(to, tailBytes) - from) }
+                    return after.slice(at: from - tailBytes, count: to - from)
+                }
                 let total = tailBytes + after.byteCount, pairBytes = 2 * b.k * GemmTile.cols * 4
                 let lineSpan = b.k * 64  // what one tile call prefetches: a line per k step
                 let calls = runForm ? 1 : tileRange.count
@@ -371,10 +376,12 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                     let end = min(total, max((j + 1) * pairBytes, total - (sweeps - 1 - j) * calls * reach))
                     let pairPanels = pair..<min(panelRange.upperBound, pair + 2)
                     if runForm {
+                        // One call: its slice may stop at a piece's end; the next sweep goes on from there.
+                        let piece = slice(covered, end)
                         gemmPanels(pairPanels, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
                                    segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                                   runLength: runRows, runStride: lda,
-                                   prefetch: covered < end ? address(covered) : nil)
+                                   runLength: runRows, runStride: lda, prefetch: piece)
+                        covered += piece?.count ?? 0
                     } else {
                         for tile in tileRange {
                             let t0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - t0)
@@ -382,10 +389,10 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                             let from = covered + (tile - tileRange.lowerBound) * lineSpan
                             gemmPanels(pairPanels, of: b, n: b.n, rows: rows, table: UnsafePointer(table.baseAddress!),
                                        segments: 1, segmentLength: b.k, c: c + t0 * ldc, ldc: ldc, epilogue: epilogue,
-                                       prefetch: from < end ? address(from) : nil)
+                                       prefetch: slice(from, min(end, from + lineSpan)))
                         }
+                        covered = max(covered, end)
                     }
-                    covered = max(covered, end)
                 }
                 return
             }

@@ -25,11 +25,12 @@ public struct Prefetch: @unchecked Sendable {
 
     static func + (a: Prefetch, b: Prefetch) -> Prefetch { Prefetch(a.ranges + b.ranges) }
 
-    /// The address `offset` bytes into the ranges laid end to end; nil at or past the end.
-    func address(at offset: Int) -> UnsafeRawPointer? {
+    /// Up to `count` bytes from `offset` into the ranges laid end to end, as far as they lie in one
+    /// range; nil at or past the end.
+    func slice(at offset: Int, count: Int) -> UnsafeRawBufferPointer? {
         var rest = offset
         for r in ranges {
-            if rest < r.count { return r.baseAddress! + rest }
+            if rest < r.count { return UnsafeRawBufferPointer(start: r.baseAddress! + rest, count: min(count, r.count - rest)) }
             rest -= r.count
         }
         return nil
