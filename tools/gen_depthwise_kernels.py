@@ -1,6 +1,6 @@
 """Writes the unrolled depthwise kernels of Sources/Tensor/Ops/DepthwiseConv.swift.
 
-depthwiseW3S1, depthwiseW3S1Body, depthwiseW5S1Body and depthwiseW3S2 compute 8 output pixels x 8 channels per step
+depthwiseW3S1Body, depthwiseW5S1Body and depthwiseW3S2 compute 8 output pixels x 8 channels per step
 with each input vector loaded once per kernel row and every FMA written out (the accumulators,
 the row's weight vectors and one input vector stay in the 16 ymm registers). Written by hand
 they would be ~150 lines of near-identical Swift; this script is their source. To change them,
@@ -59,7 +59,7 @@ def kernel(K, S, col=False, name=None, attr="@inline(never)"):
 
 
 def generate() -> str:
-    return "\n\n".join([kernel(3, 1), kernel(3, 1, col=True, name="depthwiseW3S1Body", attr="@inline(__always)"),
+    return "\n\n".join([kernel(3, 1, col=True, name="depthwiseW3S1Body", attr="@inline(__always)"),
                           kernel(5, 1, col=True, name="depthwiseW5S1Body", attr="@inline(__always)"),
                           kernel(3, 2)]) + "\n"
 
