@@ -39,8 +39,9 @@ let package = Package(
             .unsafeFlags(["-Xcc", "-march=skylake-avx512", "-target-cpu", "skylake-avx512"]),
             .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
-        // Tensor: the neural runtime (tensors, kernels on OpenBLAS, safetensors, manifest graphs).
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "TensorAVX512"], swiftSettings: cpuBaseline + [
+        // Tensor: the neural runtime (tensors, kernels on OpenBLAS, safetensors, manifest graphs) and
+        // model packages (manifest + weight files, checked once at load; OpenSSL for their SHA-256).
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "COpenSSL", "TensorAVX512"], swiftSettings: cpuBaseline + [
             // Hot loops run on raw pointers; drop the remaining checks in release (docs/engine.md).
             .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
@@ -48,16 +49,19 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["CEpoll", "CZlib", "COpenSSL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: cpuBaseline),
 
-        // Affect: VA heads, temporal models, confidence, support-set labelling, result model and report.
-        .target(name: "Affect", dependencies: ["Tensor", "Media", "Vision"], swiftSettings: cpuBaseline),
+        // Affect: encoders, VA heads, temporal models, confidence, support-set labelling, result model and report.
+        .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
-        // Vision: MTCNN face detection, fer face crop, alignment, person crop, tracking; model packages.
-        .target(name: "Vision", dependencies: ["Tensor", "Media", "COpenSSL"], swiftSettings: cpuBaseline + [
+        // Vision: MTCNN face detection, fer face crop, person crop, tracking.
+        .target(name: "Vision", dependencies: ["Tensor", "Media"], swiftSettings: cpuBaseline + [
             .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
+        // Pipeline: media in, result out (decode thread, frame workers, collector, streaming estimates).
+        .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect"], swiftSettings: cpuBaseline),
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).
         .target(name: "Service", dependencies: [
-            "HTTP", "Media", "Vision", "Affect",
+            "HTTP", "Media", "Tensor", "Affect", "Pipeline",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -66,7 +70,7 @@ let package = Package(
         ], swiftSettings: cpuBaseline),
 
         .executableTarget(name: "affectd", dependencies: [
-            "Media", "Tensor", "HTTP", "Affect", "Vision", "Service",
+            "Media", "Tensor", "HTTP", "Affect", "Vision", "Pipeline", "Service",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: cpuBaseline),

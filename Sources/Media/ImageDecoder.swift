@@ -4,12 +4,11 @@
 public enum ImageDecoder {
     public static let containers: Set<String> = ["jpeg_pipe", "png_pipe"]
 
+    /// The image's one frame (t = 0); any other container is refused as unsupported.
     public static func decode(_ source: MediaSource, limits: MediaLimits = MediaLimits()) throws -> DecodedFrame {
         var imageLimits = limits
         imageLimits.allowedContainers = limits.allowedContainers.intersection(containers)
-        imageLimits.threads = 1
-        let decoder = try VideoDecoder(source: source, limits: imageLimits)
-        guard let frame = try decoder.nextFrame() else { throw MediaError.noFrames }
+        guard let frame = try MediaReader(source: source, limits: imageLimits).frames().nextFrame() else { throw MediaError.noFrames }
         return frame
     }
 }

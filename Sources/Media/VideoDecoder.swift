@@ -12,6 +12,7 @@ public final class VideoDecoder {
     public private(set) var framesDecoded = 0
 
     private let input: MediaInput
+    private let still: Bool
     private let stream: UnsafeMutablePointer<AVStream>
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
@@ -27,10 +28,17 @@ public final class VideoDecoder {
     private var decodeErrors = 0
     private var readError: Int32?
 
-    public init(source: MediaSource, limits: MediaLimits = MediaLimits(), sampling: FrameSampling = .everyFrame) throws {
-        self.limits = limits
-        input = try MediaInput(source: source, limits: limits)
-        probe = try MediaProbe(input: input)
+    public convenience init(source: MediaSource, limits: MediaLimits = MediaLimits(), sampling: FrameSampling = .everyFrame) throws {
+        let input = try MediaInput(source: source, limits: limits)
+        try self.init(input: input, probe: try MediaProbe(input: input), sampling: sampling, still: false, threads: nil)
+    }
+
+    /// Decodes an input already opened and probed (`MediaReader`). A still yields its one frame at t = 0.
+    init(input: MediaInput, probe: MediaProbe, sampling: FrameSampling, still: Bool, threads: Int?) throws {
+        limits = input.limits
+        self.input = input
+        self.probe = probe
+        self.still = still
         guard let video = input.bestVideoStream else { throw MediaError.noVideoStream }
         stream = video
         let tb = video.pointee.time_base
@@ -38,10 +46,10 @@ public final class VideoDecoder {
         startPTS = video.pointee.start_time == affectd_nopts_value() ? 0 : video.pointee.start_time
         let fps = nominalFPS(video)
         frameInterval = fps.map { 1 / $0 }
-        sampler = FrameSampler(sampling, streamFPS: fps)
+        sampler = still ? nil : FrameSampler(sampling, streamFPS: fps)
         // Only the chosen stream's packets are demuxed into memory.
         for s in input.streams where s != video { s.pointee.discard = AVDISCARD_ALL }
-        codec = try input.openDecoder(video, threads: limits.decoderThreads)
+        codec = try input.openDecoder(video, threads: still ? 1 : threads ?? limits.decoderThreads)
         packet = av_packet_alloc()
         frame = av_frame_alloc()
         guard packet != nil, frame != nil else { throw MediaError.ffmpeg(operation: "allocating frames", message: "out of memory") }
@@ -54,6 +62,7 @@ public final class VideoDecoder {
     }
 
     public func nextFrame() throws -> DecodedFrame? {
+        if still && framesDecoded > 0 { return nil }
         while !finished {
             if input.io.pastDeadline() { throw MediaError.timeLimitExceeded(seconds: limits.maxDecodeSeconds) }
             let received = avcodec_receive_frame(codec, frame)
@@ -115,7 +124,7 @@ public final class VideoDecoder {
         }
         framesDecoded += 1
         if framesDecoded > limits.maxFrames { av_frame_unref(f); throw MediaError.tooManyFrames(limit: limits.maxFrames) }
-        let t = presentationTime(f)
+        let t = still ? 0 : presentationTime(f)
         lastT = t
         if t > limits.maxDuration { av_frame_unref(f); throw MediaError.tooLong(seconds: t, limit: limits.maxDuration) }
         if var s = sampler {

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import HTTP
 import Media
+import Pipeline
 
 extension Service {
     func handleAnalysis(_ template: String, _ exchange: Exchange) {

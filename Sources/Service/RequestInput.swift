@@ -5,6 +5,7 @@ import Affect
 import Foundation
 import HTTP
 import Media
+import Pipeline
 
 struct ProblemError: Error, Sendable {
     let status: Int

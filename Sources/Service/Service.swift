@@ -7,7 +7,6 @@ import Logging
 import Media
 import Synchronization
 import Tensor
-import Vision
 
 public final class Service: Sendable {
     public let config: ServiceConfig

@@ -1,14 +1,14 @@
 // Start-up and shutdown of the whole service: model, workers, HTTP server, signals.
 // SIGTERM/SIGINT: readiness 503 at once, keep serving for the propagation window (load balancers
 // notice), stop accepting, let in-flight work finish within the drain timeout, exit.
+import Affect
 import Dispatch
 import Foundation
 import HTTP
-import Affect
 import Logging
 import Media
+import Pipeline
 import Tensor
-import Vision
 
 public final class ServiceHost: Sendable {
     public let service: Service

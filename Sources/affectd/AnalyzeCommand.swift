@@ -2,8 +2,8 @@ import Affect
 import ArgumentParser
 import Foundation
 import Media
+import Pipeline
 import Tensor
-import Vision
 
 /// Options shared by `analyze` and `label`: model, sampling, threads and the pipeline's knobs.
 struct AnalysisOptions: ParsableArguments {
@@ -113,11 +113,7 @@ enum ReportThumbnails {
             return try HTMLReport.Thumbnail(t: at.t, person: at.faces.first?.person,
                                             pngDataURI: "data:image/png;base64," + Data(png).base64EncodedString())
         }
-        let probe = try MediaProbe(source: .file(file), limits: limits)
-        if ImageDecoder.containers.contains(probe.container) {
-            return [try thumb(try ImageDecoder.decode(.file(file), limits: limits), wanted[0])]
-        }
-        let decoder = try VideoDecoder(source: .file(file), limits: limits)
+        let decoder = try MediaReader(source: .file(file), limits: limits).frames()
         var out: [HTMLReport.Thumbnail] = [], k = 0
         while k < wanted.count, let f = try decoder.nextFrame() {
             if f.t + 1e-6 >= wanted[k].t { out.append(try thumb(f, wanted[k])); k += 1 }

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
+import Glibc
 import Media
 import Tensor
 import Vision
+#endif
 
 /// `affectd bench-net --network NAME --batch B --threads N`: times one network of a model package
 /// (built once; each iteration = arena reset + run) and prints JSON. `--network pnet` runs every

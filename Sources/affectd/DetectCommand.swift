@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import Tensor
 import Vision
 
 /// `affectd detect FILE [--fps R]`: faces per frame as JSON lines (time, person id, box as
@@ -24,7 +25,7 @@ struct DetectCommand: ParsableCommand {
         let tracker = FaceTracker()
         let converter = FrameConverter()
         let buffer = RGBFrameBuffer()
-        func emit(index: Int, t: Double, frame: DecodedFrame) throws {
+        func emit(_ frame: DecodedFrame) throws {
             let img = try buffer.convert(frame, with: converter)
             let faces = try detector.detect(img)
             let ids = tracker.update(faces).ids
@@ -34,16 +35,11 @@ struct DetectCommand: ParsableCommand {
                     + "\"score\":\(String(format: "%.5f", f.score)),\"landmarks\":["
                     + f.landmarks.map { "[\(r($0.x)),\(r($0.y))]" }.joined(separator: ",") + "]}"
             }
-            print("{\"index\":\(index),\"t\":\(String(format: "%.3f", t)),\"width\":\(img.width),\"height\":\(img.height),\"faces\":[\(list.joined(separator: ","))]}")
+            print("{\"index\":\(frame.index),\"t\":\(String(format: "%.3f", frame.t)),\"width\":\(img.width),\"height\":\(img.height),\"faces\":[\(list.joined(separator: ","))]}")
         }
         do {
-            let probe = try MediaProbe(source: .file(file), limits: media.limits)
-            if ImageDecoder.containers.contains(probe.container) {
-                try emit(index: 0, t: 0, frame: try ImageDecoder.decode(.file(file), limits: media.limits))
-            } else {
-                let decoder = try VideoDecoder(source: .file(file), limits: media.limits, sampling: fps.map { .fps($0) } ?? .everyFrame)
-                while let frame = try decoder.nextFrame() { try emit(index: frame.index, t: frame.t, frame: frame) }
-            }
+            let decoder = try MediaReader(source: .file(file), limits: media.limits).frames(sampling: fps.map { .fps($0) } ?? .everyFrame)
+            while let frame = try decoder.nextFrame() { try emit(frame) }
         } catch let error as MediaError {
             throw reportMediaError(error)
         }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Tensor
-import Vision
 
 /// `affectd model info [DIR]`: what a model package holds — networks with their inputs, blocks,
 /// outputs and weights, the files with their hashes, and where every weight came from. Loading

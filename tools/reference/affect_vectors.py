@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -71,9 +72,10 @@ def centroid_case(rng, root):
 def write_package(root, name, networks, affect, weights):
     d = root / SUITE / "packages" / name
     safetensors_io.save(d / "weights.safetensors", {k: np.asarray(v, np.float32) for k, v in weights.items()})
+    blob = (d / "weights.safetensors").read_bytes()
     manifest = {"format": "affectd-model/1", "name": f"test-{name}", "version": "0",
                 "description": "random weights for parity tests (tools/reference/affect_vectors.py)",
-                "files": [{"path": "weights.safetensors"}],
+                "files": [{"path": "weights.safetensors", "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}],
                 "provenance": [{"network": n, "trained": False, "note": "random test weights"} for n in networks],
                 "networks": networks, "affect": affect}
     (d / "manifest.json").write_text(json.dumps(manifest, indent=1))

@@ -1,5 +1,4 @@
 import Foundation
-import Tensor
 
 public struct ModelPackageError: Error, CustomStringConvertible, Equatable {
     public let message: String
@@ -61,12 +60,19 @@ public final class ModelPackage: @unchecked Sendable {
     /// Network names declared by the manifest, sorted.
     public var networkNames: [String] { (manifest["networks"]?.object?.keys).map { $0.sorted() } ?? [] }
 
-    /// Builds network `name` (weights folded and repacked) and test-runs it once on zeros.
-    public func network(_ name: String) throws -> Network {
+    /// The weight file that network `name` declares.
+    public func weightFile(forNetwork name: String) throws -> SafeTensorsFile {
         guard let decl = manifest["networks"]?[name] else { throw ModelPackageError("no network \(name) in the manifest") }
         guard let fileName = decl["file"]?.string, let file = files[fileName] else {
             throw ModelPackageError("network \(name): its \"file\" \(decl["file"]?.serialized ?? "(none)") is not among the package files")
         }
+        return file
+    }
+
+    /// Builds network `name` (weights folded and repacked) and test-runs it once on zeros.
+    public func network(_ name: String) throws -> Network {
+        let file = try weightFile(forNetwork: name)
+        let decl = manifest["networks"]![name]!
         let net: Network
         do { net = try Network(manifest: manifest, network: name, weights: file) }
         catch { throw ModelPackageError("network \(name): \(error)") }

@@ -1,3 +1,4 @@
+import Affect
 import Vision
 
 /// 8-bit RGB bilinear resize of a region of a frame (half-pixel centres, edges clamped): the input of

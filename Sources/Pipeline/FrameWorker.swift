@@ -1,3 +1,4 @@
+import Affect
 import Foundation
 import Tensor
 import Vision
@@ -32,6 +33,11 @@ final class PixelPool: @unchecked Sendable {
     func give(_ p: UnsafeMutablePointer<UInt8>, bytes: Int) {
         lock.lock(); defer { lock.unlock() }
         if bytes == size && free.count < 64 { free.append(p) } else { p.deallocate() }
+    }
+
+    /// Returns the pixels of a chunk's frames.
+    func give(_ chunk: [RGBFrame]) {
+        for f in chunk { give(f.pixels, bytes: f.width * f.height * 3 + RGBFrameBuffer.slack) }
     }
 
     deinit { for p in free { p.deallocate() } }

@@ -1,3 +1,4 @@
+import Affect
 /// The per-frame values of a live stream (`onFrame`, NDJSON): the RTS-smoothed values need the
 /// whole track, so a frame is sent with the causal Kalman estimate from the person's observations up
 /// to that frame (the final result carries the smoothed ones). With a trained temporal head, which

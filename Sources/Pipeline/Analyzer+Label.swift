@@ -1,3 +1,4 @@
+import Affect
 import Foundation
 import Media
 
@@ -25,7 +26,7 @@ extension Analyzer {
     public func label(_ source: MediaSource, support: [SupportSetLabeler.Support], request: AnalyzeRequest,
                       labeler: SupportSetLabeler = .default, isCancelled: () -> Bool = { false }) throws -> LabelResult {
         guard !support.isEmpty else { throw AnalyzerError.invalidRequest("the support set is empty") }
-        let analysis = try analyze(source, request: request, forLabelling: true, onFrame: nil, isCancelled: isCancelled)
+        let analysis = try analyze(try MediaReader(source: source, limits: request.limits), request: request, forLabelling: true, onFrame: nil, isCancelled: isCancelled)
         var counts: [Int: Int] = [:]
         for f in analysis.observations { for face in f.faces where face.raw != nil { counts[face.person, default: 0] += 1 } }
         let model = analysis.result.model, media = analysis.result.media

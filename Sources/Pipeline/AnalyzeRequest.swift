@@ -1,3 +1,4 @@
+import Affect
 import Media
 
 /// How one Analyzer runs (fixed for its life): threads per request and the speed/accuracy knobs.

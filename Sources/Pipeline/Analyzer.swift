@@ -1,3 +1,4 @@
+import Affect
 import Foundation
 import Media
 import Tensor
@@ -11,10 +12,7 @@ public final class AnalyzerModels: Sendable {
     public let expressionLabels: [String]
 
     public init(package: ModelPackage) throws {
-        affect = try AffectModel(manifest: package.manifest, weightFile: { path in
-            guard let f = package.files[path] else { throw AffectModelError("the manifest names weight file \(path), which the package does not list") }
-            return f
-        })
+        affect = try AffectModel(package: package)
         detector = try MTCNNNetworks(package: package)
         let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
         let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
@@ -67,22 +65,21 @@ public final class Analyzer: @unchecked Sendable {
     /// temporal estimate; the returned result has the smoothed one. `isCancelled` is polled between chunks.
     public func analyze(_ source: MediaSource, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
                         isCancelled: () -> Bool = { false }) throws -> Analysis {
-        try analyze(source, request: request, forLabelling: false, onFrame: onFrame, isCancelled: isCancelled)
+        try analyze(try MediaReader(source: source, limits: request.limits), request: request, onFrame: onFrame, isCancelled: isCancelled)
     }
 
-    func analyze(_ source: MediaSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
+    /// Analyses an input its caller has already opened (and probed): the reader's frames are consumed.
+    public func analyze(_ reader: MediaReader, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+                        isCancelled: () -> Bool = { false }) throws -> Analysis {
+        try analyze(reader, request: request, forLabelling: false, onFrame: onFrame, isCancelled: isCancelled)
+    }
+
+    func analyze(_ reader: MediaReader, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
                  isCancelled: () -> Bool) throws -> Analysis {
-        var limits = request.limits
-        limits.threads = 1          // decoding shares the request's cores with inference (docs/engine.md)
-        let probe = try MediaProbe(source: source, limits: limits)
-        let frames: FrameSource
-        if ImageDecoder.containers.contains(probe.container) {
-            let still = FrameList([(0, try ImageDecoder.decode(source, limits: limits))])
-            frames = FrameSource(next: { still.next() }, decoded: { 1 }, still: true)
-        } else {
-            let decoder = try VideoDecoder(source: source, limits: limits, sampling: request.sampling)
-            frames = FrameSource(next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: false)
-        }
+        let probe = reader.probe
+        // One decoder thread: decoding shares the request's cores with inference (docs/engine.md).
+        let decoder = try reader.frames(sampling: request.sampling, threads: 1)
+        let frames = FrameSource(next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: reader.isStill)
         var sampleFPS: Double? = nil
         if !frames.still {
             if case .fps(let r) = request.sampling { sampleFPS = probe.fps.map { min($0, r) } ?? r } else { sampleFPS = probe.fps }
@@ -132,15 +129,39 @@ public final class Analyzer: @unchecked Sendable {
                      isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo) throws -> Analysis {
         let plan = try plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
-        let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
         let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
         let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
         let group = DispatchGroup()
+        let decodeState = startDecoding(frames, into: ring, group: group)
+        startWorkers(plan, from: ring, into: results, group: group)
+        let collected = collect(results, ring: ring, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
+        group.wait()
+        if let failure = collected.failure ?? decodeState.error { throw failure }
+
+        var timings = StageTimings()
+        timings.add(decodeState.timings)
+        for w in workers { timings.add(w.timings); w.timings = StageTimings() }
+        timings.add(collected.timings)
+        let built = try timings.measure("temporal") {
+            try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: workers[0].arena)
+        }
+        workers[0].arena.reset()
+        let result = AnalysisResult(model: ModelInfo(name: models.affect.name, version: models.affect.version),
+                                    media: media(decodeState.decoded, collected.frames.count), frames: built,
+                                    includeFrames: request.includeFrames)
+        timings.totalWall = Clock.wall() - wall0
+        timings.totalCPU = Clock.processCPU() - cpu0
+        timings.framesAnalyzed = collected.frames.count
+        return Analysis(result: result, timings: timings, observations: collected.frames)
+    }
+
+    /// Stage 1, a thread of its own: demux/decode/convert, marks scene and detection frames, and pushes
+    /// chunks of consecutive frames into the ring (each chunk starts on a detection frame).
+    private func startDecoding(_ frames: FrameSource, into ring: BoundedQueue<[RGBFrame]>, group: DispatchGroup) -> DecodeState {
         let decodeState = DecodeState()
         let pool = self.pool, sceneFPS = options.sceneFPS
         let batch = options.batchFrames, detectInterval = options.detectInterval
-
-        // Decode thread: demux/decode/convert, chunks of consecutive frames into the ring.
+        let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
         let decodeThread = Thread { [frames] in
             defer { ring.close(); group.leave() }
             var timings = StageTimings()
@@ -166,7 +187,7 @@ public final class Analyzer: @unchecked Sendable {
                     // frames travel alone so a chunk's pixels stay bounded.
                     let full = chunk.count >= (frame.width * frame.height > 1_000_000 ? 1 : batch)
                     if !chunk.isEmpty && (frame.detect && full || chunk.count >= 64) {
-                        guard ring.push(chunk) else { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) }; chunk = []; break }
+                        guard ring.push(chunk) else { pool.give(chunk); chunk = []; break }
                         chunk = []
                     }
                     if chunk.isEmpty { frame.detect = true }
@@ -174,16 +195,23 @@ public final class Analyzer: @unchecked Sendable {
                     chunk.append(frame)
                     seq += 1
                 }
-                if !chunk.isEmpty && !ring.push(chunk) { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) } }
+                if !chunk.isEmpty && !ring.push(chunk) { pool.give(chunk) }
             } catch {
-                chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) }
+                pool.give(chunk)
                 decodeState.set(error: error)
             }
             decodeState.set(timings: timings, count: seq, decoded: frames.decoded())
         }
         group.enter()
         decodeThread.start()
+        return decodeState
+    }
 
+    /// Stage 2, one thread per worker: each takes the next chunk, runs it through its networks and
+    /// hands the frames' outputs to the collector; a failure closes the ring so the others stop.
+    private func startWorkers(_ plan: WorkPlan, from ring: BoundedQueue<[RGBFrame]>, into results: BoundedQueue<WorkerMessage>,
+                              group: DispatchGroup) {
+        let pool = self.pool
         for worker in workers {
             group.enter()
             Thread {
@@ -191,7 +219,7 @@ public final class Analyzer: @unchecked Sendable {
                 while true {
                     let got = ring.pop(max: 1)
                     guard let chunk = got.first else { return }
-                    defer { chunk.forEach { pool.give($0.pixels, bytes: $0.width * $0.height * 3 + RGBFrameBuffer.slack) } }
+                    defer { pool.give(chunk) }
                     do { results.push(.frames(try worker.run(chunk, plan: plan))) } catch {
                         results.push(.failed(error))
                         ring.close()
@@ -200,25 +228,35 @@ public final class Analyzer: @unchecked Sendable {
                 }
             }.start()
         }
+    }
 
-        // Collector (this thread): time order, tracking, streaming.
+    /// What the collector hands back: frames in time order with person ids, its own timings, the first failure.
+    private struct Collected {
+        var frames: [FrameObservations] = []
+        var timings = StageTimings()
+        var failure: Error?
+    }
+
+    /// Stage 3, on the calling thread: puts frames back in time order, tracks faces into persons and
+    /// streams causal estimates, until every worker is done (or a failure or cancellation stops them).
+    private func collect(_ results: BoundedQueue<WorkerMessage>, ring: BoundedQueue<[RGBFrame]>, plan: WorkPlan,
+                         onFrame: ((FrameResult) -> Void)?, isCancelled: () -> Bool) -> Collected {
+        var out = Collected()
         var pending: [Int: FrameOutput] = [:], next = 0, done = 0
-        var ordered: [FrameObservations] = [], scenes: [Float]? = nil
-        var failure: Error? = nil
+        var scenes: [Float]? = nil
         let tracker = FaceTracker()
         let stream = onFrame.map { StreamingEstimator(temporal: models.affect.temporal, emit: $0) }
-        var collectorTimings = StageTimings()
         while done < workers.count {
             for message in results.pop(max: 64) {
                 switch message {
                 case .done: done += 1
-                case .failed(let e): failure = failure ?? e
+                case .failed(let e): out.failure = out.failure ?? e
                 case .frames(let outs): for o in outs { pending[o.seq] = o }
                 }
             }
-            if failure == nil && isCancelled() { failure = AnalyzerError.cancelled }
-            if failure != nil { ring.close(); continue }
-            collectorTimings.measure("track") {
+            if out.failure == nil && isCancelled() { out.failure = AnalyzerError.cancelled }
+            if out.failure != nil { ring.close(); continue }
+            out.timings.measure("track") {
                 while let o = pending.removeValue(forKey: next) {
                     let ids = tracker.update(o.faces).ids
                     if let s = o.scene { scenes = s }
@@ -230,30 +268,13 @@ public final class Analyzer: @unchecked Sendable {
                         if plan.returnEmbeddings { faces[i].embeddings?.scene = o.scene }
                     }
                     let frame = FrameObservations(t: o.t, faces: faces)
-                    ordered.append(frame)
+                    out.frames.append(frame)
                     stream?.add(frame)
                     next += 1
                 }
             }
         }
-        group.wait()
-        if let failure = failure ?? decodeState.error { throw failure }
-
-        var timings = StageTimings()
-        timings.add(decodeState.timings)
-        for w in workers { timings.add(w.timings); w.timings = StageTimings() }
-        timings.add(collectorTimings)
-        let built = try timings.measure("temporal") {
-            try Timeline(temporal: models.affect.temporal).build(ordered, arena: workers[0].arena)
-        }
-        workers[0].arena.reset()
-        let result = AnalysisResult(model: ModelInfo(name: models.affect.name, version: models.affect.version),
-                                    media: media(decodeState.decoded, ordered.count), frames: built,
-                                    includeFrames: request.includeFrames)
-        timings.totalWall = Clock.wall() - wall0
-        timings.totalCPU = Clock.processCPU() - cpu0
-        timings.framesAnalyzed = ordered.count
-        return Analysis(result: result, timings: timings, observations: ordered)
+        return out
     }
 }
 
