@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "affectd", targets: ["affectd"]),
+        .executable(name: "affectd-bench", targets: ["affectd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,18 +70,37 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: cpuBaseline),
 
+        // MediaCLI: the media flags and error reporting shared by the two executables.
+        .target(name: "MediaCLI", dependencies: ["Media", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                swiftSettings: cpuBaseline),
+
+        // affectd: the shipped command line (serve, health, probe, frames, model, detect, analyze, label).
         .executableTarget(name: "affectd", dependencies: [
-            "Media", "Tensor", "HTTP", "Affect", "Vision", "Pipeline", "Service",
+            "Media", "MediaCLI", "Tensor", "Vision", "Affect", "Pipeline", "Service",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: cpuBaseline),
 
-        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: cpuBaseline),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: cpuBaseline),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP"], swiftSettings: cpuBaseline),
-        .testTarget(name: "AffectTests", dependencies: ["Affect", "Vision", "Media"], swiftSettings: cpuBaseline),
-        .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor"], swiftSettings: cpuBaseline),
+        // OpCases: parity/benchmark case files (tools/reference/vectors.py) and timing one op from them.
+        .target(name: "OpCases", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+
+        // affectd-bench: developer tools, not shipped (bench-op, bench-net, decode-bench, http-echo).
+        .executableTarget(name: "affectd-bench", dependencies: [
+            "Media", "MediaCLI", "Tensor", "OpCases", "Vision", "HTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: cpuBaseline),
+
+        // TestSupport: where tests find the repository's generated data (models/, .cache/), shared by every suite.
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport", swiftSettings: cpuBaseline),
+
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "OpCases", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline),
+        .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: cpuBaseline),
+        .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Media", "TestSupport"], swiftSettings: cpuBaseline),
     ],
     swiftLanguageModes: [.v6]
 )

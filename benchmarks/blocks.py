@@ -1,7 +1,7 @@
 """Where a network's time goes, block by block, ours next to onnxruntime's: the per-block view behind
 the ratios benchmarks/networks.py prints.
 
-Ours: `affectd bench-net --network NAME --profile` (wall time per block, fused blocks as one).
+Ours: `affectd-bench bench-net --network NAME --profile` (wall time per block, fused blocks as one).
 onnxruntime: its profiler's kernel time per node on the graph tools/export_onnx.py builds from the
 same package. onnxruntime nodes are matched to our blocks by order — its Conv/Gemm nodes in
 execution order are the manifest's conv2d/linear blocks in order, its MaxPool nodes the maxpool
@@ -12,7 +12,7 @@ are grouped by name ("b12_expand" -> "b12", "separable_conv2d_1_dw" -> "separabl
 fused block lines up with its parts.
 
 Usage: .venv/bin/python benchmarks/blocks.py [--network efficientnet_lite0] [--batch 1]
-       [--threads 1] [--iters 60] [--rounds 3] [--bin .build/release/affectd]
+       [--threads 1] [--iters 60] [--rounds 3] [--bin .build/release/affectd-bench]
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def onnxruntime(net: str, batch: int, threads: int, iters: int, order: list[tupl
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd"))
+    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd-bench"))
     ap.add_argument("--network", default="efficientnet_lite0", choices=sorted(SHAPES))
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)

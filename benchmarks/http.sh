@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # HTTP server benchmark: requests/s and p50/p99 latency (wrk) on a trivial route, affectd's
-# server (`affectd http-echo`, GET /hello) side by side with nginx serving a 6-byte static
+# server (`affectd-bench http-echo`, GET /hello) side by side with nginx serving a 6-byte static
 # file, at 1, 16 and 64 keep-alive connections, in one run. Both on 127.0.0.1, ephemeral ports.
 # nginx runs one worker process (affectd's server runs one event-loop thread).
 # Usage: benchmarks/http.sh            BENCH_SECONDS=N (default 5) per measurement
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${BENCH_SECONDS:-5}"
-BIN="${AFFECTD_BIN:-.build/release/affectd}"
+BIN="${AFFECTD_BENCH_BIN:-.build/release/affectd-bench}"
 command -v wrk >/dev/null || { echo "wrk missing: run scripts/setup-system.sh" >&2; exit 1; }
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 [ -x "$NGINX" ] || { echo "nginx missing: run scripts/setup-system.sh" >&2; exit 1; }
-[ -x "$BIN" ] || swift build -c release --product affectd >/dev/null
+[ -x "$BIN" ] || swift build -c release --product affectd-bench >/dev/null
 
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"
@@ -30,7 +30,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 AFFECTD_PID=$!
 for _ in $(seq 50); do grep -q listening "$WORK/affectd.out" && break; sleep 0.1; done
 AFFECTD_PORT="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$WORK/affectd.out")"
-[ -n "$AFFECTD_PORT" ] || { echo "affectd http-echo did not start:"; cat "$WORK/affectd.out"; exit 1; } >&2
+[ -n "$AFFECTD_PORT" ] || { echo "affectd-bench http-echo did not start:"; cat "$WORK/affectd.out"; exit 1; } >&2
 
 # nginx with a throw-away config and prefix
 NGINX_PORT="$(free_port)"
@@ -78,7 +78,7 @@ measure() {
 }
 
 echo "HTTP benchmark: GET /hello (6-byte body), wrk -t1, ${SECS}s per run, keep-alive; $(nproc) CPUs"
-echo "affectd: http-echo (1 event-loop thread + Dispatch handlers); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'): 1 worker, static file"
+echo "affectd-bench: http-echo (1 event-loop thread + Dispatch handlers); nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'): 1 worker, static file"
 printf '%-6s | %12s %9s %9s | %12s %9s %9s | %9s %9s\n' conns "affectd r/s" "p50 ms" "p99 ms" "nginx r/s" "p50 ms" "p99 ms" "r/s ratio" "p99 ratio"
 for c in 1 16 64; do
   read -r a_rps a_p50 a_p99 < <(measure "http://127.0.0.1:$AFFECTD_PORT/hello" "$c")

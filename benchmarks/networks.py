@@ -2,14 +2,14 @@
 
 For each network (P-Net on every pyramid level of a 640x360 frame, R-Net 24x24, O-Net 48x48,
 mini-Xception 64x64x1, EfficientNet-Lite0 224x224x3), batch 1 and 8, 1 and 2 threads: our engine
-through `affectd bench-net`, onnxruntime on the graphs tools/export_onnx.py builds from the same
+through `affectd-bench bench-net`, onnxruntime on the graphs tools/export_onnx.py builds from the same
 package (their outputs are first checked against the parity vectors when those exist). Then full
-MTCNN detection ms/frame on WolfgangLanger_Pexels.mp4 (`affectd bench-net --network mtcnn`, every
+MTCNN detection ms/frame on WolfgangLanger_Pexels.mp4 (`affectd-bench bench-net --network mtcnn`, every
 stage) next to onnxruntime's P-Net pyramid alone (a lower bound for an onnxruntime MTCNN). Each
 row alternates ours and onnxruntime for --rounds rounds and prints the medians and the median of
 the per-round ours/onnxruntime ratios (< 1: we are faster).
 
-Usage: .venv/bin/python benchmarks/networks.py [--bin .build/release/affectd] [--threads 1 2]
+Usage: .venv/bin/python benchmarks/networks.py [--bin .build/release/affectd-bench] [--threads 1 2]
        [--batch 1 8] [--only pnet ...] [--scale 1.0] [--rounds 3]
 """
 from __future__ import annotations
@@ -108,7 +108,7 @@ def ours(binary: Path, args: list[str]) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd"))
+    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd-bench"))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--only", nargs="*", help="networks to run (pnet rnet onet expression efficientnet_lite0 mtcnn)")

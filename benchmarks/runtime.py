@@ -1,12 +1,12 @@
 """Neural-engine layers, ours vs onnxruntime, in one run: same layers, same weights, same inputs.
 
 For every case and thread count it writes the case file (vector format: op, params, NHWC input,
-PyTorch-layout weights, numpy reference output), times it with `affectd bench-op` (which also
+PyTorch-layout weights, numpy reference output), times it with `affectd-bench bench-op` (which also
 reports its max error against the reference) and times the same layer as an ONNX graph (built
 with onnx.helper, NCHW, onnxruntime's native layout) in onnxruntime with the same thread count.
 Prints medians and ours/onnxruntime ratios (< 1 means we are faster).
 
-Usage: .venv/bin/python benchmarks/runtime.py [--bin .build/release/affectd] [--threads 1 2]
+Usage: .venv/bin/python benchmarks/runtime.py [--bin .build/release/affectd-bench] [--threads 1 2]
        [--only NAME ...] [--scale 1.0]
 Adding a case: write a builder `def my_case(rng) -> Case` and append it to CASES (end of the
 "Cases" section). OpenBLAS: when the CPU has AVX-512 and OPENBLAS_CORETYPE is unset, ours runs
@@ -172,7 +172,7 @@ def run_ort(case: Case, threads: int, iters: int) -> tuple[float, float, np.ndar
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd"))
+    ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd-bench"))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--only", nargs="*", help="substrings of case names to run")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every case's iteration count")

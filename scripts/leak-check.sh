@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Leak check of the media path: runs `affectd probe`, `affectd frames` and `affectd decode-bench --memory`
+# Leak check of the media path: runs `affectd probe`, `affectd frames` and `affectd-bench decode-bench --memory`
 # under valgrind over every edge case and two real clips; fails if valgrind reports a definite or
 # indirect leak or any memory error. Slow (valgrind is ~30x): run by hand, not by `make test`.
 # Usage: scripts/leak-check.sh   Env: AFFECTD_BIN (default .build/release/affectd)
@@ -28,7 +28,7 @@ check() {   # runs "$@" under valgrind; exit 99 = leak or memory error (input er
 for f in "$DATA"/edge/* "$DATA/feat/single_face.mp4" "$DATA/feat/face_noface.mov" "$DATA/feat/Image_with_alpha.png"; do
   check "$BIN" probe "$f"
   check "$BIN" frames "$f" --fps 2 --size 96x96 --out "$OUT/frames"
-  check "$BIN" decode-bench "$f" --memory --size 64x64 --format float --fps 5
+  check "${BIN}-bench" decode-bench "$f" --memory --size 64x64 --format float --fps 5
 done
 # Native size at odd widths (single_face.jpg is 572 wide): swscale's stores once ran past a tight buffer.
 for f in "$DATA"/feat/*.jpg "$DATA"/feat/*.png; do

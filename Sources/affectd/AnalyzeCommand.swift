@@ -2,6 +2,7 @@ import Affect
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 import Pipeline
 import Tensor
 

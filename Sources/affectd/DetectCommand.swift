@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 import Tensor
 import Vision
 

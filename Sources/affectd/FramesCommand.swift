@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 
 /// `affectd frames FILE --fps R --size WxH --out DIR`: writes the sampled frames as PNG files named
 /// by index and time, so a person can look at what the models will see.

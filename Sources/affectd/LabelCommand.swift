@@ -2,6 +2,7 @@ import Affect
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 import Pipeline
 
 /// `affectd label FILE --support S.json`: support-set labelling; S.json is `[{t, valence, arousal}]`.

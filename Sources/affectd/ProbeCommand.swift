@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 
 /// `affectd probe FILE`: container, duration, streams, codecs, frame rate, size, rotation as JSON.
 struct ProbeCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Affect
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The Affect module against its numpy references (tools/reference/affect.py; vectors written by
@@ -11,15 +12,11 @@ import XCTest
 ///   temporal head) loaded through AffectModel exactly as a user's package would be: |err| <= 1e-5
 ///   on outputs in [-1, 1] (float32 engine vs float64 numpy).
 final class AffectParityTests: XCTestCase {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../.cache/vectors/affect").standardized
+    static let folder = URL(fileURLWithPath: Repo.vectors + "/affect")
 
     func load(_ name: String) throws -> (SafeTensorsFile, JSON) {
         let path = Self.folder.appendingPathComponent(name + ".safetensors").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("missing \(path): run `.venv/bin/python tools/reference/affect_vectors.py` (make vectors does)")
-            throw AffectModelError("missing vectors")
-        }
+        _ = try Repo.required(path, madeBy: "make vectors")
         let f = try SafeTensorsFile(path: path)
         return (f, try JSON(parsing: f.metadata["params"] ?? "{}"))
     }
@@ -100,7 +97,7 @@ final class AffectParityTests: XCTestCase {
             rows.append(row)
         }
         do {
-            return (try AffectModel(directory: dir), nil, rows, expected, params["head"]!.string!)
+            return (try AffectModel(package: try ModelPackage(directory: dir)), nil, rows, expected, params["head"]!.string!)
         } catch {
             return (nil, "\(error)", rows, expected, params["head"]!.string!)
         }

@@ -1,18 +1,14 @@
 import Affect
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The default package as `make model` builds it (models/default): its VA head must be the
 /// centroid projection read from the manifest, needing only the expression posterior.
 final class DefaultPackageTests: XCTestCase {
-    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../models/default").standardized.path
-
     func testDefaultPackageProjectsThePosterior() throws {
-        guard FileManager.default.fileExists(atPath: Self.dir + "/manifest.json") else {
-            return XCTFail("no default model package at \(Self.dir): run `make model` (make setup does)")
-        }
-        let model = try AffectModel(directory: Self.dir)
+        let model = try AffectModel(package: try Repo.defaultPackage())
         XCTAssertEqual(model.requiredSources, [.expression], "zero fusion weights: scene and person encoders are skipped")
         guard case .centroidProjection(let p) = model.vaHead.kind else { return XCTFail("default VA head is not the centroid projection") }
         guard case .kalman = model.temporal else { return XCTFail("default temporal model is not the Kalman smoother") }

@@ -1,5 +1,6 @@
 import Affect
 import Foundation
+import TestSupport
 import XCTest
 
 final class HTMLReportTests: XCTestCase {
@@ -53,7 +54,7 @@ final class HTMLReportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let page = dir.appendingPathComponent("report.html"), shot = dir.appendingPathComponent("report.png")
         try html.write(to: page, atomically: true, encoding: .utf8)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/check-report.sh").standardized
+        let script = Repo.root.appendingPathComponent("scripts/check-report.sh")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [script.path, page.path, shot.path]

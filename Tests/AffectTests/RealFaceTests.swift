@@ -1,6 +1,7 @@
 import Affect
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The default package's expression encoder, VA head and face confidence on REAL faces: the fer
@@ -8,8 +9,6 @@ import XCTest
 /// (.cache/vectors/vision/detect_*.safetensors, written by tools/reference/network_vectors_real.py),
 /// until the Swift Vision module produces its own.
 final class RealFaceTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-    static let vision = root.appendingPathComponent(".cache/vectors/vision").path
 
     struct Face {
         let va: VA
@@ -19,21 +18,11 @@ final class RealFaceTests: XCTestCase {
     }
 
     func model() throws -> AffectModel {
-        let dir = Self.root.appendingPathComponent("models/default").path
-        guard FileManager.default.fileExists(atPath: dir + "/manifest.json") else {
-            XCTFail("no default model package at \(dir): run `make model` (make setup does)")
-            throw AffectModelError("missing model")
-        }
-        return try AffectModel(directory: dir)
+        try AffectModel(package: try Repo.defaultPackage())
     }
 
     func vector(_ name: String) throws -> SafeTensorsFile {
-        let path = Self.vision + "/\(name).safetensors"
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("missing \(path): run `make vision-vectors` (make setup does)")
-            throw AffectModelError("missing vectors")
-        }
-        return try SafeTensorsFile(path: path)
+        try SafeTensorsFile(path: try Repo.required(Repo.vectors + "/vision/\(name).safetensors", madeBy: "make vision-vectors"))
     }
 
     func faces(_ name: String, _ model: AffectModel) throws -> [Face] {

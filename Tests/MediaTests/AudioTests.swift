@@ -1,12 +1,13 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// 16 kHz mono float audio against `ffmpeg -ac 1 -ar 16000 -f f32le`.
 final class AudioTests: XCTestCase {
     func testMono16kMatchesFFmpeg() throws {
         for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/face_noface.mov"] {
-            let path = try TestData.path(clip)
+            let path = try Repo.media(clip)
             let ours = try AudioDecoder.decodeMono16k(.file(path))
             let raw = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-vn", "-ac", "1", "-ar", "16000",
                                              "-f", "f32le", "-"])
@@ -20,14 +21,14 @@ final class AudioTests: XCTestCase {
     }
 
     func testNoAudioStream() throws {
-        assertMediaError(.noAudioStream) { try AudioDecoder.decodeMono16k(.file(try TestData.path("edge/vfr.mp4"))) }
+        assertMediaError(.noAudioStream) { try AudioDecoder.decodeMono16k(.file(try Repo.media("edge/vfr.mp4"))) }
     }
 
     func testAudioDurationLimit() throws {
         var limits = MediaLimits()
         limits.maxDuration = 5
         assertMediaError(.tooLong(seconds: 19.69, limit: 5)) {
-            try AudioDecoder.decodeMono16k(.file(try TestData.path("edge/audio_only.m4a")), limits: limits)
+            try AudioDecoder.decodeMono16k(.file(try Repo.media("edge/audio_only.m4a")), limits: limits)
         }
     }
 }

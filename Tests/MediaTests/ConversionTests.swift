@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// RGB output against the ffmpeg CLI doing the same conversion (same swscale, same flags).
@@ -8,7 +9,7 @@ final class ConversionTests: XCTestCase {
     private func compare(_ relative: String, size: FrameSize, ffmpegFilter: String, count: Int,
                          alpha: Bool = false, maxDiff: Int = 0, meanDiff: Double = 0,
                          file: StaticString = #filePath, line: UInt = #line) throws {
-        let path = try TestData.path(relative)
+        let path = try Repo.media(relative)
         let converter = FrameConverter(size: size, filter: .bilinear)
         var ours: [UInt8] = []
         var shape = (0, 0)
@@ -58,30 +59,30 @@ final class ConversionTests: XCTestCase {
         try compare("edge/grey_alpha.png", size: .native, ffmpegFilter: "scale=flags=bilinear", count: 1, alpha: true)
         try compare("edge/rgb48.png", size: .native, ffmpegFilter: "scale=flags=bilinear", count: 1)
 
-        let alpha = try ImageDecoder.decode(.file(try TestData.path("feat/Image_with_alpha.png")))
+        let alpha = try ImageDecoder.decode(.file(try Repo.media("feat/Image_with_alpha.png")))
         XCTAssertTrue(alpha.hasAlpha)
         XCTAssertEqual([alpha.width, alpha.height], [1524, 1036])
-        let grey = try ImageDecoder.decode(.file(try TestData.path("feat/BWPictureHuman.jpg")))
+        let grey = try ImageDecoder.decode(.file(try Repo.media("feat/BWPictureHuman.jpg")))
         XCTAssertTrue(grey.isGreyscale)
         XCTAssertFalse(grey.hasAlpha)
         let rgb = try FrameConverter(size: .fit(width: 256, height: 256)).rgb8(grey)
         XCTAssertEqual([rgb.width, rgb.height], [256, 191])   // 2560x1912 fitted, aspect kept
         // Same file through memory.
-        let fromMemory = try ImageDecoder.decode(.memory(try Data(contentsOf: URL(fileURLWithPath: try TestData.path("feat/single_face.jpg")))))
+        let fromMemory = try ImageDecoder.decode(.memory(try Data(contentsOf: URL(fileURLWithPath: try Repo.media("feat/single_face.jpg")))))
         XCTAssertEqual([fromMemory.width, fromMemory.height], [572, 562])
     }
 
     /// ffmpeg applies the display matrix (autorotate) before converting; we convert, then rotate.
     /// Chroma is interpolated along the other axis, so a small difference remains.
     func testRotationMatchesFFmpegAutorotate() throws {
-        let probe = try MediaProbe(source: .file(try TestData.path("edge/rotated_90.mp4")))
+        let probe = try MediaProbe(source: .file(try Repo.media("edge/rotated_90.mp4")))
         XCTAssertEqual([probe.width, probe.height, probe.rotation], [360, 640, 270])
         try compare("edge/rotated_90.mp4", size: .native, ffmpegFilter: "scale=flags=bilinear", count: 2,
                     maxDiff: 40, meanDiff: 1.0)
     }
 
     func testFitKeepsAspectAndAppliesRotation() throws {
-        let decoder = try VideoDecoder(source: .file(try TestData.path("edge/rotated_90.mp4")))
+        let decoder = try VideoDecoder(source: .file(try Repo.media("edge/rotated_90.mp4")))
         let frame = try XCTUnwrap(try decoder.nextFrame())
         XCTAssertEqual([frame.width, frame.height, frame.codedWidth, frame.codedHeight], [360, 640, 640, 360])
         let converter = FrameConverter(size: .fit(width: 224, height: 224))
@@ -96,7 +97,7 @@ final class ConversionTests: XCTestCase {
     /// and its float path (generic, higher precision) differ by up to 14 levels at chroma edges, ~1.5 on average.
     func testFloatCHWMatchesFFmpegAndRGB8() throws {
         for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/face_noface.mov"] {
-            let path = try TestData.path(clip)
+            let path = try Repo.media(clip)
             let decoder = try VideoDecoder(source: .file(path))
             let frame = try XCTUnwrap(try decoder.nextFrame())
             let converter = FrameConverter(size: .stretch(width: 224, height: 224))
@@ -121,7 +122,7 @@ final class ConversionTests: XCTestCase {
             XCTAssertLessThanOrEqual(worst, 16 / 255, clip)
             XCTAssertLessThanOrEqual(total / Float(3 * plane), 2 / 255, clip)
         }
-        let rotated = try VideoDecoder(source: .file(try TestData.path("edge/rotated_90.mp4")))
+        let rotated = try VideoDecoder(source: .file(try Repo.media("edge/rotated_90.mp4")))
         let chw = try FrameConverter(size: .native).floatCHW(try XCTUnwrap(try rotated.nextFrame()))
         XCTAssertEqual([chw.width, chw.height], [360, 640])
         XCTAssertGreaterThanOrEqual(chw.values.min() ?? -1, 0)
@@ -129,7 +130,7 @@ final class ConversionTests: XCTestCase {
     }
 
     func testPNGEncoderRoundTrip() throws {
-        let frame = try ImageDecoder.decode(.file(try TestData.path("feat/multi_face.jpg")))
+        let frame = try ImageDecoder.decode(.file(try Repo.media("feat/multi_face.jpg")))
         let rgb = try FrameConverter(size: .fit(width: 200, height: 200)).rgb8(frame)
         let png = try PNGEncoder.encode(rgb)
         let back = try FrameConverter().rgb8(try ImageDecoder.decode(.memory(Data(png))))

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Every generated edge case (scripts/make-edge-cases.sh) yields its own typed error, or correct frames
@@ -21,7 +22,7 @@ final class EdgeCaseTests: XCTestCase {
 
     func testRejectedInputsGiveTheirError() throws {
         for (name, expected) in rejected {
-            let path = try TestData.path(name)
+            let path = try Repo.media(name)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             let started = Date()
             assertMediaError(expected) { try MediaProbe(source: .file(path)) }
@@ -42,7 +43,7 @@ final class EdgeCaseTests: XCTestCase {
     }
 
     func testAudioOnlyProbesButHasNoVideo() throws {
-        let path = try TestData.path("edge/audio_only.m4a")
+        let path = try Repo.media("edge/audio_only.m4a")
         let probe = try MediaProbe(source: .file(path))
         XCTAssertTrue(probe.hasAudio)
         XCTAssertNil(probe.videoCodec)
@@ -52,7 +53,7 @@ final class EdgeCaseTests: XCTestCase {
 
     /// Frames up to the cut are delivered, then the end is reported as truncation.
     func testTruncatedFileDeliversFramesThenReportsWhere() throws {
-        let path = try TestData.path("edge/truncated_61.mp4")
+        let path = try Repo.media("edge/truncated_61.mp4")
         XCTAssertNoThrow(try MediaProbe(source: .file(path)))   // the index at the start is intact
         let decoder = try VideoDecoder(source: .file(path))
         var last = 0.0
@@ -67,7 +68,7 @@ final class EdgeCaseTests: XCTestCase {
 
     /// Matroska has no up-front index: the cut shows as frames ending before the declared duration.
     func testTruncatedWebmReportsTruncation() throws {
-        let path = try TestData.path("edge/truncated_60.webm")
+        let path = try Repo.media("edge/truncated_60.webm")
         XCTAssertThrowsError(try decodeAll(.file(path))) { error in
             guard case let .truncated(percent)? = error as? MediaError else { return XCTFail("\(error)") }
             XCTAssertTrue((30...70).contains(percent), "\(percent)")
@@ -77,7 +78,7 @@ final class EdgeCaseTests: XCTestCase {
     /// 400 flipped bits in the media data: damaged pictures are concealed by the decoder, every frame
     /// still comes out with its time, nothing crashes.
     func testBitFlippedDataStillDecodes() throws {
-        let path = try TestData.path("edge/bitflip_data.mp4")
+        let path = try Repo.media("edge/bitflip_data.mp4")
         var times: [Double] = []
         _ = try decodeAll(.file(path)) { times.append($0.t) }
         XCTAssertEqual(times.count, 472)
@@ -85,16 +86,16 @@ final class EdgeCaseTests: XCTestCase {
     }
 
     func testValidUnusualInputs() throws {
-        let vp9 = try MediaProbe(source: .file(try TestData.path("edge/vp9.webm")))
+        let vp9 = try MediaProbe(source: .file(try Repo.media("edge/vp9.webm")))
         XCTAssertEqual([vp9.container, vp9.videoCodec], ["matroska,webm", "vp9"])
-        XCTAssertEqual(try decodeAll(.file(try TestData.path("edge/vp9.webm"))), 48)
-        XCTAssertEqual(try decodeAll(.file(try TestData.path("edge/rotated_90.mp4"))), 50)
+        XCTAssertEqual(try decodeAll(.file(try Repo.media("edge/vp9.webm"))), 48)
+        XCTAssertEqual(try decodeAll(.file(try Repo.media("edge/rotated_90.mp4"))), 50)
         // A still image is a one-frame video.
-        XCTAssertEqual(try decodeAll(.file(try TestData.path("feat/single_face.jpg"))), 1)
-        XCTAssertEqual(try ImageDecoder.decode(.file(try TestData.path("edge/grey.png"))).isGreyscale, true)
+        XCTAssertEqual(try decodeAll(.file(try Repo.media("feat/single_face.jpg"))), 1)
+        XCTAssertEqual(try ImageDecoder.decode(.file(try Repo.media("edge/grey.png"))).isGreyscale, true)
         // ... but a video is not an image.
         assertMediaError(.unsupportedContainer("mov,mp4,m4a,3gp,3g2,mj2")) {
-            try ImageDecoder.decode(.file(try TestData.path("edge/rotated_90.mp4")))
+            try ImageDecoder.decode(.file(try Repo.media("edge/rotated_90.mp4")))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Each limit of MediaLimits crossed by a real file.
@@ -10,7 +11,7 @@ final class LimitTests: XCTestCase {
         return l
     }
 
-    private var clip: String { get throws { try TestData.path("feat/WolfgangLanger_Pexels.mp4") } }
+    private var clip: String { get throws { try Repo.media("feat/WolfgangLanger_Pexels.mp4") } }
 
     func testDefaultsAreFinite() {
         let l = MediaLimits()
@@ -43,7 +44,7 @@ final class LimitTests: XCTestCase {
         assertMediaError(.frameTooLarge(width: 640, height: 360, limit: 640 * 360 - 1)) {
             try decodeAll(.file(try clip), limits: limits { $0.maxPixels = 640 * 360 - 1 })
         }
-        XCTAssertEqual(try decodeAll(.file(try TestData.path("feat/single_face.mp4")), limits: limits { $0.maxPixels = 640 * 360 }), 72)
+        XCTAssertEqual(try decodeAll(.file(try Repo.media("feat/single_face.mp4")), limits: limits { $0.maxPixels = 640 * 360 }), 72)
     }
 
     func testMaxFrames() throws {
@@ -52,7 +53,7 @@ final class LimitTests: XCTestCase {
             try decodeAll(.file(try clip), limits: limits { $0.maxFrames = 100 }) { _ in seen += 1 }
         }
         XCTAssertEqual(seen, 100)
-        XCTAssertEqual(try decodeAll(.file(try TestData.path("feat/single_face.mp4")), limits: limits { $0.maxFrames = 72 }), 72)
+        XCTAssertEqual(try decodeAll(.file(try Repo.media("feat/single_face.mp4")), limits: limits { $0.maxFrames = 72 }), 72)
     }
 
     func testMaxStreams() throws {
@@ -63,20 +64,20 @@ final class LimitTests: XCTestCase {
 
     /// Opening reads the header and the first packets; that must fit in probeBytes.
     func testProbeBytes() throws {
-        let path = try TestData.path("edge/vp9.webm")
+        let path = try Repo.media("edge/vp9.webm")
         XCTAssertNoThrow(try MediaProbe(source: .file(path), limits: limits { $0.probeBytes = 80_000 }))
         assertMediaError(.probeLimitExceeded(limit: 4096)) {
             try MediaProbe(source: .file(path), limits: limits { $0.probeBytes = 4096 })
         }
         assertMediaError(.probeLimitExceeded(limit: 4096)) {
-            try decodeAll(.file(try TestData.path("feat/noface_face.mov")), limits: limits { $0.probeBytes = 4096 })
+            try decodeAll(.file(try Repo.media("feat/noface_face.mov")), limits: limits { $0.probeBytes = 4096 })
         }
     }
 
     func testDecodeTimeLimit() throws {
         let started = Date()
         assertMediaError(.timeLimitExceeded(seconds: 0.2)) {
-            try decodeAll(.file(try TestData.path("feat/noface_face.mov")), limits: limits { $0.maxDecodeSeconds = 0.2 })
+            try decodeAll(.file(try Repo.media("feat/noface_face.mov")), limits: limits { $0.maxDecodeSeconds = 0.2 })
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
     }
@@ -86,7 +87,7 @@ final class LimitTests: XCTestCase {
             try MediaProbe(source: .file(try clip), limits: limits { $0.allowedContainers = ["matroska,webm"] })
         }
         assertMediaError(.unsupportedCodec(codec: "hevc", container: "mov,mp4,m4a,3gp,3g2,mj2")) {
-            try MediaProbe(source: .file(try TestData.path("feat/face_noface.mov")),
+            try MediaProbe(source: .file(try Repo.media("feat/face_noface.mov")),
                            limits: limits { $0.allowedVideoCodecs.remove("hevc") })
         }
     }

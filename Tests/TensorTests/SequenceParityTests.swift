@@ -1,4 +1,5 @@
 import Foundation
+import OpCases
 import XCTest
 @testable import Tensor
 

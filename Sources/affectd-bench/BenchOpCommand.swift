@@ -1,13 +1,13 @@
 import ArgumentParser
+import OpCases
 import Tensor
 
-/// `affectd bench-op --case FILE --threads N --iters K`: times one engine op (a parity-vector
+/// `affectd-bench bench-op --case FILE --threads N --iters K`: times one engine op (a parity-vector
 /// format file: op, params, inputs, weights) and prints JSON (median/min wall ms, median CPU ms,
 /// every iteration, max error against the case's reference, OpenBLAS core name). Driven by benchmarks/runtime.py next to onnxruntime.
 struct BenchOpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-op", abstract: "Time one neural-engine op from a case file (JSON out).",
-        shouldDisplay: false)
+        commandName: "bench-op", abstract: "Time one neural-engine op from a case file (JSON out).")
 
     @Option(name: .customLong("case"), help: "Case file (.safetensors with metadata op and params).") var casePath: String
     @Option(help: "Intra-op threads (OpenBLAS itself stays single-threaded; docs/engine.md).") var threads: Int = 1

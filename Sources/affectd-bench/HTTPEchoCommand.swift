@@ -5,13 +5,10 @@ import HTTP
 import Logging
 
 /// A bare HTTP server with trivial routes, for the HTTP benchmark and the Python HTTP tests.
-/// Hidden: it is a test fixture, not a product feature.
 struct HTTPEchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-echo",
-        abstract: "Serve trivial routes (GET /hello, POST /echo, GET /stream?n=N) for tests and benchmarks.",
-        shouldDisplay: false
-    )
+        abstract: "Serve trivial routes (GET /hello, POST /echo, GET /stream?n=N) for tests and benchmarks.")
 
     @Option(help: "Address to bind (numeric).") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: UInt16 = 8081

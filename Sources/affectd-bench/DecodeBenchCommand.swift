@@ -1,13 +1,13 @@
 import ArgumentParser
 import Foundation
 import Media
+import MediaCLI
 
-/// `affectd decode-bench FILE`: decodes (and converts) every frame and prints frames/s as JSON.
+/// `affectd-bench decode-bench FILE`: decodes (and converts) every frame and prints frames/s as JSON.
 /// Used by benchmarks/decode.sh next to `ffmpeg -benchmark`.
 struct DecodeBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "decode-bench", abstract: "Measure decode + RGB conversion speed on one file.",
-        shouldDisplay: false)
+        commandName: "decode-bench", abstract: "Measure decode + RGB conversion speed on one file.")
 
     @Argument(help: "Video file.") var file: String
     @Option(help: "native, or WIDTHxHEIGHT (stretched, like ffmpeg -vf scale=W:H).") var size: String = "native"

@@ -7,13 +7,13 @@ import Tensor
 import Vision
 #endif
 
-/// `affectd bench-net --network NAME --batch B --threads N`: times one network of a model package
+/// `affectd-bench bench-net --network NAME --batch B --threads N`: times one network of a model package
 /// (built once; each iteration = arena reset + run) and prints JSON. `--network pnet` runs every
 /// pyramid level of a 640x360 frame per iteration; `--network mtcnn --media FILE` times full-frame
 /// detection on the first `--frames` decoded frames. Driven by benchmarks/networks.py.
 struct BenchNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-net", abstract: "Time a package network or full MTCNN detection (JSON out).", shouldDisplay: false)
+        commandName: "bench-net", abstract: "Time a package network or full MTCNN detection (JSON out).")
 
     @Option(help: "pnet, rnet, onet, expression, efficientnet_lite0, or mtcnn (full detector).") var network: String
     @Option(help: "Batch size.") var batch: Int = 1
