@@ -123,7 +123,7 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
 
 /// Small maps (EfficientNet-Lite0's 14x14 and 7x7, 3x3 or 5x5 at stride 1): most output pixels
 /// are border pixels there, which the row path takes one at a time or through a strip rebuilt for
-/// every output row (bench-op: 29-40 GFLOP/s). Instead, per block of eight channels, the image is
+/// every output row. Instead, per block of eight channels, the image is
 /// copied once into a zero-padded plane of 8-channel vectors (`DepthwisePlane`, L1-sized), and
 /// every output row runs the blocked kernels on it with no edge cases: pixels 32 bytes apart,
 /// eight output pixels per call (the last call stores only what the row has).
