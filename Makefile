@@ -6,7 +6,8 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean
+.PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean \
+        check-python check-generated
 
 setup: system python testdata model vision-vectors build
 
@@ -54,6 +55,18 @@ test-swift:
 
 test-integration:
 	@if ls Tests/integration/test_*.py >/dev/null 2>&1; then .venv/bin/python -m pytest -q Tests/integration; fi
+
+# Lint of the Python in tools/, benchmarks/ and Tests/integration: ruff at the version pinned in
+# tools/requirements.txt (the venv set-up runs only when that ruff is missing), rules in ruff.toml.
+RUFF_VERSION := $(shell sed -n 's/^ruff==//p' tools/requirements.txt)
+check-python:
+	@.venv/bin/ruff --version 2>/dev/null | grep -qx 'ruff $(RUFF_VERSION)' || $(MAKE) python
+	.venv/bin/ruff check tools benchmarks Tests/integration
+
+# The generated depthwise kernels (Sources/Tensor/Ops/DepthwiseKernels.generated.swift) are exactly what
+# tools/gen_depthwise_kernels.py writes; to change them, edit the generator and run it.
+check-generated:
+	python3 tools/gen_depthwise_kernels.py --check
 
 bench: setup
 	@for b in benchmarks/*.sh benchmarks/*.py; do [ -e "$$b" ] || continue; echo "== $$b"; \

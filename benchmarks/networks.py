@@ -147,14 +147,16 @@ def main() -> int:
                 # machine drifts by tens of percent over minutes; each round's ratio sees one speed.
                 rounds = []
                 for _ in range(args.rounds):
-                    o = ours(binary, ["--network", net, "--batch", str(batch), "--threads", str(threads), "--iters", str(n_iter)])
+                    o = ours(binary, ["--network", net, "--batch", str(batch), "--threads", str(threads),
+                                      "--iters", str(n_iter)])
                     rounds.append((o["median_ms"], time_ort(sess, feeds, n_iter)))
                 ours_ms = statistics.median(r[0] for r in rounds)
                 ort_ms = statistics.median(r[1] for r in rounds)
                 ratio = statistics.median(r[0] / r[1] for r in rounds)
                 err = check_ort(net, sess)
                 label = net + (" (9 levels)" if net == "pnet" else "")
-                print(f"{label:<20} {batch:>5} {threads:>3} {ours_ms:>9.3f} {ort_ms:>9.3f} {ratio:>8.2f} {err:>8}", flush=True)
+                print(f"{label:<20} {batch:>5} {threads:>3} {ours_ms:>9.3f} {ort_ms:>9.3f} {ratio:>8.2f} {err:>8}",
+                      flush=True)
                 rows.append((net, batch, threads, ours_ms, ort_ms, ratio))
     if not args.only or "mtcnn" in args.only:
         # The detector's peer is onnxruntime's P-Net over the same 640x360 pyramid ALONE: a lower
@@ -164,9 +166,11 @@ def main() -> int:
             return 1
         feeds = [rng.uniform(-1, 1, (1, 3, h, w)).astype(np.float32) for h, w in pyramid()]
         for threads in args.threads:
-            o = ours(binary, ["--network", "mtcnn", "--media", str(CLIP), "--frames", str(args.frames), "--threads", str(threads)])
+            o = ours(binary, ["--network", "mtcnn", "--media", str(CLIP), "--frames", str(args.frames),
+                              "--threads", str(threads)])
             pnet_ms = time_ort(session(ONNX_DIR / "pnet.onnx", threads), feeds, max(5, int(20 * args.scale)))
-            print(f"{'MTCNN detect/frame':<20} {1:>5} {threads:>3} {o['median_ms']:>9.3f} {pnet_ms:>9.3f} {o['median_ms'] / pnet_ms:>8.2f} "
+            print(f"{'MTCNN detect/frame':<20} {1:>5} {threads:>3} {o['median_ms']:>9.3f} {pnet_ms:>9.3f} "
+                  f"{o['median_ms'] / pnet_ms:>8.2f} "
                   f"{'':>8} (ours: full detector, {o['frames']:.0f} frames of {CLIP.name}, {o['faces']:.0f} faces, "
                   f"mean {o['mean_ms']:.1f} ms; onnxruntime: P-Net pyramid only)", flush=True)
     return 0

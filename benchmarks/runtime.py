@@ -78,7 +78,8 @@ def conv_case(rng, name, n, cin, h, w, cout, k, stride, pad, groups=1, iters=50)
     wt = f32(rng.standard_normal((cout, cin // groups, k, k)) / np.sqrt(cin // groups * k * k))
     b = f32(rng.normal(0, 0.1, cout))
     pads = (pad, pad, pad, pad)
-    y = K.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), (stride, stride), pads, (1, 1), groups)
+    y = K.conv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64), (stride, stride), pads, (1, 1),
+                 groups)
     oh, ow = y.shape[2], y.shape[3]
     model = onnx_model(
         [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[k, k], strides=[stride, stride],

@@ -79,7 +79,8 @@ def main():
         counted = metric(s.url, "affectd_requests_total", {"route": "/healthz"}) - before
         print(f"/healthz under wrk -c 64 -d {a.seconds}s: {rps} req/s, p50 {p50}, p99 {p99}"
               + (f", {errors.group(0)}" if errors else ""))
-        print(f"requests wrk completed: {sent}; /metrics counted: {int(counted)} (wrk's count excludes requests cut at its end)")
+        print(f"requests wrk completed: {sent}; /metrics counted: {int(counted)} "
+              "(wrk's count excludes requests cut at its end)")
     # SIGTERM while the analyses still run: each must complete or get an explicit error.
     stop.set()
     s.proc.send_signal(signal.SIGTERM)

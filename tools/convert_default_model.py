@@ -311,7 +311,8 @@ def keras_network(layers: list[dict], weights: dict, prefix: str):
             block_of[name] = block
         elif cls == "BatchNormalization":
             bn = {}
-            for role, key in (("weight", "gamma"), ("bias", "beta"), ("mean", "moving_mean"), ("var", "moving_variance")):
+            for role, key in (("weight", "gamma"), ("bias", "beta"), ("mean", "moving_mean"),
+                              ("var", "moving_variance")):
                 if key in w:
                     tensors[f"{prefix}.{name}.{key}"] = w[key]
                     bn[role] = f"{prefix}.{name}.{key}"
@@ -323,7 +324,8 @@ def keras_network(layers: list[dict], weights: dict, prefix: str):
                 alias[name] = producer["name"]
                 block_of[name] = producer
             else:
-                block = {"op": "batchnorm", "name": name, "input": ins[0], "bn": bn, "channels": int(w["moving_mean"].shape[0])}
+                block = {"op": "batchnorm", "name": name, "input": ins[0], "bn": bn,
+                         "channels": int(w["moving_mean"].shape[0])}
                 blocks.append(block)
                 block_of[name] = block
         elif cls == "Activation":
@@ -510,10 +512,12 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
         for fname, (tensors, nets) in files.items():
             tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
             check_tensor_names(networks, nets, tensors, fname)
-            safetensors_io.save(pkg / fname, tensors, {"format": "pt", "converted_by": "tools/convert_default_model.py"})
+            safetensors_io.save(pkg / fname, tensors,
+                                {"format": "pt", "converted_by": "tools/convert_default_model.py"})
             for n in nets:
                 networks[n] = {"file": fname, **networks[n]}
-            file_entries.append({"path": fname, "sha256": sha256_file(pkg / fname), "bytes": (pkg / fname).stat().st_size})
+            file_entries.append({"path": fname, "sha256": sha256_file(pkg / fname),
+                                 "bytes": (pkg / fname).stat().st_size})
 
         centroid_text = CENTROIDS.read_text()
         provenance = []
@@ -525,7 +529,8 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             if network == "expression":
                 entry["keras_version"] = keras_version
             provenance.append(entry)
-        provenance.append({"network": "va_head", "what": "valence/arousal centroids of the AffectNet expression categories",
+        provenance.append({"network": "va_head",
+                           "what": "valence/arousal centroids of the AffectNet expression categories",
                            "source": json.loads(centroid_text)["what"], "file": "tools/data/va_centroids.json",
                            "file_sha256": hashlib.sha256(centroid_text.encode()).hexdigest(),
                            "license": "figures computed from the AffectNet validation annotations (cited)"})

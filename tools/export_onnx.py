@@ -60,8 +60,8 @@ def _pads(pad):
         return {"pads": [pad] * 4}
     if len(pad) == 2:
         return {"pads": [pad[0], pad[1], pad[0], pad[1]]}
-    t, l, b, r = pad
-    return {"pads": [t, l, b, r]}
+    top, left, bottom, right = pad
+    return {"pads": [top, left, bottom, right]}
 
 
 def _activation(b: _Builder, x: str, act: str | None) -> str:
@@ -133,7 +133,8 @@ def network_to_onnx(manifest: dict, net_name: str, tensors: dict[str, np.ndarray
         else:
             raise ValueError(f"{net_name}: block op {op} not exported")
         values[name] = y
-        rank[name] = 2 if op in ("flatten", "global_avg_pool", "linear") or (op in ("softmax", "prelu", "add") and r == 2) else r
+        flat = op in ("flatten", "global_avg_pool", "linear") or (op in ("softmax", "prelu", "add") and r == 2)
+        rank[name] = 2 if flat else r
         prev = name
     outputs = net.get("outputs") or [{"name": prev, "block": prev}]
     graph_outputs = []

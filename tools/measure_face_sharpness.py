@@ -41,17 +41,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel) as z:
             z.extractall(tmp, [n for n in z.namelist() if n.startswith("facenet_pytorch/data/")])
-        nets = {k: torch_pickle.load_state_dict(Path(tmp) / "facenet_pytorch/data" / f"{k}.pt") for k in ("pnet", "rnet", "onet")}
+        nets = {k: torch_pickle.load_state_dict(Path(tmp) / "facenet_pytorch/data" / f"{k}.pt")
+                for k in ("pnet", "rnet", "onet")}
     sources = [(f, images.decode_rgb(MEDIA / f)) for f in
-               ["single_face.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "0-f1-su-ph.jpg", "multi_face.jpg"]]
-    sources += [(f"WolfgangLanger#{i}", images.decode_rgb(MEDIA / "WolfgangLanger_Pexels.mp4", i)) for i in (0, 100, 200, 300, 400)]
+               ["single_face.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "0-f1-su-ph.jpg",
+                "multi_face.jpg"]]
+    sources += [(f"WolfgangLanger#{i}", images.decode_rgb(MEDIA / "WolfgangLanger_Pexels.mp4", i))
+                for i in (0, 100, 200, 300, 400)]
     for name, rgb in sources:
         boxes, probs, _ = mtcnn.detect(rgb, nets)
         for b, p in zip(boxes, probs):
             g = fer_crop.crop(rgb, b)
             g = g if g.ndim == 2 else fer_crop.gray(g)
             print(f"{name}: face {min(b[2] - b[0], b[3] - b[1]):.0f} px, p {p:.3f}, "
-                  f"laplacian variance {laplacian_variance(g):.0f}, after 5x5 blur {laplacian_variance(box_blur5(g)):.0f}")
+                  f"laplacian variance {laplacian_variance(g):.0f}, "
+                  f"after 5x5 blur {laplacian_variance(box_blur5(g)):.0f}")
 
 
 if __name__ == "__main__":

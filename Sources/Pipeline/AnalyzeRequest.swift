@@ -14,9 +14,9 @@ public struct AnalyzerOptions: Sendable, Equatable {
     /// A VA head that reads the scene gets it on every frame.
     public var sceneFPS: Double = 1
     /// Seconds between face detections: frames in between reuse the last detected boxes (0 = detect on
-    /// every frame). MTCNN is ~90 % of the per-frame cost; on WolfgangLanger at every frame, 1/3 s
-    /// (every 8th frame) moved the smoothed valence by 0.011 on average against detecting every frame
-    /// and its sign on 2 of 472 frames (benchmarks/analyze.sh prints the comparison).
+    /// every frame). MTCNN is most of the per-frame cost, and on WolfgangLanger 1/3 s (every 8th
+    /// frame) barely moves the smoothed valence against detecting every frame (benchmarks/analyze.sh
+    /// prints the comparison; recorded figures in benchmarks/RESULTS.md).
     public var detectInterval: Double = 1.0 / 3.0
     public init(threads: Int = 1) { self.threads = threads }
 }

@@ -5,8 +5,8 @@
 /// Same contract as Tensor's `wideTile`, on two adjacent 16-column weight panels at once: 6 rows x
 /// 32 columns, twelve 16-lane accumulators. Per k step: two panel vectors, six broadcasts and
 /// twelve FMAs, half the instructions of the AVX2 tile for the same multiply-adds. On Zen 4,
-/// whose 512-bit FMAs have the same peak as two 256-bit ones, that still measured ~1.2x (an
-/// L1-resident 6-row tile, 90 -> 110 GFLOP/s): the AVX2 loop is bound by instruction issue. On
+/// whose 512-bit FMAs have the same peak as two 256-bit ones, an L1-resident 6-row tile still
+/// runs faster (benchmarks/RESULTS.md): the AVX2 loop is bound by instruction issue. On
 /// full-width AVX-512 (Zen 5, Intel server parts) the peak itself doubles.
 ///
 /// Rows past `rows` may repeat a valid row (their results are dropped); `bias` and `slopes`
@@ -70,7 +70,7 @@ public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer
         }
         if lo > -.infinity || hi < .infinity {
             // Clamp to [lo, hi], NaN kept. Spelled out here: a helper function was not inlined in
-            // this module and, called per vector, made ReLU6 cost a K = 16 GEMM 1.6x its time.
+            // this module and, called per vector, made ReLU6 GEMMs markedly slower.
             let l = V(repeating: lo), h = V(repeating: hi)
             c00 = c00.replacing(with: l, where: c00 .< l); c00 = c00.replacing(with: h, where: h .< c00)
             c01 = c01.replacing(with: l, where: c01 .< l); c01 = c01.replacing(with: h, where: h .< c01)

@@ -78,7 +78,8 @@ def test_expressions_and_embeddings_on_request():
     f = face_of(r)
     assert set(f["expression"]) == {"anger", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
     assert abs(sum(f["expression"].values()) - 1) < 1e-3 and max(f["expression"], key=f["expression"].get) == "happy"
-    assert len(f["embeddings"]["face"]) == 128 and len(f["embeddings"]["person"]) == 1280 and len(f["embeddings"]["scene"]) == 1280
+    emb = f["embeddings"]
+    assert len(emb["face"]) == 128 and len(emb["person"]) == 1280 and len(emb["scene"]) == 1280
     assert "expression" not in face_of(analyze(os.path.join(FEAT, "single_face.jpg")))
 
 
@@ -136,7 +137,8 @@ def test_second_half_is_happier_by_at_least_0_4(clip):
     first = [x for t, x in v if t < half]
     second = [x for t, x in v if t >= half]
     diff = sum(second) / len(second) - sum(first) / len(first)
-    print(f"mean valence first half {sum(first) / len(first):.3f}, second half {sum(second) / len(second):.3f}, difference {diff:.3f}")
+    print(f"mean valence first half {sum(first) / len(first):.3f}, second half {sum(second) / len(second):.3f}, "
+          f"difference {diff:.3f}")
     assert diff >= 0.4
 
 
@@ -152,7 +154,10 @@ def test_smoothed_valence_sign_agrees_with_the_annotation(clip, annotation):
 def test_smoother_halves_jitter_and_keeps_the_change(clip, annotation):
     r, _ = clip
     smooth, raw = series(r, "valence"), series(r, "raw_valence")
-    jitter = lambda s: sum(abs(b[1] - a[1]) for a, b in zip(s, s[1:])) / (len(s) - 1)
+
+    def jitter(s):
+        return sum(abs(b[1] - a[1]) for a, b in zip(s, s[1:])) / (len(s) - 1)
+
     ratio = jitter(smooth) / jitter(raw)
     # Where the smoothed valence last crosses from negative to positive.
     crossings = [b[0] for a, b in zip(smooth, smooth[1:]) if a[1] < 0 <= b[1]]
@@ -167,7 +172,8 @@ def test_hand_over_the_face_lowers_confidence(clip, annotation):
     covered = [x for s in annotation["seconds"] if s["face_covered"] for t, x in c if s["from"] <= t < s["to"]]
     clear = [x for s in annotation["seconds"] if not s["face_covered"] for t, x in c if s["from"] <= t < s["to"]]
     mc, ml = sum(covered) / len(covered), sum(clear) / len(clear)
-    print(f"mean raw confidence: hand over the face {mc:.3f} ({len(covered)} frames), clear {ml:.3f} ({len(clear)} frames)")
+    print(f"mean raw confidence: hand over the face {mc:.3f} ({len(covered)} frames), "
+          f"clear {ml:.3f} ({len(clear)} frames)")
     assert mc < ml
 
 
@@ -175,9 +181,9 @@ def test_support_set_labelling_agrees_with_the_annotation(annotation):
     r = affectd("label", CLIP, "--support", SUPPORT)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["person"] == 1 and sum(1 for l in out["labels"] if l["support"]) == 4
-    assert all(-1 <= l["valence"] <= 1 and 0 <= l["confidence"] <= 1 for l in out["labels"])
-    v = [(l["t"], l["valence"]) for l in out["labels"]]
+    assert out["person"] == 1 and sum(1 for lab in out["labels"] if lab["support"]) == 4
+    assert all(-1 <= lab["valence"] <= 1 and 0 <= lab["confidence"] <= 1 for lab in out["labels"])
+    v = [(lab["t"], lab["valence"]) for lab in out["labels"]]
     judged = [(s, per_second(v, s)) for s in annotation["seconds"] if s["valence_sign"] != 0]
     agree = sum(1 for s, m in judged if m is not None and (m > 0) == (s["valence_sign"] > 0))
     print(f"support-set labels agree in valence sign on {agree}/{len(judged)} annotated seconds")

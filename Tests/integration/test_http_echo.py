@@ -6,7 +6,6 @@ ephemeral port. Needs the release binary: `make build` (or set AFFECTD_BENCH_BIN
 import os
 import re
 import subprocess
-import time
 
 import pytest
 import requests
@@ -68,7 +67,7 @@ def test_too_large_body_is_413_problem_json(base):
 def test_streamed_ndjson_arrives_line_by_line(base):
     with requests.get(f"{base}/stream?n=50", stream=True, timeout=5) as r:
         assert r.headers["Transfer-Encoding"] == "chunked"
-        lines = [l for l in r.iter_lines() if l]
+        lines = [line for line in r.iter_lines() if line]
     assert lines == [f'{{"line":{i}}}'.encode() for i in range(50)]
 
 
@@ -101,7 +100,8 @@ def test_malformed_requests_never_take_the_server_down(base):
             if op < 0.4 and data:
                 data[min(i, len(data) - 1)] = rng.randrange(256)
             elif op < 0.7:
-                data[i:i] = rng.choice([b"\r", b"\n", b"\r\n", b" ", b":", b"0", b"-", b"\x00", b"chunked", b"Content-Length: 9\r\n"])
+                data[i:i] = rng.choice([b"\r", b"\n", b"\r\n", b" ", b":", b"0", b"-", b"\x00", b"chunked",
+                                        b"Content-Length: 9\r\n"])
             else:
                 del data[i:i + rng.randint(1, 8)]
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:

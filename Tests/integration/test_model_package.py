@@ -94,7 +94,8 @@ def test_manifest_lists_networks_with_provenance(package):
         assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f["bytes"]
     head = m["affect"]["va_head"]
     assert head["type"] == "centroid_projection"
-    assert [c["class"] for c in head["centroids"]] == ["anger", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert [c["class"] for c in head["centroids"]] == ["anger", "disgust", "fear", "happy", "sad", "surprise",
+                                                       "neutral"]
     assert m["networks"]["expression"]["labels"]["prob"] == [c["class"] for c in head["centroids"]]
     original = json.loads((REPO / "tools/data/va_centroids.json").read_text())
     assert head["source"]["original"] == original and "AffectNet" in head["source"]["citation"]

@@ -29,26 +29,26 @@ def _run(model, x):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_numpy_lstm_matches_onnxruntime_lstm(bidirectional):
     rng = np.random.default_rng(1)
-    B, T, I, H = 3, 23, 13, 11
-    w = {k: v.astype(np.float32) for k, v in _lstm_weights(rng, I, H, 1, bidirectional).items()}
-    x = rng.standard_normal((B, T, I)).astype(np.float32)
+    B, T, D, H = 3, 23, 13, 11  # D: input width
+    w = {k: v.astype(np.float32) for k, v in _lstm_weights(rng, D, H, 1, bidirectional).items()}
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
     y_ref, _, _ = ref.lstm(x, w, H, 1, bidirectional)
-    y_ort = _run(sequence_onnx.lstm(w, B, T, I, H, bidirectional), x)
+    y_ort = _run(sequence_onnx.lstm(w, B, T, D, H, bidirectional), x)
     assert np.abs(y_ort - y_ref).max() < 2e-6
 
 
 @pytest.mark.parametrize("kernel,dilation", [(3, 1), (3, 2), (15, 4)])
 def test_numpy_causal_conv_matches_onnxruntime_conv(kernel, dilation):
     rng = np.random.default_rng(2)
-    B, C, O, T = 2, 7, 5, 40
-    w = rng.standard_normal((O, C, kernel)).astype(np.float32)
-    b = rng.standard_normal(O).astype(np.float32)
+    B, C, Cout, T = 2, 7, 5, 40
+    w = rng.standard_normal((Cout, C, kernel)).astype(np.float32)
+    b = rng.standard_normal(Cout).astype(np.float32)
     x = rng.standard_normal((B, C, T)).astype(np.float32)
     node = helper.make_node("Conv", ["x", "w", "b"], ["y"], dilations=[dilation],
                             pads=[(kernel - 1) * dilation, 0], kernel_shape=[kernel])
     model = sequence_onnx._model(
         [node], [helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, C, T])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [B, O, T])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [B, Cout, T])],
         [sequence_onnx._init("w", w), sequence_onnx._init("b", b)])
     y_ort = _run(model, x)
     assert np.abs(y_ort - ref.causal_conv1d(x, w, b, dilation)).max() < 1e-4

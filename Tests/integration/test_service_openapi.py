@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 import requests
 import yaml
 from openapi_spec_validator import validate
@@ -43,11 +42,13 @@ def test_every_documented_operation_is_served():
 
 
 def test_schemathesis_finds_no_failure():
-    s = Server({"workers.count": 2, "queue.length": 64, "queue.high_water": 64, "limits.max_body_bytes": 4 * 1024 * 1024})
+    s = Server({"workers.count": 2, "queue.length": 64, "queue.high_water": 64,
+                "limits.max_body_bytes": 4 * 1024 * 1024})
     try:
         cmd = [os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", SPEC, "--url", s.url,
                "--max-examples", "8", "--seed", "7", "--phases", "examples,coverage,fuzzing",
-               "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
+               "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                           "response_schema_conformance,response_headers_conformance",
                "--request-timeout", "60", "--max-failures", "20", "--no-color"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
         tail = out.stdout[-6000:] + out.stderr[-2000:]

@@ -17,7 +17,8 @@ KEY = "test-key-0123456789abcdef"
 
 
 def analyze(url, query="", timeout=300):
-    return requests.post(f"{url}/v1/analyze{query}", data=open(CLIP, "rb").read(), headers={"Content-Type": "video/mp4"}, timeout=timeout)
+    return requests.post(f"{url}/v1/analyze{query}", data=open(CLIP, "rb").read(),
+                         headers={"Content-Type": "video/mp4"}, timeout=timeout)
 
 
 @pytest.mark.parametrize("settings,env,key", [
@@ -32,7 +33,8 @@ def test_invalid_config_fails_at_start_naming_the_key(settings, env, key):
     path = write_config({"model.dir": MODEL, **settings})
     try:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTD_")}
-        out = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True, timeout=30, env={**clean, **env}, cwd=ROOT)
+        out = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True, timeout=30,
+                             env={**clean, **env}, cwd=ROOT)
     finally:
         os.unlink(path)
     assert out.returncode == 2, out.stderr
@@ -50,19 +52,22 @@ def test_a_missing_model_fails_at_start():
 
 def test_api_keys_and_json_logs():
     s = Server({"workers.count": 1, "auth.api_keys": [KEY], "auth.protect_metrics": True})
+    auth = {"Authorization": f"Bearer {KEY}"}
     try:
         r = requests.get(s.url + "/v1/models", timeout=5)
         assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
         assert r.headers["Content-Type"] == "application/problem+json"
-        assert requests.get(s.url + "/v1/models", headers={"Authorization": "Bearer wrong-key-0123456789ab"}, timeout=5).status_code == 401
-        assert requests.get(s.url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}, timeout=5).status_code == 200
+        wrong = {"Authorization": "Bearer wrong-key-0123456789ab"}
+        assert requests.get(s.url + "/v1/models", headers=wrong, timeout=5).status_code == 401
+        assert requests.get(s.url + "/v1/models", headers=auth, timeout=5).status_code == 200
         # Analysis routes need the key before anything is decoded.
-        assert requests.post(s.url + "/v1/analyze", data=b"x", headers={"Content-Type": "video/mp4"}, timeout=5).status_code == 401
+        assert requests.post(s.url + "/v1/analyze", data=b"x", headers={"Content-Type": "video/mp4"},
+                             timeout=5).status_code == 401
         # Health stays open; metrics were protected by config.
         assert requests.get(s.url + "/healthz", timeout=5).status_code == 200
         assert requests.get(s.url + "/readyz", timeout=5).status_code == 200
         assert requests.get(s.url + "/metrics", timeout=5).status_code == 401
-        assert requests.get(s.url + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=5).status_code == 200
+        assert requests.get(s.url + "/metrics", headers=auth, timeout=5).status_code == 200
     finally:
         assert s.stop() == 0
 
@@ -71,7 +76,8 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets():
     s = Server({"workers.count": 1, "auth.api_keys": [KEY]})
     try:
         requests.get(s.url + "/v1/models?token=secret-query", headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
-        requests.post(s.url + "/v1/analyze", data=b"payload-bytes-here", headers={"Content-Type": "video/mp4", "Authorization": f"Bearer {KEY}"}, timeout=10)
+        requests.post(s.url + "/v1/analyze", data=b"payload-bytes-here",
+                      headers={"Content-Type": "video/mp4", "Authorization": f"Bearer {KEY}"}, timeout=10)
         time.sleep(0.2)
         raw = s.stderr_lines()
     finally:
@@ -88,7 +94,8 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets():
 @pytest.mark.parametrize("status", [503, 429])
 def test_full_queue_is_refused_with_retry_after(status):
     need(CLIP)
-    s = Server({"workers.count": 1, "queue.length": 1, "queue.high_water": 1, "queue.overload_status": status, "queue.retry_after": 7})
+    s = Server({"workers.count": 1, "queue.length": 1, "queue.high_water": 1, "queue.overload_status": status,
+                "queue.retry_after": 7})
     try:
         # One running + one queued fill the service; the rest must be refused at once, not dropped.
         # Readiness is sampled while the jobs run (a fixed sleep raced the jobs once they got fast).
@@ -150,7 +157,8 @@ def test_health_command():
     s = Server({"workers.count": 1})
     try:
         port = s.url.rsplit(":", 1)[1]
-        ok = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/healthz"], capture_output=True, timeout=10)
+        ok = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/healthz"], capture_output=True,
+                            timeout=10)
         assert ok.returncode == 0
         bad = subprocess.run([BIN, "health", "--url", f"http://127.0.0.1:{port}/nope"], capture_output=True, timeout=10)
         assert bad.returncode == 1

@@ -53,8 +53,10 @@ def kalman_cases(rng, root):
 
 
 def random_centroids(rng):
-    return [{"class": c, "valence_mean": float(_f32(rng.uniform(-0.8, 0.8))), "valence_sd": float(_f32(rng.uniform(0.05, 0.3))),
-             "arousal_mean": float(_f32(rng.uniform(-0.8, 0.8))), "arousal_sd": float(_f32(rng.uniform(0.05, 0.3))), "n": 500}
+    return [{"class": c,
+             "valence_mean": float(_f32(rng.uniform(-0.8, 0.8))), "valence_sd": float(_f32(rng.uniform(0.05, 0.3))),
+             "arousal_mean": float(_f32(rng.uniform(-0.8, 0.8))), "arousal_sd": float(_f32(rng.uniform(0.05, 0.3))),
+             "n": 500}
             for c in CLASSES]
 
 
@@ -84,7 +86,8 @@ def write_package(root, name, networks, affect, weights):
 
 def linear_init(rng, out_f, in_f, prefix):
     b = in_f ** -0.5
-    return {prefix + ".weight": _f32(rng.uniform(-b, b, (out_f, in_f))), prefix + ".bias": _f32(rng.uniform(-b, b, out_f))}
+    return {prefix + ".weight": _f32(rng.uniform(-b, b, (out_f, in_f))),
+            prefix + ".bias": _f32(rng.uniform(-b, b, out_f))}
 
 
 def fusion_cases(rng, root):
@@ -92,10 +95,12 @@ def fusion_cases(rng, root):
     network = {"file": "weights.safetensors",
                "inputs": [{"name": s, "shape": [w]} for s, w in widths.items()],
                "blocks": [{"op": "concat", "name": "x", "inputs": list(widths)},
-                          {"op": "linear", "name": "fc1", "weight": "head.fc1.weight", "bias": "head.fc1.bias", "activation": "relu"},
+                          {"op": "linear", "name": "fc1", "weight": "head.fc1.weight", "bias": "head.fc1.bias",
+                           "activation": "relu"},
                           {"op": "linear", "name": "fc2", "weight": "head.fc2.weight", "bias": "head.fc2.bias"}]}
     total = sum(widths.values())
-    for name, squash, zero, honest in [("fusion_mlp", "tanh", False, True), ("fusion_zero_scene_person", "clip", True, True),
+    for name, squash, zero, honest in [("fusion_mlp", "tanh", False, True),
+                                       ("fusion_zero_scene_person", "clip", True, True),
                                        ("fusion_false_zero", "tanh", True, False)]:
         w = {**linear_init(rng, 16, total, "head.fc1"), **linear_init(rng, 2, 16, "head.fc2")}
         w["head.fc2.weight"] = _f32(w["head.fc2.weight"] * 3)    # outputs beyond [-1, 1] exercise the squash
@@ -129,12 +134,14 @@ def temporal_case(rng, root):
     w.update(linear_init(rng, 2, 6, "temporal.fc2"))
     w = {k: _f32(v) for k, v in w.items()}
     network = {"file": "weights.safetensors", "inputs": [{"name": "features", "shape": [None, F]}],
-               "blocks": [*[{"op": "tcn_block", "prefix": b["prefix"], "kernel_size": 3, "dilation": b["dilation"]} for b in tcn],
+               "blocks": [*[{"op": "tcn_block", "prefix": b["prefix"], "kernel_size": 3, "dilation": b["dilation"]}
+                            for b in tcn],
                           {"op": "mamba", "prefix": mamba["prefix"], "d_state": 4, "d_conv": 4, "expand": 1},
-                          {"op": "linear", "weight": "temporal.fc1.weight", "bias": "temporal.fc1.bias", "activation": "relu"},
+                          {"op": "linear", "weight": "temporal.fc1.weight", "bias": "temporal.fc1.bias",
+                           "activation": "relu"},
                           {"op": "linear", "weight": "temporal.fc2.weight", "bias": "temporal.fc2.bias"}]}
-    affect = {"va_head": {"type": "centroid_projection", "centroids": random_centroids(rng), "source": "random test figures",
-                          "fusion": {"scene": 0, "person": 0, "note": "test"}},
+    affect = {"va_head": {"type": "centroid_projection", "centroids": random_centroids(rng),
+                          "source": "random test figures", "fusion": {"scene": 0, "person": 0, "note": "test"}},
               "temporal": {"type": "network", "network": "temporal", "inputs": list(widths), "output": "tanh"}}
     pkg = write_package(root, "temporal_mamba_va", {"temporal": network}, affect, w)
     x = {s: _f32(rng.standard_normal((T, wd))) for s, wd in widths.items()}

@@ -191,7 +191,8 @@ def activation_cases(rng, root):
         save_case("kernels", f"act_{op}", op, {}, {"x": nhwc(x), "expected.y": nhwc(K.ACTIVATIONS[op](x))}, root)
     big = f32(rng.standard_normal((2, 3, 4, 5)) * 30)  # softplus threshold and sigmoid saturation
     for op in ["softplus", "sigmoid"]:
-        save_case("kernels", f"act_{op}_large", op, {}, {"x": nhwc(big), "expected.y": nhwc(K.ACTIVATIONS[op](big))}, root)
+        save_case("kernels", f"act_{op}_large", op, {}, {"x": nhwc(big), "expected.y": nhwc(K.ACTIVATIONS[op](big))},
+                  root)
     save_case("kernels", "act_leaky_relu", "leaky_relu", {"alpha": 0.2},
               {"x": nhwc(x), "expected.y": nhwc(K.leaky_relu(x, 0.2))}, root)
     slope = f32(rng.uniform(0, 0.5, 11))
@@ -237,10 +238,12 @@ def elementwise_cases(rng, root):
         a, b = f32(rng.standard_normal(sa)), f32(rng.standard_normal(sb))
         save_case("kernels", name, op, {}, {"x0": a, "x1": b, "expected.y": a + b if op == "add" else a * b}, root)
     a, b = f32(rng.standard_normal((2, 3, 3, 5))), f32(rng.standard_normal((2, 3, 3, 7)))
-    save_case("kernels", "concat_channels", "concat", {}, {"x0": a, "x1": b, "expected.y": np.concatenate([a, b], -1)}, root)
+    save_case("kernels", "concat_channels", "concat", {},
+              {"x0": a, "x1": b, "expected.y": np.concatenate([a, b], -1)}, root)
     c = f32(rng.standard_normal((2, 1, 3, 5)))
     save_case("kernels", "concat_axis1_three", "concat", {"axis": 1},
-              {"x0": a[..., :5], "x1": c, "x2": a[..., :5], "expected.y": np.concatenate([a[..., :5], c, a[..., :5]], 1)}, root)
+              {"x0": a[..., :5], "x1": c, "x2": a[..., :5],
+               "expected.y": np.concatenate([a[..., :5], c, a[..., :5]], 1)}, root)
     x = f32(rng.standard_normal((3, 4, 2, 5)))  # NCHW: C=4, H=2, W=5
     for order in ["nhwc", "nchw", "nwhc"]:
         save_case("kernels", f"flatten_{order}", "flatten", {"order": order},

@@ -21,8 +21,8 @@ def same_pads(h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int = 1, d
 
 
 def _pad(x: np.ndarray, pads, value: float) -> np.ndarray:
-    t, l, b, r = pads
-    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value)
+    top, left, bottom, right = pads
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
 
 
 def conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
@@ -74,10 +74,10 @@ def maxpool2d(x, kernel, stride, pads=(0, 0, 0, 0), dilation=(1, 1), ceil=False)
     kh, kw = kernel
     sh, sw = stride
     dh, dw = dilation
-    t, l, b, r = pads
-    oh, ow = _pool_out(h, t, b, kh, sh, dh, ceil), _pool_out(w, l, r, kw, sw, dw, ceil)
-    big = np.full((n, c, h + t + b + kh * dh + sh, w + l + r + kw * dw + sw), -np.inf)
-    big[:, :, t:t + h, l:l + w] = x
+    top, left, bottom, right = pads
+    oh, ow = _pool_out(h, top, bottom, kh, sh, dh, ceil), _pool_out(w, left, right, kw, sw, dw, ceil)
+    big = np.full((n, c, h + top + bottom + kh * dh + sh, w + left + right + kw * dw + sw), -np.inf)
+    big[:, :, top:top + h, left:left + w] = x
     y = np.full((n, c, oh, ow), -np.inf)
     for i in range(oh):
         for j in range(ow):
@@ -92,13 +92,13 @@ def avgpool2d(x, kernel, stride, pads=(0, 0, 0, 0), ceil=False, count_include_pa
     n, c, h, w = x.shape
     kh, kw = kernel
     sh, sw = stride
-    t, l, b, r = pads
-    oh, ow = _pool_out(h, t, b, kh, sh, 1, ceil), _pool_out(w, l, r, kw, sw, 1, ceil)
+    top, left, bottom, right = pads
+    oh, ow = _pool_out(h, top, bottom, kh, sh, 1, ceil), _pool_out(w, left, right, kw, sw, 1, ceil)
     y = np.zeros((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            hs, ws = i * sh - t, j * sw - l
-            he, we = min(hs + kh, h + b), min(ws + kw, w + r)
+            hs, ws = i * sh - top, j * sw - left
+            he, we = min(hs + kh, h + bottom), min(ws + kw, w + right)
             padded_size = (he - hs) * (we - ws)
             hs0, ws0, he0, we0 = max(hs, 0), max(ws, 0), min(he, h), min(we, w)
             s = x[:, :, hs0:he0, ws0:we0].sum(axis=(2, 3))

@@ -130,7 +130,8 @@ def main() -> int:
 
     # EfficientNet-Lite0 on two real frames, area-resized to 224x224.
     frames = [single, decode_rgb(MEDIA / "WolfgangLanger_Pexels.mp4", 240)]
-    x = np.stack([nets.lite0_normalise(mtcnn.area_resize(f.transpose(2, 0, 1).astype(F32), 224, 224)) for f in frames]).astype(F32)
+    x = np.stack([nets.lite0_normalise(mtcnn.area_resize(f.transpose(2, 0, 1).astype(F32), 224, 224))
+                  for f in frames]).astype(F32)
     feats, logits = nets.efficientnet_lite0(src["lite0"], x)
     save_case(SUITE, "net_efficientnet_lite0_frames", "package_network", {"network": "efficientnet_lite0"},
               {"x": nhwc(x), "expected.features": feats, "expected.logits": logits}, root)

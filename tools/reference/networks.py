@@ -81,8 +81,8 @@ def tf_same_pads(h, w, k, stride):
     def one(n):
         total = max((math.ceil(n / stride) - 1) * stride + k - n, 0)
         return total // 2, total - total // 2
-    (t, b), (l, r) = one(h), one(w)
-    return (t, b, l, r)
+    (top, bottom), (left, right) = one(h), one(w)
+    return (top, bottom, left, right)
 
 
 def prelu(x, a):

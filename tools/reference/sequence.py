@@ -102,12 +102,12 @@ def causal_conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, di
                   groups: int = 1) -> np.ndarray:
     """y[b, o, t] = bias[o] + sum_{c,k} w[o, c, k] * x[b, c, t - (K-1-k)*dilation] (zero before t=0)."""
     B, C, T = x.shape
-    O, Cg, K = weight.shape
+    Cout, Cg, K = weight.shape
     pad = (K - 1) * dilation
     xp = np.concatenate([np.zeros((B, C, pad)), x], axis=2)
-    y = np.zeros((B, O, T))
-    og = O // groups
-    for o in range(O):
+    y = np.zeros((B, Cout, T))
+    og = Cout // groups
+    for o in range(Cout):
         grp = o // og
         for k in range(K):
             window = xp[:, grp * Cg:(grp + 1) * Cg, k * dilation:k * dilation + T]  # [B, Cg, T]

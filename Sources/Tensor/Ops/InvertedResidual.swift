@@ -103,9 +103,8 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
     }
 
     /// The three convs whole, image after image, so one image's intermediates stay in L2 (at batch
-    /// 8 the batch's were 2-6 MB, and EfficientNet-Lite0's 28x28 and 14x14 blocks ran 1.2-1.4x
-    /// behind onnxruntime; image by image, the whole network ~8% faster). Several threads take
-    /// whole images each; one image gets every thread inside its convs.
+    /// 8 the whole batch's outgrow it; image by image is faster: benchmarks/RESULTS.md). Several
+    /// threads take whole images each; one image gets every thread inside its convs.
     ///
     /// Each conv prefetches the weights of the one after it as it finishes (Prefetch): the expand
     /// the depthwise's and the project's first, the project the next image's expand, or `next`.

@@ -41,8 +41,8 @@ let cpuHasAVX512: Bool = {
 /// column 0 of them): two panels at a time on the AVX-512 tile when it is on, else one at a time.
 /// A pair whose second panel holds 8 columns or fewer (N = 24: EfficientNet's 24-channel
 /// projections) goes to the AVX2 tiles instead, whose narrow tile computes just those 8: the
-/// 16-lane tile would spend a quarter of its multiply-adds on zero padding (~1.5% of
-/// EfficientNet-Lite0 at batch 1, in-process A/B).
+/// 16-lane tile would spend a quarter of its multiply-adds on zero padding (measurable on
+/// EfficientNet-Lite0 at batch 1: benchmarks/RESULTS.md).
 ///
 /// `prefetch`: the AVX-512 pair tile also asks for one 64-byte line of it per k step, into L2
 /// (packedGemm points it at weights it needs next); pass it for one pair at a time.

@@ -111,9 +111,9 @@ public final class LSTMKernel: Kernel {
         for step in 0..<T {
             let t = reverse ? T - 1 - step : step
             let g = gates + t * G          // batch row b at g + b*T*G
-            // Gates += h W_hh^T, from W_hh^T [H, 4H]: OpenBLAS's axpy-style sgemv_n kernel on it took
-            // 13.7 µs/step at H=256 vs 15.8 for the dot-product sgemv on W_hh (and 25 for a
-            // hand-written 8-chain FMA loop).
+            // Gates += h W_hh^T, from W_hh^T [H, 4H]: OpenBLAS's axpy-style sgemv_n kernel on it is
+            // faster than the dot-product sgemv on W_hh and than a hand-written 8-chain FMA loop
+            // (benchmarks/RESULTS.md).
             if B == 1 {
                 cblas_sgemv(CblasRowMajor, CblasTrans, Int32(H), Int32(G), 1, cell.wHhT.data, Int32(G), h, 1, 1, g, 1)
             } else {
