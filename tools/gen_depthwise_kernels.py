@@ -25,6 +25,7 @@ COMMAND = "python3 tools/gen_depthwise_kernels.py"
 P = 8  # output pixels per step (one accumulator each)
 
 HEADER = f"""\
+// swift-format-ignore-file
 // GENERATED FILE - DO NOT EDIT. Written by `{COMMAND}`; to change these
 // kernels, edit the generator and run it again (`make check-generated` fails while this file
 // differs from the generator's output).

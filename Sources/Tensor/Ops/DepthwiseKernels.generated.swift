@@ -1,3 +1,4 @@
+// swift-format-ignore-file
 // GENERATED FILE - DO NOT EDIT. Written by `python3 tools/gen_depthwise_kernels.py`; to change these
 // kernels, edit the generator and run it again (`make check-generated` fails while this file
 // differs from the generator's output).
