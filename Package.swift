@@ -57,7 +57,7 @@ let package = Package(
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).
         .target(name: "Service", dependencies: [
-            "HTTP", "Media", "Vision", "Affect",
+            "HTTP", "Media", "Tensor", "Vision", "Affect",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
