@@ -24,7 +24,12 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    init() {}
+    init(fps: Double? = nil, maxFaces: Int? = nil, include: Set<Part>? = nil, stream: Bool? = nil) {
+        self.fps = fps
+        self.maxFaces = maxFaces
+        self.include = include
+        self.stream = stream
+    }
 
     init(from decoder: Decoder) throws {
         let names = Key.allCases.map(\.rawValue)
