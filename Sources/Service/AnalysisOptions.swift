@@ -16,14 +16,6 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
 
     enum Key: String, CodingKey, CaseIterable { case fps, maxFaces = "max_faces", include, stream }
 
-    /// Any key, to name the unknown ones (a keyed container drops keys it cannot represent).
-    struct AnyKey: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
     init(fps: Double? = nil, maxFaces: Int? = nil, include: Set<Part>? = nil, stream: Bool? = nil) {
         self.fps = fps
         self.maxFaces = maxFaces
@@ -33,7 +25,8 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
 
     init(from decoder: Decoder) throws {
         let names = Key.allCases.map(\.rawValue)
-        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.first(where: { !names.contains($0.stringValue) }) {
+        // A container keyed by Key would silently drop unknown keys: list them by name first.
+        if let unknown = try decoder.container(keyedBy: CodingName.self).allKeys.first(where: { !names.contains($0.stringValue) }) {
             throw ProblemError(400, "unknown parameter \"\(unknown.stringValue)\" (\(names.joined(separator: ", ")))")
         }
         let c = try decoder.container(keyedBy: Key.self)

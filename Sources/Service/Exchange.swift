@@ -6,7 +6,6 @@ import HTTP
 import Logging
 import Synchronization
 
-/// One request on its way to an answer: sends it once, then logs and counts it.
 final class Exchange: Sendable {
     let service: Service
     let request: HTTPRequest

@@ -1,9 +1,8 @@
 // One JSON object per log line on stderr (ts, level, label, msg and the metadata, keys sorted as in
 // every JSON the service writes). Callers put a request id in metadata and never payloads or keys.
-import Foundation
 import Affect
+import Foundation
 import Logging
-import Synchronization
 
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
@@ -59,18 +58,11 @@ struct LogRecord: Encodable {
     let ts, level, label, msg: String
     let metadata: Logger.Metadata
 
-    struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
     func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
+        var c = encoder.container(keyedBy: CodingName.self)
         let fixed = ["ts": ts, "level": level, "label": label, "msg": msg]
-        for (key, value) in fixed { try c.encode(value, forKey: Key(stringValue: key)) }
-        for (key, value) in metadata where fixed[key] == nil { try c.encode(MetadataValue(value), forKey: Key(stringValue: key)) }
+        for (key, value) in fixed { try c.encode(value, forKey: CodingName(key)) }
+        for (key, value) in metadata where fixed[key] == nil { try c.encode(MetadataValue(value), forKey: CodingName(key)) }
     }
 }
 

@@ -28,32 +28,31 @@ struct RequestInput: Sendable {
     /// /v1/analyze and /v1/jobs: raw video body, or multipart with `file` and optional `options` (JSON object).
     func clip(_ request: HTTPRequest, allowStream: Bool) throws -> ParsedRequest {
         try request.requireBody()
-        var options = try queryOptions(request)
         if request.mediaType == "multipart/form-data" {
             let parts = try request.multipartParts()
             guard let file = parts.first(where: { $0.name == "file" }) else { throw ProblemError(400, "multipart body has no part named \"file\"") }
-            if let part = parts.first(where: { $0.name == "options" }) { options = options.overridden(by: try optionsPart(part)) }
+            let options = try parts.first(where: { $0.name == "options" }).map(optionsPart)
             guard !file.body.isEmpty else { throw ProblemError(400, "the \"file\" part is empty") }
-            return try parsed(.clip(.memory(file.body)), options, allowStream: allowStream)
+            return try parsed(.clip(.memory(file.body)), request, options, allowStream: allowStream)
         }
         guard let type = request.mediaType, Self.videoTypes.contains(type) else {
             throw ProblemError(415, "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send video/mp4, video/quicktime, video/webm, application/octet-stream or multipart/form-data")
         }
-        return try parsed(.clip(try request.bodySource()), options, allowStream: allowStream)
+        return try parsed(.clip(try request.bodySource()), request, nil, allowStream: allowStream)
     }
 
     /// /v1/frames: multipart of JPEG/PNG parts (optional `timestamps` part: JSON array of seconds,
     /// optional `options`), or JSON `{"frames": [{"image": base64, "t": seconds?}], "options": {...}?}`.
     func frames(_ request: HTTPRequest) throws -> ParsedRequest {
         try request.requireBody()
-        var options = try queryOptions(request)
+        var options: AnalysisOptions? = nil
         var images: [ImageInput] = []
         switch request.mediaType {
         case "multipart/form-data":
             var times: [Double]? = nil
             for p in try request.multipartParts() {
                 switch p.name {
-                case "options": options = options.overridden(by: try optionsPart(p))
+                case "options": options = try optionsPart(p)
                 case "timestamps":
                     guard let t = try? JSONDecoder().decode([Double].self, from: p.body) else {
                         throw ProblemError(400, "the \"timestamps\" part must be a JSON array of seconds")
@@ -72,7 +71,7 @@ struct RequestInput: Sendable {
             }
         case "application/json":
             let batch = try FrameBatch.decode(try request.bodyData())
-            if let o = batch.options { options = options.overridden(by: o) }
+            options = batch.options
             for (k, item) in batch.frames.enumerated() {
                 guard let bytes = Data(base64Encoded: item.image, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
                     throw ProblemError(400, "frames[\(k)].image must be a non-empty base64 JPEG or PNG")
@@ -86,13 +85,12 @@ struct RequestInput: Sendable {
         guard images.count <= config.maxFramesPerBatch else {
             throw ProblemError(413, "\(images.count) images exceed analysis.max_frames_per_batch \(config.maxFramesPerBatch)")
         }
-        return try parsed(.images(images), options, allowStream: false)
+        return try parsed(.images(images), request, options, allowStream: false)
     }
 
     /// /v1/label: multipart with `file` (the clip), `support` (JSON [{t, valence, arousal}]), optional `options`.
     func label(_ request: HTTPRequest) throws -> ParsedRequest {
         try request.requireBody()
-        var options = try queryOptions(request)
         guard request.mediaType == "multipart/form-data" else {
             throw ProblemError(415, "send multipart/form-data with parts \"file\" (the clip) and \"support\" (JSON [{t, valence, arousal}])")
         }
@@ -105,19 +103,19 @@ struct RequestInput: Sendable {
         guard !support.isEmpty, support.allSatisfy({ $0.t.isFinite && $0.t >= 0 && abs($0.valence) <= 1 && abs($0.arousal) <= 1 }) else {
             throw ProblemError(400, "support needs at least one entry with t >= 0 and valence, arousal in [-1, 1]")
         }
-        if let part = parts.first(where: { $0.name == "options" }) { options = options.overridden(by: try optionsPart(part)) }
-        return try parsed(.label(.memory(file.body), support), options, allowStream: false)
+        let options = try parts.first(where: { $0.name == "options" }).map(optionsPart)
+        return try parsed(.label(.memory(file.body), support), request, options, allowStream: false)
     }
 
-    func parsed(_ work: Work, _ options: AnalysisOptions, allowStream: Bool) throws(ProblemError) -> ParsedRequest {
-        ParsedRequest(work: work, request: try options.request(config: config, limits: limits, allowStream: allowStream),
-                      stream: options.stream ?? false)
-    }
-
-    func queryOptions(_ request: HTTPRequest) throws -> AnalysisOptions {
-        do { return try QueryDecoder.decode(AnalysisOptions.self, from: request.head.query) } catch {
+    /// The work with its options: the query's, overridden by those of the body (`options`), checked.
+    func parsed(_ work: Work, _ request: HTTPRequest, _ options: AnalysisOptions?, allowStream: Bool) throws -> ParsedRequest {
+        var merged: AnalysisOptions
+        do { merged = try QueryDecoder.decode(AnalysisOptions.self, from: request.head.query) } catch {
             throw AnalysisOptions.problem(error, source: "the query")
         }
+        if let options { merged = merged.overridden(by: options) }
+        return ParsedRequest(work: work, request: try merged.request(config: config, limits: limits, allowStream: allowStream),
+                             stream: merged.stream ?? false)
     }
 
     func optionsPart(_ part: MultipartPart) throws -> AnalysisOptions {
