@@ -57,7 +57,8 @@ private struct QueryContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             throw DecodingError.keyNotFound(key, .init(codingPath: [key], debugDescription: "no query parameter \(key.stringValue)"))
         }
         guard let convertible = T.self as? any LosslessStringConvertible.Type, let value = convertible.init(text) as? T else {
-            throw DecodingError.typeMismatch(T.self, .init(codingPath: [key], debugDescription: "\"\(text)\" is not a valid \(T.self)"))
+            let kind = T.self is any BinaryInteger.Type ? "an integer" : T.self is any FloatingPoint.Type ? "a number" : "a \(T.self)"
+            throw DecodingError.typeMismatch(T.self, .init(codingPath: [key], debugDescription: "\"\(text)\" is not \(kind)"))
         }
         return value
     }
