@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "OpCases", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline),
-        .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: cpuBaseline),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Media", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline),
         .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Media", "TestSupport"], swiftSettings: cpuBaseline),

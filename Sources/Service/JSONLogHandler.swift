@@ -1,9 +1,8 @@
-// One JSON object per log line on stderr (ts, level, label, msg, metadata). Callers put a
-// request id in metadata and never payloads or keys.
+// One JSON object per log line on stderr (ts, level, label, msg and the metadata, keys sorted as in
+// every JSON the service writes). Callers put a request id in metadata and never payloads or keys.
+import Affect
 import Foundation
-import HTTP
 import Logging
-import Synchronization
 
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
@@ -26,23 +25,9 @@ public struct JSONLogHandler: LogHandler {
                     source: String, file: String, function: String, line: UInt) {
         var fields = metadata
         if let explicit { fields.merge(explicit) { _, new in new } }
-        var out = "{\"ts\":\(jsonString(Self.timestamp())),\"level\":\(jsonString(level.rawValue)),\"label\":\(jsonString(label)),\"msg\":\(jsonString(message.description))"
-        for key in fields.keys.sorted() where !["ts", "level", "label", "msg"].contains(key) {
-            out += ",\(jsonString(key)):\(Self.encode(fields[key]!))"
-        }
-        sink(out + "}\n")
-    }
-
-    static func encode(_ value: Logger.Metadata.Value) -> String {
-        switch value {
-        case .string(let s): return jsonString(s)
-        case .stringConvertible(let c):
-            if let n = c as? any BinaryInteger { return "\(n)" }
-            if let d = c as? Double, d.isFinite { return "\(d)" }
-            return jsonString(c.description)
-        case .array(let a): return "[" + a.map(encode).joined(separator: ",") + "]"
-        case .dictionary(let d): return "{" + d.keys.sorted().map { "\(jsonString($0)):\(encode(d[$0]!))" }.joined(separator: ",") + "}"
-        }
+        let record = LogRecord(ts: Self.timestamp(), level: level.rawValue, label: label, msg: message.description, metadata: fields)
+        guard let json = try? ResultJSON.encode(record) else { return }
+        sink(String(decoding: json, as: UTF8.self) + "\n")
     }
 
     static func timestamp() -> String {
@@ -64,6 +49,38 @@ public struct JSONLogHandler: LogHandler {
                 if n < 0 { if errno == EINTR { continue }; return }
                 off += n
             }
+        }
+    }
+}
+
+/// One log line: the four fixed fields, then the metadata (which cannot replace them).
+struct LogRecord: Encodable {
+    let ts, level, label, msg: String
+    let metadata: Logger.Metadata
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingName.self)
+        let fixed = ["ts": ts, "level": level, "label": label, "msg": msg]
+        for (key, value) in fixed { try c.encode(value, forKey: CodingName(key)) }
+        for (key, value) in metadata where fixed[key] == nil { try c.encode(MetadataValue(value), forKey: CodingName(key)) }
+    }
+}
+
+/// A metadata value as JSON: integers and finite doubles as numbers, everything else as text.
+struct MetadataValue: Encodable {
+    let value: Logger.Metadata.Value
+    init(_ value: Logger.Metadata.Value) { self.value = value }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch value {
+        case .string(let s): try c.encode(s)
+        case .stringConvertible(let v):
+            if let n = v as? any BinaryInteger, let i = Int64(exactly: n) { try c.encode(i) }
+            else if let d = v as? Double, d.isFinite { try c.encode(d) }
+            else { try c.encode(v.description) }
+        case .array(let a): try c.encode(a.map(MetadataValue.init))
+        case .dictionary(let d): try c.encode(d.mapValues(MetadataValue.init))
         }
     }
 }

@@ -2,10 +2,9 @@
 // `jobs.retention` seconds, and at most `jobs.max_records` records exist (the oldest finished go
 // first; when every record is unfinished, new jobs are refused rather than old ones forgotten).
 import Foundation
-import HTTP
 import Synchronization
 
-enum JobStatus: String { case queued, running, succeeded, failed, cancelled }
+enum JobStatus: String, Encodable { case queued, running, succeeded, failed, cancelled }
 
 struct JobRecord {
     let id: String
@@ -18,19 +17,35 @@ struct JobRecord {
     var framesDone = 0
     var lastT: Double?
     var duration: Double?
-    /// Result JSON (succeeded) or problem (failed/cancelled).
-    var result: Data?
+    var result: AnalysisOutput?
     var error: ProblemError?
 
-    var json: String {
-        func date(_ d: Date?) -> String { d.map { jsonString(ISO8601DateFormatter().string(from: $0)) } ?? "null" }
-        var progress = status == .succeeded ? 1.0 : 0.0
-        if status == .running, let t = lastT, let d = duration, d > 0 { progress = min(0.99, max(0, t / d)) }
-        var out = "{\"id\":\(jsonString(id)),\"status\":\(jsonString(status.rawValue)),\"created\":\(date(created)),\"started\":\(date(started)),\"finished\":\(date(finished)),"
-            + "\"progress\":\(progress),\"frames_analyzed\":\(framesDone)"
-        if let error { out += ",\"error\":{\"status\":\(error.status),\"detail\":\(jsonString(error.detail))}" }
-        if let result { out += ",\"result\":" + String(decoding: result, as: UTF8.self) }
-        return out + "}"
+    var progress: Double {
+        if status == .succeeded { return 1 }
+        if status == .running, let t = lastT, let d = duration, d > 0 { return min(0.99, max(0, t / d)) }
+        return 0
+    }
+}
+
+/// The record as GET /v1/jobs/{id} shows it (openapi.yaml "Job"): `started` and `finished` are null
+/// until then; `error` and `result` appear once the job has one.
+extension JobRecord: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case id, status, created, started, finished, progress, framesAnalyzed = "frames_analyzed", error, result
+    }
+
+    func encode(to encoder: Encoder) throws {
+        let time = { (d: Date) in ISO8601DateFormatter().string(from: d) }
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(status, forKey: .status)
+        try c.encode(time(created), forKey: .created)
+        try c.encode(started.map(time), forKey: .started)
+        try c.encode(finished.map(time), forKey: .finished)
+        try c.encode(progress, forKey: .progress)
+        try c.encode(framesDone, forKey: .framesAnalyzed)
+        try c.encodeIfPresent(error, forKey: .error)
+        try c.encodeIfPresent(result, forKey: .result)
     }
 }
 
@@ -65,7 +80,7 @@ final class JobStore: Sendable {
     }
 
     /// Finishes a record unless it already finished (the first outcome wins).
-    func finish(_ id: String, status: JobStatus, result: Data? = nil, error: ProblemError? = nil) {
+    func finish(_ id: String, status: JobStatus, result: AnalysisOutput? = nil, error: ProblemError? = nil) {
         update(id) { rec in
             guard rec.finished == nil else { return }
             rec.status = status

@@ -29,7 +29,7 @@ enum Multipart {
         return nil
     }
 
-    static func parse(_ data: Data, boundary: String) throws -> [MultipartPart] {
+    static func parse(_ data: Data, boundary: String) throws(MultipartError) -> [MultipartPart] {
         let dash = Data("--\(boundary)".utf8)
         let delimiter = Data("\r\n--\(boundary)".utf8)
         guard let first = data.range(of: dash), data[data.startIndex..<first.lowerBound].allSatisfy({ $0 == 13 || $0 == 10 }) || first.lowerBound == data.startIndex

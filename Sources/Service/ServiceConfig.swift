@@ -1,5 +1,6 @@
-// Every setting of `affectd serve`, with its default, its YAML key, its environment variable and
-// its parser. config/affectd.yaml documents the same table; a test checks the two agree.
+// Every setting of `affectd serve` with its default, and loading them: file < environment < flags.
+// Keys, variables and parsers are in Settings.swift; config/affectd.yaml documents the same table
+// and a test checks the two agree.
 import Foundation
 import Yams
 
@@ -69,13 +70,6 @@ public struct ServiceConfig: Sendable, Equatable {
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
-/// One row of the settings table.
-struct Setting: Sendable {
-    let key: String
-    let env: String
-    let apply: @Sendable (inout ServiceConfig, String) throws(ConfigError) -> Void
-}
-
 extension ServiceConfig {
     /// File (YAML) < environment (`AFFECTD_*`) < command-line overrides (`key=value`), then checks.
     /// `path` nil: `AFFECTD_CONFIG`, else built-in defaults.
@@ -98,7 +92,7 @@ extension ServiceConfig {
         }
         if !config.apiKeysFile.isEmpty {
             guard let text = try? String(contentsOfFile: config.apiKeysFile, encoding: .utf8) else {
-                throw ConfigError(key: "auth.api_keys_file", "cannot read \(config.apiKeysFile)")
+                throw ConfigError(key: key(\.apiKeysFile), "cannot read \(config.apiKeysFile)")
             }
             config.apiKeys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
@@ -109,11 +103,14 @@ extension ServiceConfig {
 
     /// Cross-setting checks (single values are checked by their parsers).
     func validate() throws(ConfigError) {
-        if queueHighWater > queueLength { throw ConfigError(key: "queue.high_water", "\(queueHighWater) exceeds queue.length \(queueLength)") }
-        if tlsCert.isEmpty != tlsKey.isEmpty { throw ConfigError(key: tlsCert.isEmpty ? "server.tls_cert" : "server.tls_key", "tls_cert and tls_key go together") }
-        if maxInMemoryBodyBytes > maxBodyBytes { throw ConfigError(key: "limits.max_in_memory_body_bytes", "exceeds limits.max_body_bytes") }
-        if maxFPS < defaultFPS { throw ConfigError(key: "analysis.default_fps", "\(defaultFPS) exceeds analysis.max_fps \(maxFPS)") }
-        if apiKeys.contains(where: { $0.count < 16 }) { throw ConfigError(key: "auth.api_keys", "every key needs at least 16 characters") }
+        let key = Self.key
+        if queueHighWater > queueLength { throw ConfigError(key: key(\.queueHighWater), "\(queueHighWater) exceeds \(key(\.queueLength)) \(queueLength)") }
+        if tlsCert.isEmpty != tlsKey.isEmpty {
+            throw ConfigError(key: tlsCert.isEmpty ? key(\.tlsCert) : key(\.tlsKey), "\(key(\.tlsCert)) and \(key(\.tlsKey)) go together")
+        }
+        if maxInMemoryBodyBytes > maxBodyBytes { throw ConfigError(key: key(\.maxInMemoryBodyBytes), "exceeds \(key(\.maxBodyBytes))") }
+        if maxFPS < defaultFPS { throw ConfigError(key: key(\.defaultFPS), "\(defaultFPS) exceeds \(key(\.maxFPS)) \(maxFPS)") }
+        if apiKeys.contains(where: { $0.count < 16 }) { throw ConfigError(key: key(\.apiKeys), "every key needs at least 16 characters") }
     }
 
     /// Flattens a YAML mapping of mappings to dotted keys with scalar values.
@@ -146,101 +143,5 @@ extension ServiceConfig {
         }
         try walk(root, "")
         return out
-    }
-
-    static let settings: [Setting] = [
-        Setting(key: "server.host", env: "AFFECTD_HOST", apply: { c, v throws(ConfigError) in c.host = try nonEmpty("server.host", v) }),
-        Setting(key: "server.port", env: "AFFECTD_PORT", apply: { c, v throws(ConfigError) in c.port = try int("server.port", v, 0...65535) }),
-        Setting(key: "server.max_connections", env: "AFFECTD_MAX_CONNECTIONS", apply: { c, v throws(ConfigError) in c.maxConnections = try int("server.max_connections", v, 1...1_000_000) }),
-        Setting(key: "server.tls_cert", env: "AFFECTD_TLS_CERT", apply: { c, v throws(ConfigError) in c.tlsCert = v }),
-        Setting(key: "server.tls_key", env: "AFFECTD_TLS_KEY", apply: { c, v throws(ConfigError) in c.tlsKey = v }),
-        Setting(key: "server.gzip", env: "AFFECTD_GZIP", apply: { c, v throws(ConfigError) in c.gzip = try bool("server.gzip", v) }),
-        Setting(key: "limits.max_body_bytes", env: "AFFECTD_MAX_BODY_BYTES", apply: { c, v throws(ConfigError) in c.maxBodyBytes = try int("limits.max_body_bytes", v, 1...(1 << 40)) }),
-        Setting(key: "limits.max_in_memory_body_bytes", env: "AFFECTD_MAX_IN_MEMORY_BODY_BYTES", apply: { c, v throws(ConfigError) in c.maxInMemoryBodyBytes = try int("limits.max_in_memory_body_bytes", v, 0...(1 << 30)) }),
-        Setting(key: "limits.max_request_line_bytes", env: "AFFECTD_MAX_REQUEST_LINE_BYTES", apply: { c, v throws(ConfigError) in c.maxRequestLineBytes = try int("limits.max_request_line_bytes", v, 64...(1 << 20)) }),
-        Setting(key: "limits.max_header_bytes", env: "AFFECTD_MAX_HEADER_BYTES", apply: { c, v throws(ConfigError) in c.maxHeaderBytes = try int("limits.max_header_bytes", v, 256...(1 << 24)) }),
-        Setting(key: "limits.max_header_count", env: "AFFECTD_MAX_HEADER_COUNT", apply: { c, v throws(ConfigError) in c.maxHeaderCount = try int("limits.max_header_count", v, 1...10_000) }),
-        Setting(key: "limits.header_timeout", env: "AFFECTD_HEADER_TIMEOUT", apply: { c, v throws(ConfigError) in c.headerTimeout = try seconds("limits.header_timeout", v) }),
-        Setting(key: "limits.body_timeout", env: "AFFECTD_BODY_TIMEOUT", apply: { c, v throws(ConfigError) in c.bodyTimeout = try seconds("limits.body_timeout", v) }),
-        Setting(key: "limits.idle_timeout", env: "AFFECTD_IDLE_TIMEOUT", apply: { c, v throws(ConfigError) in c.idleTimeout = try seconds("limits.idle_timeout", v) }),
-        Setting(key: "limits.write_timeout", env: "AFFECTD_WRITE_TIMEOUT", apply: { c, v throws(ConfigError) in c.writeTimeout = try seconds("limits.write_timeout", v) }),
-        Setting(key: "limits.temporary_directory", env: "AFFECTD_TMPDIR", apply: { c, v throws(ConfigError) in c.temporaryDirectory = try nonEmpty("limits.temporary_directory", v) }),
-        Setting(key: "media.max_duration", env: "AFFECTD_MEDIA_MAX_DURATION", apply: { c, v throws(ConfigError) in c.mediaMaxDuration = try seconds("media.max_duration", v) }),
-        Setting(key: "media.max_pixels", env: "AFFECTD_MEDIA_MAX_PIXELS", apply: { c, v throws(ConfigError) in c.mediaMaxPixels = try int("media.max_pixels", v, 1...(1 << 30)) }),
-        Setting(key: "media.max_frames", env: "AFFECTD_MEDIA_MAX_FRAMES", apply: { c, v throws(ConfigError) in c.mediaMaxFrames = try int("media.max_frames", v, 1...(1 << 30)) }),
-        Setting(key: "media.max_streams", env: "AFFECTD_MEDIA_MAX_STREAMS", apply: { c, v throws(ConfigError) in c.mediaMaxStreams = try int("media.max_streams", v, 1...1024) }),
-        Setting(key: "media.probe_bytes", env: "AFFECTD_MEDIA_PROBE_BYTES", apply: { c, v throws(ConfigError) in c.mediaProbeBytes = try int("media.probe_bytes", v, 4096...(1 << 30)) }),
-        Setting(key: "media.max_decode_seconds", env: "AFFECTD_MEDIA_MAX_DECODE_SECONDS", apply: { c, v throws(ConfigError) in c.mediaMaxDecodeSeconds = try seconds("media.max_decode_seconds", v) }),
-        Setting(key: "analysis.default_fps", env: "AFFECTD_DEFAULT_FPS", apply: { c, v throws(ConfigError) in c.defaultFPS = try positive("analysis.default_fps", v) }),
-        Setting(key: "analysis.max_fps", env: "AFFECTD_MAX_FPS", apply: { c, v throws(ConfigError) in c.maxFPS = try positive("analysis.max_fps", v) }),
-        Setting(key: "analysis.max_faces", env: "AFFECTD_MAX_FACES", apply: { c, v throws(ConfigError) in c.maxFaces = try int("analysis.max_faces", v, 1...64) }),
-        Setting(key: "analysis.max_frames_per_batch", env: "AFFECTD_MAX_FRAMES_PER_BATCH", apply: { c, v throws(ConfigError) in c.maxFramesPerBatch = try int("analysis.max_frames_per_batch", v, 1...10_000) }),
-        Setting(key: "model.dir", env: "AFFECTD_MODEL", apply: { c, v throws(ConfigError) in c.modelDir = try nonEmpty("model.dir", v) }),
-        Setting(key: "workers.count", env: "AFFECTD_WORKERS", apply: { c, v throws(ConfigError) in c.workers = try int("workers.count", v, 0...256) }),
-        Setting(key: "queue.length", env: "AFFECTD_QUEUE_LENGTH", apply: { c, v throws(ConfigError) in c.queueLength = try int("queue.length", v, 1...100_000) }),
-        Setting(key: "queue.high_water", env: "AFFECTD_QUEUE_HIGH_WATER", apply: { c, v throws(ConfigError) in c.queueHighWater = try int("queue.high_water", v, 1...100_000) }),
-        Setting(key: "queue.overload_status", env: "AFFECTD_OVERLOAD_STATUS", apply: { c, v throws(ConfigError) in
-            let s = try int("queue.overload_status", v, 0...999)
-            guard s == 503 || s == 429 else { throw ConfigError(key: "queue.overload_status", "must be 503 or 429, got \(s)") }
-            c.overloadStatus = s
-        }),
-        Setting(key: "queue.retry_after", env: "AFFECTD_RETRY_AFTER", apply: { c, v throws(ConfigError) in c.retryAfter = try int("queue.retry_after", v, 1...3600) }),
-        Setting(key: "jobs.deadline", env: "AFFECTD_JOB_DEADLINE", apply: { c, v throws(ConfigError) in c.jobDeadline = try seconds("jobs.deadline", v) }),
-        Setting(key: "jobs.retention", env: "AFFECTD_JOB_RETENTION", apply: { c, v throws(ConfigError) in c.jobRetention = try seconds("jobs.retention", v) }),
-        Setting(key: "jobs.max_records", env: "AFFECTD_MAX_JOB_RECORDS", apply: { c, v throws(ConfigError) in c.maxJobRecords = try int("jobs.max_records", v, 1...1_000_000) }),
-        Setting(key: "auth.api_keys", env: "AFFECTD_API_KEYS", apply: { c, v throws(ConfigError) in
-            c.apiKeys = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }),
-        Setting(key: "auth.api_keys_file", env: "AFFECTD_API_KEYS_FILE", apply: { c, v throws(ConfigError) in c.apiKeysFile = v }),
-        Setting(key: "auth.protect_health", env: "AFFECTD_PROTECT_HEALTH", apply: { c, v throws(ConfigError) in c.authHealth = try bool("auth.protect_health", v) }),
-        Setting(key: "auth.protect_metrics", env: "AFFECTD_PROTECT_METRICS", apply: { c, v throws(ConfigError) in c.authMetrics = try bool("auth.protect_metrics", v) }),
-        Setting(key: "shutdown.propagation_window", env: "AFFECTD_PROPAGATION_WINDOW", apply: { c, v throws(ConfigError) in c.propagationWindow = try seconds("shutdown.propagation_window", v, allowZero: true) }),
-        Setting(key: "shutdown.drain_timeout", env: "AFFECTD_DRAIN_TIMEOUT", apply: { c, v throws(ConfigError) in c.drainTimeout = try seconds("shutdown.drain_timeout", v) }),
-        Setting(key: "log.level", env: "AFFECTD_LOG_LEVEL", apply: { c, v throws(ConfigError) in
-            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) else {
-                throw ConfigError(key: "log.level", "must be one of trace, debug, info, notice, warning, error, critical; got \"\(v)\"")
-            }
-            c.logLevel = v
-        }),
-    ]
-
-    /// Every key, for the documentation check.
-    public static var settingKeys: [String] { settings.map(\.key) }
-    public static var settingEnvironment: [String] { settings.map(\.env) }
-}
-
-// MARK: value parsers (each names its key in the error)
-
-private func nonEmpty(_ key: String, _ v: String) throws(ConfigError) -> String {
-    guard !v.isEmpty else { throw ConfigError(key: key, "must not be empty") }
-    return v
-}
-
-private func int(_ key: String, _ v: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
-    guard let n = Int(v.trimmingCharacters(in: .whitespaces)) else { throw ConfigError(key: key, "\"\(v)\" is not an integer") }
-    guard range.contains(n) else { throw ConfigError(key: key, "\(n) is outside \(range.lowerBound)...\(range.upperBound)") }
-    return n
-}
-
-private func positive(_ key: String, _ v: String) throws(ConfigError) -> Double {
-    guard let d = Double(v.trimmingCharacters(in: .whitespaces)), d.isFinite, d > 0 else {
-        throw ConfigError(key: key, "\"\(v)\" is not a positive number")
-    }
-    return d
-}
-
-/// Seconds: finite, positive (or zero where a window may be skipped), at most a day.
-private func seconds(_ key: String, _ v: String, allowZero: Bool = false) throws(ConfigError) -> Double {
-    guard let d = Double(v.trimmingCharacters(in: .whitespaces)), d.isFinite, allowZero ? d >= 0 : d > 0, d <= 86_400 else {
-        throw ConfigError(key: key, "\"\(v)\" is not a number of seconds in \(allowZero ? "[0" : "(0"), 86400]")
-    }
-    return d
-}
-
-private func bool(_ key: String, _ v: String) throws(ConfigError) -> Bool {
-    switch v.lowercased() {
-    case "true", "yes", "on", "1": return true
-    case "false", "no", "off", "0": return false
-    default: throw ConfigError(key: key, "\"\(v)\" is not true or false")
     }
 }

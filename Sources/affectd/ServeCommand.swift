@@ -11,21 +11,18 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "YAML config file (default: $AFFECTD_CONFIG, else config/affectd.yaml if present, else built-in defaults).")
     var config: String?
-    @Option(help: "Address to bind (server.host).") var host: String?
-    @Option(help: "Port, 0 for a free one (server.port).") var port: Int?
-    @Option(help: "Model package directory (model.dir).") var model: String?
-    @Option(help: "Worker threads, 0 = one per core (workers.count).") var workers: Int?
-    @Option(help: "Log level (log.level).") var logLevel: String?
+    @Option(help: flagHelp("Address to bind", \.host)) var host: String?
+    @Option(help: flagHelp("Port, 0 for a free one", \.port)) var port: Int?
+    @Option(help: flagHelp("Model package directory", \.modelDir)) var model: String?
+    @Option(help: flagHelp("Worker threads, 0 = one per core", \.workers)) var workers: Int?
+    @Option(help: flagHelp("Log level", \.logLevel)) var logLevel: String?
     @Option(name: .customLong("set"), help: "Any setting as key=value, e.g. --set queue.length=4 (repeatable).")
     var settings: [String] = []
 
     func run() throws {
-        var overrides = settings
-        if let host { overrides.append("server.host=\(host)") }
-        if let port { overrides.append("server.port=\(port)") }
-        if let model { overrides.append("model.dir=\(model)") }
-        if let workers { overrides.append("workers.count=\(workers)") }
-        if let logLevel { overrides.append("log.level=\(logLevel)") }
+        let overrides = settings + ServiceConfig.overrides([
+            \.host: host, \.port: port.map(String.init), \.modelDir: model, \.workers: workers.map(String.init), \.logLevel: logLevel,
+        ])
         let env = ProcessInfo.processInfo.environment
         let file = config ?? env["AFFECTD_CONFIG"] ?? (FileManager.default.fileExists(atPath: "config/affectd.yaml") ? "config/affectd.yaml" : nil)
         let settings: ServiceConfig
@@ -44,4 +41,9 @@ struct ServeCommand: ParsableCommand {
         logger.notice("listening", metadata: ["host": "\(settings.host)", "port": "\(host.port)", "config": "\(file ?? "built-in defaults")"])
         host.runUntilSignalled()
     }
+}
+
+/// A flag's help names the setting it overrides.
+private func flagHelp(_ text: String, _ field: PartialKeyPath<ServiceConfig>) -> ArgumentHelp {
+    ArgumentHelp("\(text) (\(ServiceConfig.key(field))).")
 }

@@ -1,9 +1,9 @@
 import Foundation
-import Testing
+import TestSupport
+import XCTest
 @testable import Service
 
 /// The repository root (config/affectd.yaml lives there).
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 func writeTemp(_ text: String) throws -> String {
     let path = NSTemporaryDirectory() + "affectd-config-\(UUID().uuidString).yaml"
@@ -15,31 +15,32 @@ func configError(_ body: () throws(ConfigError) -> Void) -> ConfigError? {
     do { try body(); return nil } catch { return error }
 }
 
-@Suite struct ServiceConfigTests {
-    @Test func documentedFileEqualsBuiltInDefaults() throws {
-        let fromFile = try ServiceConfig.load(path: repoRoot + "/config/affectd.yaml", environment: [:])
-        #expect(fromFile == ServiceConfig())
+final class ServiceConfigTests: XCTestCase {
+    func testDocumentedFileEqualsBuiltInDefaults() throws {
+        let fromFile = try ServiceConfig.load(path: Repo.path("config/affectd.yaml"), environment: [:])
+        XCTAssertEqual(fromFile, ServiceConfig())
     }
 
-    @Test func documentedFileNamesEverySettingAndItsVariable() throws {
-        let text = try String(contentsOfFile: repoRoot + "/config/affectd.yaml", encoding: .utf8)
-        let keys = Set(try ServiceConfig.readYAML(repoRoot + "/config/affectd.yaml").map(\.0))
-        #expect(keys == Set(ServiceConfig.settingKeys))
-        for env in ServiceConfig.settingEnvironment { #expect(text.contains(env), "config/affectd.yaml does not mention \(env)") }
+    func testDocumentedFileNamesEverySettingAndItsVariable() throws {
+        let text = try String(contentsOfFile: Repo.path("config/affectd.yaml"), encoding: .utf8)
+        let keys = Set(try ServiceConfig.readYAML(Repo.path("config/affectd.yaml")).map(\.0))
+        XCTAssertEqual(keys, Set(ServiceConfig.settingKeys))
+        for env in ServiceConfig.settingEnvironment { XCTAssert(text.contains(env), "config/affectd.yaml does not mention \(env)") }
     }
 
-    @Test func environmentOverridesFileAndFlagsOverrideEnvironment() throws {
+    func testEnvironmentOverridesFileAndFlagsOverrideEnvironment() throws {
         let file = try writeTemp("server:\n  port: 9001\nqueue:\n  length: 4\n  high_water: 3\n")
         let c = try ServiceConfig.load(path: file, environment: ["AFFECTD_PORT": "9002", "AFFECTD_OVERLOAD_STATUS": "429"],
                                        overrides: ["server.port=9003"])
-        #expect(c.port == 9003)
-        #expect(c.queueLength == 4 && c.queueHighWater == 3)
-        #expect(c.overloadStatus == 429)
+        XCTAssertEqual(c.port, 9003)
+        XCTAssertEqual(c.queueLength, 4)
+        XCTAssertEqual(c.queueHighWater, 3)
+        XCTAssertEqual(c.overloadStatus, 429)
         let e = try ServiceConfig.load(path: file, environment: ["AFFECTD_PORT": "9002"])
-        #expect(e.port == 9002)
+        XCTAssertEqual(e.port, 9002)
     }
 
-    @Test func invalidValuesNameTheirKey() throws {
+    func testInvalidValuesNameTheirKey() throws {
         let cases: [(String, [String: String], [String], String)] = [
             ("server:\n  port: 70000\n", [:], [], "server.port"),
             ("server:\n  prot: 80\n", [:], [], "server.prot"),
@@ -56,28 +57,37 @@ func configError(_ body: () throws(ConfigError) -> Void) -> ConfigError? {
         for (yaml, env, overrides, key) in cases {
             let file = try writeTemp(yaml)
             let error = configError { () throws(ConfigError) in _ = try ServiceConfig.load(path: file, environment: env, overrides: overrides) }
-            #expect(error?.key == key, "expected an error naming \(key), got \(String(describing: error))")
-            #expect(error.map { "\($0)".contains(key) } == true)
+            XCTAssertEqual(error?.key, key, "expected an error naming \(key), got \(String(describing: error))")
+            XCTAssert(error.map { "\($0)".contains(key) } == true)
         }
     }
 
-    @Test func apiKeysFromFileAndEnvironment() throws {
+    func testFlagsAndVariablesComeFromTheOneTable() {
+        XCTAssertEqual(ServiceConfig.key(\.modelDir), "model.dir")
+        XCTAssertEqual(ServiceConfig.overrides([\.port: "9000", \.host: nil, \.workers: "2"]), ["server.port=9000", "workers.count=2"])
+        XCTAssertEqual(Set(ServiceConfig.settingKeys).count, ServiceConfig.settings.count)
+        XCTAssertEqual(Set(ServiceConfig.settingEnvironment).count, ServiceConfig.settings.count)
+        XCTAssert(ServiceConfig.settingEnvironment.allSatisfy { $0.hasPrefix("AFFECTD_") })
+        XCTAssertEqual(Set(ServiceConfig.settings.map(\.field)).count, ServiceConfig.settings.count, "one setting per field")
+    }
+
+    func testApiKeysFromFileAndEnvironment() throws {
         let keys = try writeTemp("# ops team\nkey-aaaaaaaaaaaaaaaa\n\nkey-bbbbbbbbbbbbbbbb\n")
         let c = try ServiceConfig.load(path: nil, environment: ["AFFECTD_API_KEYS": "key-cccccccccccccccc", "AFFECTD_API_KEYS_FILE": keys])
-        #expect(c.apiKeys == ["key-cccccccccccccccc", "key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"])
+        XCTAssertEqual(c.apiKeys, ["key-cccccccccccccccc", "key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"])
     }
 }
 
-@Suite struct APIKeysTests {
-    @Test func acceptsOnlyConfiguredBearerKeys() {
+final class APIKeysTests: XCTestCase {
+    func testAcceptsOnlyConfiguredBearerKeys() {
         let keys = APIKeys(["0123456789abcdef", "fedcba9876543210"])
-        #expect(keys.accepts(authorization: "Bearer 0123456789abcdef"))
-        #expect(keys.accepts(authorization: "bearer fedcba9876543210"))
-        #expect(!keys.accepts(authorization: nil))
-        #expect(!keys.accepts(authorization: "Bearer 0123456789abcde"))
-        #expect(!keys.accepts(authorization: "Bearer 0123456789abcdef0"))
-        #expect(!keys.accepts(authorization: "Basic 0123456789abcdef"))
-        #expect(!keys.accepts(authorization: "Bearer "))
-        #expect(!APIKeys([]).accepts(authorization: "Bearer x"))
+        XCTAssert(keys.accepts(authorization: "Bearer 0123456789abcdef"))
+        XCTAssert(keys.accepts(authorization: "bearer fedcba9876543210"))
+        XCTAssertFalse(keys.accepts(authorization: nil))
+        XCTAssertFalse(keys.accepts(authorization: "Bearer 0123456789abcde"))
+        XCTAssertFalse(keys.accepts(authorization: "Bearer 0123456789abcdef0"))
+        XCTAssertFalse(keys.accepts(authorization: "Basic 0123456789abcdef"))
+        XCTAssertFalse(keys.accepts(authorization: "Bearer "))
+        XCTAssertFalse(APIKeys([]).accepts(authorization: "Bearer x"))
     }
 }

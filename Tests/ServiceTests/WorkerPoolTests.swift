@@ -1,87 +1,87 @@
 import Dispatch
 import Foundation
 import Synchronization
-import Testing
+import XCTest
 @testable import Service
 
-@Suite struct WorkerPoolTests {
+final class WorkerPoolTests: XCTestCase {
     /// Each worker's context is its own: indices seen by jobs are the worker indices.
-    @Test func runsJobsOnWorkersWithTheirOwnContext() throws {
+    func testRunsJobsOnWorkersWithTheirOwnContext() throws {
         let pool = WorkerPool<[Int]>(workers: 2, capacity: 8, metrics: nil) { index in [index] }
         try pool.start()
         let seen = Mutex<[Int]>([])
         let done = DispatchSemaphore(value: 0)
         for _ in 0..<6 {
-            #expect(pool.submit(JobTicket()) { ctx, _ in
+            XCTAssertEqual(pool.submit(JobTicket()) { ctx, _ in
                 ctx.append(0)  // per-worker state survives between jobs of that worker
                 seen.withLock { $0.append(ctx[0]) }
                 Thread.sleep(forTimeInterval: 0.01)
                 done.signal()
-            } == .accepted)
+            }, .accepted)
         }
-        for _ in 0..<6 { #expect(done.wait(timeout: .now() + 5) == .success) }
-        #expect(Set(seen.withLock { $0 }).isSubset(of: [0, 1]))
-        #expect(pool.drain(timeout: 5))
-        #expect(pool.snapshot.alive == 0)
+        for _ in 0..<6 { XCTAssertEqual(done.wait(timeout: .now() + 5), .success) }
+        XCTAssert(Set(seen.withLock { $0 }).isSubset(of: [0, 1]))
+        XCTAssert(pool.drain(timeout: 5))
+        XCTAssertEqual(pool.snapshot.alive, 0)
     }
 
     /// One worker busy, capacity 2: the third queued job is refused, never dropped silently.
-    @Test func refusesWhenFullAndAfterClose() throws {
+    func testRefusesWhenFullAndAfterClose() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 2, metrics: nil) { $0 }
         try pool.start()
         let gate = DispatchSemaphore(value: 0)
         let ran = Mutex(0)
-        #expect(pool.submit(JobTicket()) { _, _ in gate.wait(); ran.withLock { $0 += 1 } } == .accepted)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait(); ran.withLock { $0 += 1 } }, .accepted)
         while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
-        #expect(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } } == .accepted)
-        #expect(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } } == .accepted)
-        #expect(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } } == .full)
-        #expect(pool.snapshot.depth == 2)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } }, .accepted)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } }, .accepted)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } }, .full)
+        XCTAssertEqual(pool.snapshot.depth, 2)
         pool.close()
-        #expect(pool.submit(JobTicket()) { _, _ in } == .closed)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in }, .closed)
         gate.signal()
-        #expect(pool.drain(timeout: 5))
-        #expect(ran.withLock { $0 } == 3)  // everything accepted ran, even after close
+        XCTAssert(pool.drain(timeout: 5))
+        XCTAssertEqual(ran.withLock { $0 }, 3)  // everything accepted ran, even after close
     }
 
     /// A job cancelled while queued (deadline, client gone) does not run; its canceller answered.
-    @Test func cancelledQueuedJobsDoNotRun() throws {
+    func testCancelledQueuedJobsDoNotRun() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 4, metrics: nil) { $0 }
         try pool.start()
         let gate = DispatchSemaphore(value: 0)
-        #expect(pool.submit(JobTicket()) { _, _ in gate.wait() } == .accepted)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait() }, .accepted)
         while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
         let ticket = JobTicket()
         let reasons = Mutex<[CancelReason]>([])
         ticket.onCancel { r in reasons.withLock { $0.append(r) } }
         let ran = Atomic<Bool>(false)
-        #expect(pool.submit(ticket) { _, _ in ran.store(true, ordering: .relaxed) } == .accepted)
-        #expect(ticket.cancel(.deadline))
-        #expect(!ticket.cancel(.clientGone))  // first reason wins, handlers run once
+        XCTAssertEqual(pool.submit(ticket) { _, _ in ran.store(true, ordering: .relaxed) }, .accepted)
+        XCTAssert(ticket.cancel(.deadline))
+        XCTAssertFalse(ticket.cancel(.clientGone))  // first reason wins, handlers run once
         gate.signal()
-        #expect(pool.drain(timeout: 5))
+        XCTAssert(pool.drain(timeout: 5))
         let didRun = ran.load(ordering: .relaxed)
-        #expect(!didRun)
-        #expect(reasons.withLock { $0 } == [.deadline])
+        XCTAssertFalse(didRun)
+        XCTAssertEqual(reasons.withLock { $0 }, [.deadline])
     }
 
-    @Test func cancelQueuedAnswersEveryWaitingJob() throws {
+    func testCancelQueuedAnswersEveryWaitingJob() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 4, metrics: nil) { $0 }
         try pool.start()
         let gate = DispatchSemaphore(value: 0)
-        #expect(pool.submit(JobTicket()) { _, _ in gate.wait() } == .accepted)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait() }, .accepted)
         while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
         let tickets = (0..<3).map { _ in JobTicket() }
-        for t in tickets { #expect(pool.submit(t) { _, _ in } == .accepted) }
+        for t in tickets { XCTAssertEqual(pool.submit(t) { _, _ in }, .accepted) }
         pool.cancelQueued(.shutdown)
-        #expect(tickets.allSatisfy { $0.cancelReason == .shutdown })
+        XCTAssert(tickets.allSatisfy { $0.cancelReason == .shutdown })
         gate.signal()
-        #expect(pool.drain(timeout: 5))
+        XCTAssert(pool.drain(timeout: 5))
     }
 
-    @Test func aFailingContextFailsStart() {
+    func testAFailingContextFailsStart() {
         struct Broken: Error {}
         let pool = WorkerPool<Int>(workers: 2, capacity: 1, metrics: nil) { i in if i == 1 { throw Broken() }; return i }
-        #expect(throws: WorkerPoolError.self) { try pool.start() }
+        XCTAssertThrowsError(try pool.start()) { XCTAssert($0 is WorkerPoolError) }
     }
 }

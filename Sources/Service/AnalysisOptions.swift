@@ -1,0 +1,110 @@
+// The analysis options of openapi.yaml ("Options"). Query parameters (through QueryDecoder), a
+// multipart `options` part and the `options` member of a JSON frame batch all decode into this one
+// type; `request(config:limits:allowStream:)` is the one place their values are checked.
+import Affect
+import Foundation
+import Media
+import Pipeline
+
+struct AnalysisOptions: Decodable, Sendable, Equatable {
+    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings }
+
+    var fps: Double?
+    var maxFaces: Int?
+    /// nil: the default (frames); empty: summary and persons only.
+    var include: Set<Part>?
+    var stream: Bool?
+
+    enum Key: String, CodingKey, CaseIterable { case fps, maxFaces = "max_faces", include, stream }
+
+    init(fps: Double? = nil, maxFaces: Int? = nil, include: Set<Part>? = nil, stream: Bool? = nil) {
+        self.fps = fps
+        self.maxFaces = maxFaces
+        self.include = include
+        self.stream = stream
+    }
+
+    init(from decoder: Decoder) throws {
+        let names = Key.allCases.map(\.rawValue)
+        // A container keyed by Key would silently drop unknown keys: list them by name first.
+        if let unknown = try decoder.container(keyedBy: CodingName.self).allKeys.first(where: { !names.contains($0.stringValue) }) {
+            throw ProblemError(400, "unknown parameter \"\(unknown.stringValue)\" (\(names.joined(separator: ", ")))")
+        }
+        let c = try decoder.container(keyedBy: Key.self)
+        fps = try c.decodeIfPresent(Double.self, forKey: .fps)
+        maxFaces = try c.decodeIfPresent(Int.self, forKey: .maxFaces)
+        // Comma-separated text (a query, or a JSON string), or a JSON array of names.
+        let items = try (try? c.decodeIfPresent(String.self, forKey: .include)).map { $0.split(separator: ",").map(String.init) }
+            ?? c.decodeIfPresent([String].self, forKey: .include)
+        include = try items.map { try Self.parts($0) }
+        if let s = try c.decodeIfPresent(String.self, forKey: .stream) {
+            guard s == "ndjson" else { throw ProblemError(400, "stream must be \"ndjson\"") }
+            stream = true
+        }
+    }
+
+    static func parts(_ items: [String]) throws(ProblemError) -> Set<Part> {
+        var parts = Set<Part>()
+        for item in items.map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            guard let part = Part(rawValue: item) else {
+                throw ProblemError(400, "include: unknown part \"\(item)\" (\(Part.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            parts.insert(part)
+        }
+        return parts
+    }
+
+    /// Options from a later source (an `options` part) override those of an earlier one (the query).
+    func overridden(by later: AnalysisOptions) -> AnalysisOptions {
+        var o = self
+        o.fps = later.fps ?? fps
+        o.maxFaces = later.maxFaces ?? maxFaces
+        o.include = later.include ?? include
+        o.stream = later.stream ?? stream
+        return o
+    }
+
+    /// The Analyzer's request: these options checked against the service's bounds, over its defaults.
+    func request(config: ServiceConfig, limits: MediaLimits, allowStream: Bool) throws(ProblemError) -> AnalyzeRequest {
+        var r = AnalyzeRequest()
+        r.sampling = .fps(config.defaultFPS)
+        r.maxFaces = config.maxFaces
+        r.limits = limits
+        if let fps {
+            guard fps.isFinite, fps > 0, fps <= config.maxFPS else { throw ProblemError(400, "fps must be a number in (0, \(config.maxFPS)], got \(fps)") }
+            r.sampling = .fps(fps)
+        }
+        if let maxFaces {
+            guard (1...config.maxFaces).contains(maxFaces) else {
+                throw ProblemError(400, "max_faces must be an integer in 1...\(config.maxFaces), got \(maxFaces)")
+            }
+            r.maxFaces = maxFaces
+        }
+        if let include {
+            r.includeExpressions = include.contains(.expressions)
+            r.includeEmbeddings = include.contains(.embeddings)
+            r.includeFrames = !include.isEmpty
+        }
+        if stream == true && !allowStream { throw ProblemError(400, "stream is not available here") }
+        return r
+    }
+
+    /// A decoding failure as a 400 naming the parameter; `source` says where the options came from,
+    /// `depth` how many coding-path entries lead to them. Other errors (ProblemError) pass unchanged.
+    static func problem(_ error: Error, source: String, depth: Int = 0) -> Error {
+        guard let context = (error as? DecodingError)?.context else { return error }
+        guard let key = context.codingPath.dropFirst(depth).first?.stringValue else {
+            return ProblemError(400, "\(source) must be a JSON object (\(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return ProblemError(400, "\(source): \(key): \(context.debugDescription)")
+    }
+}
+
+extension DecodingError {
+    var context: Context? {
+        switch self {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c): c
+        @unknown default: nil
+        }
+    }
+}
