@@ -32,13 +32,17 @@ extension Service {
     /// NDJSON: one line per frame as it is computed, then the summary line; a failure after the
     /// head went out becomes a final `{"type":"error"}` line.
     func stream(_ parsed: ParsedRequest, _ exchange: Exchange, _ ctx: inout WorkerContext, _ ticket: JobTicket) {
-        // Media that cannot even be opened still gets its 4xx status, before the 200 head goes out.
+        // Media that cannot even be opened still gets its 4xx status, before the 200 head goes out;
+        // the analysis then reads the input this opened.
+        var reader: MediaReader?
         if case .clip(let source) = parsed.work {
-            do { _ = try MediaProbe(source: source, limits: mediaLimits) } catch { return exchange.send(problem(for: error, ticket: ticket).response) }
+            do { reader = try MediaReader(source: source, limits: parsed.request.limits) } catch {
+                return exchange.send(problem(for: error, ticket: ticket).response)
+            }
         }
         guard let out = exchange.startStream(status: 200, contentType: "application/x-ndjson") else { return }
         do {
-            let output = try execute(parsed, &ctx, ticket) { frame in
+            let output = try execute(parsed, reader: reader, &ctx, ticket) { frame in
                 if let line = try? StreamLine.frame(frame).ndjson() { out.write(Array(line)) }
             }
             if case .analysis(let result) = output { out.write(Array(try StreamLine.summary(result).ndjson())) }
@@ -49,14 +53,16 @@ extension Service {
         exchange.record(status: 200)
     }
 
-    /// Runs the analysis on this worker and counts what it did.
-    func execute(_ parsed: ParsedRequest, _ ctx: inout WorkerContext, _ ticket: JobTicket,
+    /// Runs the analysis on this worker and counts what it did; a clip is read through `reader` when
+    /// the caller has already opened it.
+    func execute(_ parsed: ParsedRequest, reader: MediaReader? = nil, _ ctx: inout WorkerContext, _ ticket: JobTicket,
                  onFrame: ((FrameResult) -> Void)?) throws -> AnalysisOutput {
         let cancelled = { ticket.isCancelled }
         let analysis: Analysis
         switch parsed.work {
         case .clip(let source):
-            analysis = try ctx.analyzer.analyze(source, request: parsed.request, onFrame: onFrame, isCancelled: cancelled)
+            let reader = try reader ?? MediaReader(source: source, limits: parsed.request.limits)
+            analysis = try ctx.analyzer.analyze(reader, request: parsed.request, onFrame: onFrame, isCancelled: cancelled)
         case .images(let images):
             analysis = try ctx.analyzer.analyzeImages(images, request: parsed.request, onFrame: onFrame, isCancelled: cancelled)
         case .label(let source, let support):

@@ -135,7 +135,7 @@ struct FrameBatch: Decodable {
     static func decode(_ data: Data) throws -> FrameBatch {
         do { return try JSONDecoder().decode(FrameBatch.self, from: data) } catch let e as DecodingError {
             if e.context?.codingPath.first?.stringValue == "options" { throw AnalysisOptions.problem(e, source: "\"options\"", depth: 1) }
-            throw ProblemError(400, "JSON body must be {\"frames\": [{\"image\": \"<base64 JPEG/PNG>\", \"t\": seconds}], \"options\": {...}}")
+            throw ProblemError(400, "JSON body must be an object with frames (a list of objects with image, a base64 JPEG/PNG, and t, seconds) and optional options")
         }
     }
 }

@@ -18,7 +18,6 @@ public final class Service: Sendable {
     let draining = Atomic<Bool>(false)
     let models: ModelList
     let jobs: JobStore
-    let mediaLimits: MediaLimits
     let input: RequestInput
 
     public init(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
@@ -30,8 +29,7 @@ public final class Service: Sendable {
         self.keys = APIKeys(config.apiKeys)
         self.models = ModelList(package)
         self.jobs = JobStore(retention: config.jobRetention, capacity: config.maxJobRecords)
-        self.mediaLimits = ServiceHost.mediaLimits(config)
-        self.input = RequestInput(config: config, limits: mediaLimits)
+        self.input = RequestInput(config: config, limits: ServiceHost.mediaLimits(config))
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

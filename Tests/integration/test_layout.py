@@ -81,3 +81,14 @@ def test_shipped_help_lists_only_user_commands():
     assert listed == USER_COMMANDS, out
     bench = subprocess.run([BENCH_BIN, "--help"], capture_output=True, text=True, timeout=30, check=True).stdout
     assert set(re.findall(r"^  ([a-z][a-z-]+)\s", bench.split("SUBCOMMANDS:")[1], re.M)) == DEVELOPER_COMMANDS, bench
+
+
+def test_service_builds_no_json_by_hand():
+    """Service writes bodies through Encodable types: no string literal spells out a JSON key or object."""
+    hand_built = re.compile(r'\\"\w+\\"\s*:|"\{\\"|"\[\{')
+    found = []
+    service = os.path.join(ROOT, "Sources", "Service")
+    for name in sorted(os.listdir(service)):
+        with open(os.path.join(service, name), encoding="utf-8") as fh:
+            found += [f"{name}:{i}: {line.strip()}" for i, line in enumerate(fh, 1) if hand_built.search(line)]
+    assert not found, "\n".join(found)
