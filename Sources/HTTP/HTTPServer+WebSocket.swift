@@ -21,7 +21,6 @@ extension HTTPServer {
         var out: [UInt8] = []
         encodeHead(status: 101, headers: headers, into: &out)
         conn.resetRequest()
-        conn.requestsServed += 1
         conn.phase = .webSocket
         conn.webSocket = WebSocketConnection(socket: socket, config: config.webSocket, now: now)
         conn.enqueue(out, now: now)

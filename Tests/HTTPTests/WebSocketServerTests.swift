@@ -63,6 +63,8 @@ final class WebSocketServerTests: XCTestCase {
             XCTAssertEqual(r?.headers["content-type"], "application/problem+json", name)
             if name.hasPrefix("version") || name == "no version" { XCTAssertEqual(r?.headers["sec-websocket-version"], "13", name) }
         }
+        c.send("GET /ws-unoffered HTTP/1.1\r\n" + good.map { $0 + "\r\n" }.joined() + "Sec-WebSocket-Protocol: chat\r\n\r\n")
+        XCTAssertEqual(c.readResponse()?.status, 500, "a subprotocol the client did not offer")
         // A refusal is an ordinary response: the connection goes on serving HTTP.
         c.send("GET /slow?after HTTP/1.1\r\nHost: a\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.text, "/slow?after")

@@ -99,6 +99,9 @@ func webSocketRoute(_ request: HTTPRequest, _ responder: HTTPResponder, events: 
             case .binary(let b): socket.send(binary: b)
             }
         }, onClose: onClose)
+    case "/ws-unoffered":
+        // A handler bug: a subprotocol the client did not offer.
+        responder.upgradeToWebSocket(request, subprotocol: "never-offered", onMessage: { _, _ in })
     case "/ws-close":
         // Closes from the server side on the first message.
         responder.upgradeToWebSocket(request, onMessage: { socket, _ in socket.close(code: WebSocketCloseCode(rawValue: 4000), reason: "bye") },
