@@ -12,6 +12,8 @@ final class Connection {
         case handling
         /// Sending a final response, then draining input until the client closes or we give up.
         case closing
+        /// Upgraded to WebSocket: input is frames (see `webSocket`).
+        case webSocket
     }
 
     let id: UInt64
@@ -44,6 +46,8 @@ final class Connection {
     var responseDone = false
     var streamChunked = false
     var requestsServed = 0
+    /// Set by the upgrade; kept through `.closing` so the handler learns how it ended.
+    var webSocket: WebSocketConnection?
 
     // Clocks (monotonic nanoseconds) for the timeouts.
     var headStartedAt: UInt64?

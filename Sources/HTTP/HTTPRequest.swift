@@ -103,7 +103,7 @@ public final class HTTPResponder: Sendable {
         for a in actions { a() }
     }
 
-    private func claim() -> Bool {
+    func claim() -> Bool {
         state.withLock { s in
             if s.answered { return false }
             s.answered = true
@@ -176,4 +176,8 @@ protocol ResponseSink: Sendable {
     func finishStream()
     func abort(_ reason: String)
     func pendingBytes() -> Int
+    /// Switches the connection to WebSocket after `headers` (the 101 answer); nil, with a 503
+    /// sent, at the WebSocket connection limit.
+    func acceptWebSocket(_ headers: HTTPHeaders, subprotocol: String?,
+                         onMessage: @escaping WebSocket.MessageHandler, onClose: @escaping WebSocket.CloseHandler) -> WebSocket?
 }

@@ -41,6 +41,7 @@ func encodeHead(status: Int, headers: HTTPHeaders, into out: inout [UInt8]) {
 public func reasonPhrase(_ status: Int) -> String {
     switch status {
     case 100: return "Continue"
+    case 101: return "Switching Protocols"
     case 200: return "OK"
     case 201: return "Created"
     case 202: return "Accepted"
@@ -60,6 +61,7 @@ public func reasonPhrase(_ status: Int) -> String {
     case 415: return "Unsupported Media Type"
     case 417: return "Expectation Failed"
     case 422: return "Unprocessable Content"
+    case 426: return "Upgrade Required"
     case 429: return "Too Many Requests"
     case 431: return "Request Header Fields Too Large"
     case 500: return "Internal Server Error"

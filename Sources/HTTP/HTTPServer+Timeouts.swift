@@ -1,4 +1,5 @@
-// Deadlines (head, body progress, idle, stalled writes, linger) and graceful draining.
+// Deadlines (head, body progress, idle, stalled writes, linger) and graceful draining (WebSockets
+// get a 1001 close).
 import CEpoll
 import Glibc
 import Logging
@@ -29,6 +30,8 @@ extension HTTPServer {
                     logger.info("write timeout; closing", metadata: ["remote": "\(conn.remoteAddress)"])
                     closeConnection(conn)
                 }
+            case .webSocket:
+                sweepWebSocket(conn, now: now)
             case .closing:
                 if conn.outputPending > 0 && now &- conn.lastWriteProgress > config.writeTimeout.nanoseconds {
                     closeConnection(conn)
@@ -52,8 +55,9 @@ extension HTTPServer {
             listenFd = -1
         }
         logger.info("http server draining", metadata: ["in_flight": "\(connections.values.filter { $0.phase == .handling }.count)"])
-        for conn in Array(connections.values) where conn.phase == .head && conn.headStartedAt == nil {
-            closeConnection(conn)
+        for conn in Array(connections.values) {
+            if conn.phase == .head && conn.headStartedAt == nil { closeConnection(conn) }
+            if conn.phase == .webSocket { closeWebSocket(conn, .goingAway, "the server is shutting down") }
         }
     }
 }

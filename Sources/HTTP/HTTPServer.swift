@@ -29,6 +29,8 @@ public final class HTTPServer: @unchecked Sendable {
     var tlsContext: TLSContext?
     /// TLS connections holding decrypted input that epoll cannot report.
     var rereads: Set<UInt64> = []
+    /// Upgraded connections, counted when a handler accepts (any thread).
+    let webSocketSlots = Atomic<Int>(0)
 
     /// Closures posted from other threads; `open` turns false when the loop has exited.
     let tasks = Mutex<(queue: [@Sendable () -> Void], open: Bool)>(([], true))
@@ -159,12 +161,15 @@ public final class HTTPServer: @unchecked Sendable {
         }
         for conn in Array(connections.values) { closeConnection(conn) }
         if listenFd >= 0 { close(listenFd); listenFd = -1 }
-        // Tasks still queued are responses for connections that no longer exist: dropped.
-        tasks.withLock { t in
+        // Tasks still queued are for connections that no longer exist: each finds nothing to
+        // answer, but an upgrade accepted at the last moment still reports its close.
+        let leftover = tasks.withLock { t in
+            defer { t.queue = [] }
             t.open = false
-            t.queue = []
             close(wakeFd)
+            return t.queue
         }
+        for task in leftover { task() }
         close(epfd)
         if reserveFd >= 0 { close(reserveFd) }
         lifecycle.withLock { $0.finished = true }
@@ -375,6 +380,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Feeds buffered input to the parser until it needs more bytes or a handler has the request.
     func process(_ conn: Connection) {
+        if conn.phase == .webSocket { return processWebSocket(conn) }
         while conn.phase == .head || conn.phase == .body {
             var bodyBytes: [UInt8]? = nil
             let (consumed, event) = conn.input.withUnsafeBytes { raw -> (Int, HTTPRequestParser.Event?) in

@@ -35,6 +35,29 @@ public struct HTTPServerConfig: Sendable {
     public var gzip = true
     /// Complete responses smaller than this are sent uncompressed (not worth the CPU).
     public var gzipMinimumBytes = 1024
+    /// Limits of upgraded (WebSocket) connections.
+    public var webSocket = WebSocketConfig()
+
+    public init() {}
+}
+
+public struct WebSocketConfig: Sendable {
+    /// Largest frame payload a client may send; a longer one closes the connection with 1009.
+    public var maxFrameBytes = 4 * 1024 * 1024
+    /// Largest message (all fragments together) a client may send; beyond it, 1009. Also bounds
+    /// what waits for the handler: reading pauses while more than this is undelivered.
+    public var maxMessageBytes = 4 * 1024 * 1024
+    /// Outgoing bytes (queued for the event loop or unsent on the socket) at or above which
+    /// `WebSocket.send` refuses a message instead of queueing it.
+    public var maxBufferedBytes = 1024 * 1024
+    /// A connection that receives nothing for this long is closed (1001); the server pings it
+    /// half-way through, so a live client's automatic pong keeps it open.
+    public var idleTimeout: Duration = .seconds(60)
+    /// How long the server waits for the client's answer to its own close frame.
+    public var closeTimeout: Duration = .seconds(5)
+    /// Upgraded connections at once (each also counts against `maxConnections`); further
+    /// upgrades are answered 503.
+    public var maxConnections = 512
 
     public init() {}
 }

@@ -8,7 +8,7 @@ import Logging
 struct HTTPEchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-echo",
-        abstract: "Serve trivial routes (GET /hello, POST /echo, GET /stream?n=N) for tests and benchmarks.")
+        abstract: "Serve trivial routes (GET /hello, POST /echo, GET /stream?n=N, WebSocket echo on GET /ws) for tests and benchmarks.")
 
     @Option(help: "Address to bind (numeric).") var host = "127.0.0.1"
     @Option(help: "Port (0 picks a free one; the chosen port is printed).") var port: UInt16 = 8081
@@ -78,6 +78,14 @@ struct HTTPEchoCommand: ParsableCommand {
                 stream.write("{\"line\":\(i)}\n")
             }
             stream.finish()
+        case (_, "/ws"):
+            // Echoes every message; agrees to the client's first subprotocol, if it offers any.
+            responder.upgradeToWebSocket(request, subprotocol: head.webSocketProtocols.first) { socket, message in
+                switch message {
+                case .text(let text): socket.send(text: text)
+                case .binary(let bytes): socket.send(binary: bytes)
+                }
+            }
         case (_, "/hello"), (_, "/echo"), (_, "/stream"):
             responder.send(.problem(status: 405, detail: "method \(head.method) not allowed on \(head.path)"))
         default:

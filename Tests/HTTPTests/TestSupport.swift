@@ -151,6 +151,7 @@ final class Events: @unchecked Sendable {
 /// The handler the server tests run against; routes by path.
 func testHandler(events: Events) -> HTTPHandler {
     return { request, responder in
+        if webSocketRoute(request, responder, events: events) { return }
         let head = request.head
         let params = Dictionary(uniqueKeysWithValues: (head.query ?? "").split(separator: "&").map { kv -> (String, String) in
             let p = kv.split(separator: "=", maxSplits: 1)
@@ -239,6 +240,11 @@ func makeServer(events: Events, configure: (inout HTTPServerConfig) -> Void = { 
     config.writeTimeout = .seconds(2)
     config.lingerTimeout = .milliseconds(500)
     config.socketSendBufferBytes = 64 * 1024
+    config.webSocket.maxFrameBytes = 256 * 1024
+    config.webSocket.maxMessageBytes = 512 * 1024
+    config.webSocket.maxBufferedBytes = 256 * 1024
+    config.webSocket.idleTimeout = .seconds(10)
+    config.webSocket.closeTimeout = .seconds(1)
     configure(&config)
     var logger = Logger(label: "http-test")
     logger.logLevel = .critical
