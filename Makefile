@@ -7,7 +7,7 @@ BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
 .PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean \
-        check-python check-generated
+        check check-swift check-python check-generated
 
 setup: system python testdata model vision-vectors build
 
@@ -48,7 +48,7 @@ build: system
 run: setup
 	$(BIN) serve --config config/affectd.yaml --model models/default
 
-test: setup test-swift test-integration
+test: setup check test-swift test-integration
 
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)
@@ -56,11 +56,16 @@ test-swift:
 test-integration:
 	@if ls Tests/integration/test_*.py >/dev/null 2>&1; then .venv/bin/python -m pytest -q Tests/integration; fi
 
+# Style and generated code: swift-format's lint (rules in .swift-format; fix with `swift format -i -r
+# Package.swift Sources Tests`), ruff on the Python, the depthwise kernels against their generator.
+check: check-swift check-python check-generated
+
+check-swift:
+	$(SWIFT) format lint --strict --parallel --recursive Package.swift Sources Tests
+
 # Lint of the Python in tools/, benchmarks/ and Tests/integration: ruff at the version pinned in
-# tools/requirements.txt (the venv set-up runs only when that ruff is missing), rules in ruff.toml.
-RUFF_VERSION := $(shell sed -n 's/^ruff==//p' tools/requirements.txt)
-check-python:
-	@.venv/bin/ruff --version 2>/dev/null | grep -qx 'ruff $(RUFF_VERSION)' || $(MAKE) python
+# tools/requirements.txt, rules in ruff.toml.
+check-python: python
 	.venv/bin/ruff check tools benchmarks Tests/integration
 
 # The generated depthwise kernels (Sources/Tensor/Ops/DepthwiseKernels.generated.swift) are exactly what
