@@ -54,7 +54,8 @@ public final class HTTPResponder: Sendable {
         guard claim() else { return }
         var response = response
         if let minimum = gzipMinimumBytes, response.body.count >= minimum, shouldGzip(response.headers),
-           let compressed = GzipEncoder.compress(response.body) {
+            let compressed = GzipEncoder.compress(response.body)
+        {
             response.body = compressed
             response.headers.add("Content-Encoding", "gzip")
             response.headers.add("Vary", "Accept-Encoding")
@@ -178,6 +179,8 @@ protocol ResponseSink: Sendable {
     func pendingBytes() -> Int
     /// Switches the connection to WebSocket after `headers` (the 101 answer); nil, with a 503
     /// sent, at the WebSocket connection limit.
-    func acceptWebSocket(_ headers: HTTPHeaders, subprotocol: String?,
-                         onMessage: @escaping WebSocket.MessageHandler, onClose: @escaping WebSocket.CloseHandler) -> WebSocket?
+    func acceptWebSocket(
+        _ headers: HTTPHeaders, subprotocol: String?,
+        onMessage: @escaping WebSocket.MessageHandler, onClose: @escaping WebSocket.CloseHandler
+    ) -> WebSocket?
 }

@@ -148,7 +148,8 @@ public struct HTTPRequestParser: Sendable {
         case Array("HTTP/1.0".utf8): minor = 0
         default:
             if version.count == 8 && version.starts(with: "HTTP/".utf8) && isDigit(version[version.startIndex + 5])
-                && version[version.startIndex + 6] == 46 && isDigit(version[version.startIndex + 7]) {
+                && version[version.startIndex + 6] == 46 && isDigit(version[version.startIndex + 7])
+            {
                 return fail(505, "only HTTP/1.0 and HTTP/1.1 are supported")
             }
             return fail(400, "malformed HTTP version in the request line")
@@ -170,10 +171,11 @@ public struct HTTPRequestParser: Sendable {
             start = lineEnd + 2
         }
 
-        var head = HTTPRequestHead(method: String(decoding: method, as: UTF8.self),
-                                   target: String(decoding: target, as: UTF8.self),
-                                   minorVersion: minor, headers: headers, framing: .none,
-                                   keepAlive: minor == 1, expectsContinue: false)
+        var head = HTTPRequestHead(
+            method: String(decoding: method, as: UTF8.self),
+            target: String(decoding: target, as: UTF8.self),
+            minorVersion: minor, headers: headers, framing: .none,
+            keepAlive: minor == 1, expectsContinue: false)
         if let e = frame(&head) { return fail(e.status, e.detail) }
         switch head.framing {
         case .none: state = .end
@@ -232,13 +234,14 @@ public struct HTTPRequestParser: Sendable {
                 if let l = length, l != n { return HTTPParseError(400, "differing Content-Length values") }
                 length = n
             }
-            if length! > limits.maxBodyBytes { return HTTPParseError(413, "request body of \(length!) bytes exceeds the limit of \(limits.maxBodyBytes) bytes") }
+            if length! > limits.maxBodyBytes {
+                return HTTPParseError(413, "request body of \(length!) bytes exceeds the limit of \(limits.maxBodyBytes) bytes")
+            }
             head.framing = .length(length!)
         }
 
         let connection = h.values("Connection").flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS().lowercased() }
-        if connection.contains("close") { head.keepAlive = false }
-        else if head.minorVersion == 0 { head.keepAlive = connection.contains("keep-alive") }
+        if connection.contains("close") { head.keepAlive = false } else if head.minorVersion == 0 { head.keepAlive = connection.contains("keep-alive") }
 
         if let expect = h["Expect"] {
             guard asciiCaseInsensitiveEqual(String(expect.trimmingOWS()), "100-continue") else {

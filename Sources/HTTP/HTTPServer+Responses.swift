@@ -200,15 +200,20 @@ struct LoopSink: ResponseSink {
     func abort(_ reason: String) { server.execute { [self] in server.abortResponse(connection, sequence, reason) } }
     func pendingBytes() -> Int { pending.queued.load(ordering: .relaxed) + pending.unsent.load(ordering: .relaxed) }
 
-    func acceptWebSocket(_ headers: HTTPHeaders, subprotocol: String?,
-                         onMessage: @escaping WebSocket.MessageHandler, onClose: @escaping WebSocket.CloseHandler) -> WebSocket? {
+    func acceptWebSocket(
+        _ headers: HTTPHeaders, subprotocol: String?,
+        onMessage: @escaping WebSocket.MessageHandler, onClose: @escaping WebSocket.CloseHandler
+    ) -> WebSocket? {
         guard server.claimWebSocketSlot() else {
-            sendFull(.problem(status: 503, detail: "the server is at its WebSocket connection limit (\(server.config.webSocket.maxConnections)); retry later",
-                              extraHeaders: HTTPHeaders([("Retry-After", "1")])))
+            sendFull(
+                .problem(
+                    status: 503, detail: "the server is at its WebSocket connection limit (\(server.config.webSocket.maxConnections)); retry later",
+                    extraHeaders: HTTPHeaders([("Retry-After", "1")])))
             return nil
         }
-        let socket = WebSocket(sink: WebSocketSink(server: server, connection: connection, pending: pending), subprotocol: subprotocol,
-                               config: server.config.webSocket, onMessage: onMessage, onClose: onClose)
+        let socket = WebSocket(
+            sink: WebSocketSink(server: server, connection: connection, pending: pending), subprotocol: subprotocol,
+            config: server.config.webSocket, onMessage: onMessage, onClose: onClose)
         server.execute { [self] in server.upgrade(connection, sequence, headers, socket) }
         return socket
     }

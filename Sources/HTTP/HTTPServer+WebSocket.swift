@@ -112,7 +112,8 @@ extension HTTPServer {
     /// The handler caught up with a paused connection's messages.
     func resumeWebSocket(_ id: UInt64) {
         guard let conn = connections[id], conn.phase == .webSocket, conn.readPaused,
-              conn.webSocket?.socket.mayResumeReading == true else { return }
+            conn.webSocket?.socket.mayResumeReading == true
+        else { return }
         conn.readPaused = false
         updateInterest(conn)
         if conn.tls?.hasBufferedInput == true { rereads.insert(conn.id) }

@@ -111,7 +111,8 @@ public final class HTTPServer: @unchecked Sendable {
         guard fd >= 0 else { throw HTTPServerError.system("socket", errno) }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        let rc = isV6
+        let rc =
+            isV6
             ? withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
             : withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { let e = errno; close(fd); throw HTTPServerError.system("bind \(config.host):\(config.port)", e) }
@@ -269,8 +270,9 @@ public final class HTTPServer: @unchecked Sendable {
         logger.warning("connection limit reached; refusing", metadata: ["max_connections": "\(config.maxConnections)"])
         guard tlsContext == nil else { close(fd); return }  // no plaintext 503 inside a TLS handshake
         var out: [UInt8] = []
-        var response = HTTPResponse.problem(status: 503, detail: "the server is at its connection limit (\(config.maxConnections)); retry later",
-                                            extraHeaders: HTTPHeaders([("Retry-After", "1")]))
+        var response = HTTPResponse.problem(
+            status: 503, detail: "the server is at its connection limit (\(config.maxConnections)); retry later",
+            extraHeaders: HTTPHeaders([("Retry-After", "1")]))
         response.headers.add("Content-Length", "\(response.body.count)")
         response.headers.add("Connection", "close")
         encodeHead(status: 503, headers: response.headers, into: &out)
@@ -481,9 +483,10 @@ public final class HTTPServer: @unchecked Sendable {
         requestCounter += 1
         conn.responseKeepAlive = head.keepAlive && drainDeadline == nil
         let gzip = config.gzip && head.method != "HEAD" && acceptsGzip(head.headers["Accept-Encoding"])
-        let responder = HTTPResponder(sink: LoopSink(server: self, connection: conn.id, sequence: conn.sequence, pending: conn.pending),
-                                      gzipMinimumBytes: gzip ? config.gzipMinimumBytes : nil,
-                                      maxUnsentBytes: config.maxUnsentResponseBytes)
+        let responder = HTTPResponder(
+            sink: LoopSink(server: self, connection: conn.id, sequence: conn.sequence, pending: conn.pending),
+            gzipMinimumBytes: gzip ? config.gzipMinimumBytes : nil,
+            maxUnsentBytes: config.maxUnsentResponseBytes)
         conn.responder = responder
         let request = HTTPRequest(id: requestCounter, head: head, body: body, remoteAddress: conn.remoteAddress)
         logger.debug("request", metadata: ["request_id": "\(request.id)", "method": "\(head.method)", "path": "\(head.path)"])

@@ -15,9 +15,11 @@ extension HTTPResponder {
     /// side sent (1005 when the client's close frame had none, 1006 when the connection dropped
     /// without one). Messages that arrive after the server started closing are dropped.
     @discardableResult
-    public func upgradeToWebSocket(_ request: HTTPRequest, subprotocol: String? = nil,
-                                   onMessage: @escaping WebSocket.MessageHandler,
-                                   onClose: @escaping WebSocket.CloseHandler = { _, _ in }) -> WebSocket? {
+    public func upgradeToWebSocket(
+        _ request: HTTPRequest, subprotocol: String? = nil,
+        onMessage: @escaping WebSocket.MessageHandler,
+        onClose: @escaping WebSocket.CloseHandler = { _, _ in }
+    ) -> WebSocket? {
         let answer = WebSocketHandshake.answer(request.head, subprotocol: subprotocol)
         guard answer.status == 101 else {
             send(answer)
@@ -52,8 +54,10 @@ public final class WebSocket: Sendable {
     }
     let state: Mutex<State>
 
-    init(sink: WebSocketSink, subprotocol: String?, config: WebSocketConfig,
-         onMessage: @escaping MessageHandler, onClose: @escaping CloseHandler) {
+    init(
+        sink: WebSocketSink, subprotocol: String?, config: WebSocketConfig,
+        onMessage: @escaping MessageHandler, onClose: @escaping CloseHandler
+    ) {
         self.sink = sink
         self.subprotocol = subprotocol
         self.maxBufferedBytes = config.maxBufferedBytes
@@ -93,7 +97,11 @@ public final class WebSocket: Sendable {
     /// not be sent) and `reason` (cut to fit 123 bytes); `onClose` follows when it answers or
     /// after `WebSocketConfig.closeTimeout`. Later sends return false.
     public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") {
-        guard state.withLock({ s in defer { s.open = false }; return s.open }) else { return }
+        guard
+            state.withLock({ s in
+                defer { s.open = false }; return s.open
+            })
+        else { return }
         sink.close(code.isValidOnTheWire ? code : .internalError, reason)
     }
 

@@ -25,12 +25,14 @@ enum WebSocketHandshake {
             return .problem(status: 405, detail: "a WebSocket handshake must be a GET", extraHeaders: HTTPHeaders([("Allow", "GET")]))
         }
         guard head.tokens("Upgrade").contains(where: { asciiCaseInsensitiveEqual(String($0), "websocket") }) else {
-            return .problem(status: 426, detail: "this resource is a WebSocket: send Upgrade: websocket",
-                            extraHeaders: HTTPHeaders([("Upgrade", "websocket")]))
+            return .problem(
+                status: 426, detail: "this resource is a WebSocket: send Upgrade: websocket",
+                extraHeaders: HTTPHeaders([("Upgrade", "websocket")]))
         }
         guard head.headers.values("Sec-WebSocket-Version").map({ $0.trimmingOWS() }) == ["13"] else {
-            return .problem(status: 426, detail: "only WebSocket version 13 is supported",
-                            extraHeaders: HTTPHeaders([("Sec-WebSocket-Version", "13")]))
+            return .problem(
+                status: 426, detail: "only WebSocket version 13 is supported",
+                extraHeaders: HTTPHeaders([("Sec-WebSocket-Version", "13")]))
         }
         guard head.minorVersion >= 1 else { return .problem(status: 400, detail: "a WebSocket handshake needs HTTP/1.1") }
         guard head.tokens("Connection").contains(where: { asciiCaseInsensitiveEqual(String($0), "upgrade") }) else {

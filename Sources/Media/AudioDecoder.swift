@@ -41,8 +41,9 @@ public enum AudioDecoder {
                 defer { av_channel_layout_uninit(&inLayout) }
                 var mono = AVChannelLayout()
                 av_channel_layout_default(&mono, 1)
-                let r = swr_alloc_set_opts2(&resampler, &mono, AV_SAMPLE_FMT_FLT, Int32(sampleRate),
-                                            &inLayout, AVSampleFormat(rawValue: f.pointee.format), f.pointee.sample_rate, 0, nil)
+                let r = swr_alloc_set_opts2(
+                    &resampler, &mono, AV_SAMPLE_FMT_FLT, Int32(sampleRate),
+                    &inLayout, AVSampleFormat(rawValue: f.pointee.format), f.pointee.sample_rate, 0, nil)
                 guard r >= 0, swr_init(resampler) >= 0 else {
                     throw MediaError.ffmpeg(operation: "audio resampler", message: ffmpegMessage(r))
                 }
@@ -96,7 +97,7 @@ public enum AudioDecoder {
             av_packet_unref(packet)
             _ = try drain()
         }
-        try convert(nil)   // flush the resampler's delay line
+        try convert(nil)  // flush the resampler's delay line
         return samples
     }
 }

@@ -135,17 +135,21 @@ public final class FrameConverter {
             let base = buf.baseAddress!
             try scale(frame, to: AV_PIX_FMT_GBRPF32LE, width: sw, height: sh, planes: planes(base), strides: strides)
             for c in 0..<3 {
-                rotate(base + c * plane, width: sw, height: sh, channels: 1, degrees: frame.rotation,
-                       into: destination + c * plane)
+                rotate(
+                    base + c * plane, width: sw, height: sh, channels: 1, degrees: frame.rotation,
+                    into: destination + c * plane)
             }
         }
     }
 
-    private func scale(_ frame: DecodedFrame, to format: AVPixelFormat, width: Int, height: Int,
-                       planes: [UnsafeMutablePointer<UInt8>], strides: [Int]) throws {
+    private func scale(
+        _ frame: DecodedFrame, to format: AVPixelFormat, width: Int, height: Int,
+        planes: [UnsafeMutablePointer<UInt8>], strides: [Int]
+    ) throws {
         let src = frame.frame
-        sws = sws_getCachedContext(sws, src.pointee.width, src.pointee.height, frame.pixelFormat,
-                                   Int32(width), Int32(height), format, filter.swsFlags, nil, nil, nil)
+        sws = sws_getCachedContext(
+            sws, src.pointee.width, src.pointee.height, frame.pixelFormat,
+            Int32(width), Int32(height), format, filter.swsFlags, nil, nil, nil)
         guard let sws else {
             throw MediaError.ffmpeg(operation: "converting \(frame.pixelFormatName) to RGB", message: "unsupported conversion")
         }
@@ -182,12 +186,12 @@ public final class FrameConverter {
         var table: UnsafeMutablePointer<Int32>?
         var srcRange: Int32 = 0, dstRange: Int32 = 0, brightness: Int32 = 0, contrast: Int32 = 0, saturation: Int32 = 0
         guard sws_getColorspaceDetails(sws, &invTable, &srcRange, &table, &dstRange, &brightness, &contrast, &saturation) >= 0
-        else { return }   // RGB/grey sources: no matrix to set
+        else { return }  // RGB/grey sources: no matrix to set
         let coefficients = sws_getCoefficients(Int32(frame.pointee.colorspace.rawValue))
         switch frame.pointee.color_range {
         case AVCOL_RANGE_JPEG: srcRange = 1
         case AVCOL_RANGE_MPEG: srcRange = 0
-        default: break   // unspecified: keep swscale's choice (full range for yuvj formats)
+        default: break  // unspecified: keep swscale's choice (full range for yuvj formats)
         }
         _ = sws_setColorspaceDetails(sws, coefficients, srcRange, coefficients, dstRange, brightness, contrast, saturation)
     }
@@ -195,24 +199,32 @@ public final class FrameConverter {
 
 /// Rotates an interleaved image clockwise by 90, 180 or 270 degrees.
 @inline(__always)
-func rotate<T>(_ src: UnsafeMutablePointer<T>, width w: Int, height h: Int, channels c: Int, degrees: Int,
-               into dst: UnsafeMutablePointer<T>) {
+func rotate<T>(
+    _ src: UnsafeMutablePointer<T>, width w: Int, height h: Int, channels c: Int, degrees: Int,
+    into dst: UnsafeMutablePointer<T>
+) {
     switch degrees {
-    case 90:   // output is h wide, w high; output (x, y) <- input (y, h-1-x)
-        for y in 0..<w { for x in 0..<h {
-            let s = ((h - 1 - x) * w + y) * c, d = (y * h + x) * c
-            for k in 0..<c { dst[d + k] = src[s + k] }
-        } }
+    case 90:  // output is h wide, w high; output (x, y) <- input (y, h-1-x)
+        for y in 0..<w {
+            for x in 0..<h {
+                let s = ((h - 1 - x) * w + y) * c, d = (y * h + x) * c
+                for k in 0..<c { dst[d + k] = src[s + k] }
+            }
+        }
     case 180:
-        for y in 0..<h { for x in 0..<w {
-            let s = ((h - 1 - y) * w + (w - 1 - x)) * c, d = (y * w + x) * c
-            for k in 0..<c { dst[d + k] = src[s + k] }
-        } }
+        for y in 0..<h {
+            for x in 0..<w {
+                let s = ((h - 1 - y) * w + (w - 1 - x)) * c, d = (y * w + x) * c
+                for k in 0..<c { dst[d + k] = src[s + k] }
+            }
+        }
     case 270:  // output (x, y) <- input (w-1-y, x)
-        for y in 0..<w { for x in 0..<h {
-            let s = (x * w + (w - 1 - y)) * c, d = (y * h + x) * c
-            for k in 0..<c { dst[d + k] = src[s + k] }
-        } }
+        for y in 0..<w {
+            for x in 0..<h {
+                let s = (x * w + (w - 1 - y)) * c, d = (y * h + x) * c
+                for k in 0..<c { dst[d + k] = src[s + k] }
+            }
+        }
     default:
         dst.update(from: src, count: w * h * c)
     }

@@ -15,7 +15,7 @@ public enum FrameSampling: Sendable, Equatable {
 struct FrameSampler {
     private let rate: Double
     private let half: Double
-    private var next: Double = 0   // pending target index k
+    private var next: Double = 0  // pending target index k
 
     init?(_ sampling: FrameSampling, streamFPS: Double?) {
         guard case let .fps(r) = sampling, r > 0, r.isFinite else { return nil }

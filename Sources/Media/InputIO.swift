@@ -1,7 +1,7 @@
 import CFFmpeg
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The custom AVIOContext behind every input: reads and seeks a file descriptor or a memory buffer,
@@ -42,7 +42,8 @@ final class InputIO {
         let bufferSize: Int32 = 64 << 10
         guard let buffer = av_malloc(Int(bufferSize)) else { release(); throw MediaError.ffmpeg(operation: "av_malloc", message: "out of memory") }
         let opaque = Unmanaged.passUnretained(self).toOpaque()
-        context = avio_alloc_context(buffer.assumingMemoryBound(to: UInt8.self), bufferSize, 0, opaque,
+        context = avio_alloc_context(
+            buffer.assumingMemoryBound(to: UInt8.self), bufferSize, 0, opaque,
             { opaque, buf, size in
                 Unmanaged<InputIO>.fromOpaque(opaque!).takeUnretainedValue().read(into: buf!, count: Int(size))
             },
@@ -58,7 +59,7 @@ final class InputIO {
 
     deinit {
         if context != nil {
-            av_freep(&context!.pointee.buffer)   // FFmpeg may have replaced the buffer we gave it
+            av_freep(&context!.pointee.buffer)  // FFmpeg may have replaced the buffer we gave it
             avio_context_free(&context)
         }
         release()

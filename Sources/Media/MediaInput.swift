@@ -18,8 +18,9 @@ final class MediaInput {
 
         // Detect the container from the first bytes; refuse it before its demuxer runs.
         var detected: UnsafePointer<AVInputFormat>?
-        let probed = av_probe_input_buffer2(io.context, &detected, nil, nil, 0,
-                                            UInt32(clamping: min(max(limits.probeBytes, 2048), 1 << 20)))   // FFmpeg's minimum is 2048
+        let probed = av_probe_input_buffer2(
+            io.context, &detected, nil, nil, 0,
+            UInt32(clamping: min(max(limits.probeBytes, 2048), 1 << 20)))  // FFmpeg's minimum is 2048
         if io.timedOut { throw MediaError.timeLimitExceeded(seconds: limits.maxDecodeSeconds) }
         guard probed >= 0, let inputFormat = detected else { throw MediaError.unrecognizedFormat }
         containerName = String(cString: inputFormat.pointee.name)
@@ -34,7 +35,7 @@ final class MediaInput {
         ctx.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
         ctx.pointee.probesize = Int64(limits.probeBytes)
         ctx.pointee.max_analyze_duration = 10 * Int64(AV_TIME_BASE)
-        ctx.pointee.max_streams = Int32(clamping: limits.maxStreams + 1)   // +1: so we can say "too many"
+        ctx.pointee.max_streams = Int32(clamping: limits.maxStreams + 1)  // +1: so we can say "too many"
         ctx.pointee.interrupt_callback = AVIOInterruptCB(
             callback: { opaque in Unmanaged<InputIO>.fromOpaque(opaque!).takeUnretainedValue().pastDeadline() ? 1 : 0 },
             opaque: io.opaque)
@@ -43,7 +44,7 @@ final class MediaInput {
         var ctxOptional: UnsafeMutablePointer<AVFormatContext>? = ctx
         let opened = avformat_open_input(&ctxOptional, nil, inputFormat, nil)
         guard opened >= 0, let openedCtx = ctxOptional else {
-            throw mapOpenError(opened)          // avformat_open_input freed the context
+            throw mapOpenError(opened)  // avformat_open_input freed the context
         }
         ctx = openedCtx
         format = ctx
@@ -68,7 +69,7 @@ final class MediaInput {
     }
 
     deinit {
-        avformat_close_input(&format)   // leaves our custom pb alone; InputIO frees it
+        avformat_close_input(&format)  // leaves our custom pb alone; InputIO frees it
     }
 
     private func mapOpenError(_ code: Int32) -> MediaError {
@@ -124,8 +125,9 @@ final class MediaInput {
     func openDecoder(_ stream: UnsafeMutablePointer<AVStream>, threads: Int) throws -> UnsafeMutablePointer<AVCodecContext> {
         let par = stream.pointee.codecpar!
         guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw MediaError.unsupportedCodec(codec: String(cString: avcodec_get_name(par.pointee.codec_id)),
-                                              container: containerName)
+            throw MediaError.unsupportedCodec(
+                codec: String(cString: avcodec_get_name(par.pointee.codec_id)),
+                container: containerName)
         }
         guard var ctx = avcodec_alloc_context3(codec) else {
             throw MediaError.ffmpeg(operation: "avcodec_alloc_context3", message: "out of memory")
@@ -141,8 +143,9 @@ final class MediaInput {
         }
         guard result >= 0 else {
             avcodec_free_context(&ctxOptional)
-            throw MediaError.ffmpeg(operation: "opening the \(String(cString: codec.pointee.name)) decoder",
-                                    message: ffmpegMessage(result))
+            throw MediaError.ffmpeg(
+                operation: "opening the \(String(cString: codec.pointee.name)) decoder",
+                message: ffmpegMessage(result))
         }
         ctx = ctxOptional!
         return ctx

@@ -22,11 +22,15 @@ public struct MediaLimits: Sendable, Equatable {
     public var allowedContainers: Set<String> = MediaLimits.defaultContainers
     /// Codecs accepted (FFmpeg names). Keeps rarely fuzzed decoders off the upload path.
     public var allowedVideoCodecs: Set<String> = ["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg", "png"]
-    public var allowedAudioCodecs: Set<String> = ["aac", "mp3", "opus", "vorbis", "flac", "alac",
-                                                  "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le"]
+    public var allowedAudioCodecs: Set<String> = [
+        "aac", "mp3", "opus", "vorbis", "flac", "alac",
+        "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_f32le",
+    ]
 
-    public static let defaultContainers: Set<String> = ["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm",
-                                                        "jpeg_pipe", "png_pipe"]
+    public static let defaultContainers: Set<String> = [
+        "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm",
+        "jpeg_pipe", "png_pipe",
+    ]
 
     public init() {}
 
@@ -41,7 +45,7 @@ enum System {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

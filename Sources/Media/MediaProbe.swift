@@ -65,7 +65,7 @@ public struct MediaProbe: Codable, Sendable, Equatable {
             let swap = rotation % 180 != 0
             width = Int(swap ? par.height : par.width)
             height = Int(swap ? par.width : par.height)
-            fps = input.duration == nil ? nil : nominalFPS(video)   // a still image has no frame rate
+            fps = input.duration == nil ? nil : nominalFPS(video)  // a still image has no frame rate
         }
     }
 

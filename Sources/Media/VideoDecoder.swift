@@ -138,7 +138,7 @@ public final class VideoDecoder {
     private func presentationTime(_ f: UnsafeMutablePointer<AVFrame>) -> Double {
         var pts = f.pointee.pts
         if pts == affectd_nopts_value() { pts = f.pointee.best_effort_timestamp }
-        if pts == affectd_nopts_value() {   // no timestamp at all: continue from the previous frame
+        if pts == affectd_nopts_value() {  // no timestamp at all: continue from the previous frame
             return (lastT ?? -(frameInterval ?? 0)) + (frameInterval ?? 0)
         }
         return Double(pts - startPTS) * timeBase

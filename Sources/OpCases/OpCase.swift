@@ -25,8 +25,7 @@ public struct OpCase: @unchecked Sendable {
         }
         var inputNames = try names("inputs") ?? []
         if inputNames.isEmpty {
-            if f.contains("x") { inputNames = ["x"] }
-            else { var i = 0; while f.contains("x\(i)") { inputNames.append("x\(i)"); i += 1 } }
+            if f.contains("x") { inputNames = ["x"] } else { var i = 0; while f.contains("x\(i)") { inputNames.append("x\(i)"); i += 1 } }
         }
         inputs = try inputNames.map { try f.tensor($0) }
         let prefix = "expected."

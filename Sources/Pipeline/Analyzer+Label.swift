@@ -23,10 +23,13 @@ extension Analyzer {
     /// Support-set labelling (after MT-CLAR): analyses the clip with embeddings, then labels every
     /// sampled frame of the main person from its similarity to the support frames (the frames nearest
     /// the labelled timestamps) plus the model's own VA differences.
-    public func label(_ source: MediaSource, support: [SupportSetLabeler.Support], request: AnalyzeRequest,
-                      labeler: SupportSetLabeler = .default, isCancelled: () -> Bool = { false }) throws -> LabelResult {
+    public func label(
+        _ source: MediaSource, support: [SupportSetLabeler.Support], request: AnalyzeRequest,
+        labeler: SupportSetLabeler = .default, isCancelled: () -> Bool = { false }
+    ) throws -> LabelResult {
         guard !support.isEmpty else { throw AnalyzerError.invalidRequest("the support set is empty") }
-        let analysis = try analyze(try MediaReader(source: source, limits: request.limits), request: request, forLabelling: true, onFrame: nil, isCancelled: isCancelled)
+        let analysis = try analyze(
+            try MediaReader(source: source, limits: request.limits), request: request, forLabelling: true, onFrame: nil, isCancelled: isCancelled)
         var counts: [Int: Int] = [:]
         for f in analysis.observations { for face in f.faces where face.raw != nil { counts[face.person, default: 0] += 1 } }
         let model = analysis.result.model, media = analysis.result.media
@@ -35,14 +38,17 @@ extension Analyzer {
         }
         let frames: [SupportSetLabeler.Frame] = analysis.observations.compactMap { f in
             guard let face = f.faces.filter({ $0.person == person && $0.raw != nil }).max(by: { $0.confidence < $1.confidence }),
-                  let raw = face.raw else { return nil }
+                let raw = face.raw
+            else { return nil }
             return .init(t: f.t, embedding: Self.labelEmbedding(face.features), predicted: raw)
         }
         do {
             let labels = try labeler.label(frames: frames, support: support)
-            return LabelResult(model: model, media: media, person: person, labels: labels.map {
-                .init(t: $0.t, valence: $0.va.valence, arousal: $0.va.arousal, confidence: $0.confidence, support: $0.isSupport)
-            })
+            return LabelResult(
+                model: model, media: media, person: person,
+                labels: labels.map {
+                    .init(t: $0.t, valence: $0.va.valence, arousal: $0.va.arousal, confidence: $0.confidence, support: $0.isSupport)
+                })
         } catch let e as SupportSetLabeler.LabelError {
             throw AnalyzerError.invalidRequest(e.description)
         }

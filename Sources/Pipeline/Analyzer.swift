@@ -48,7 +48,8 @@ public final class Analyzer: @unchecked Sendable {
 
     public init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
         guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
-              options.detectInterval >= 0, options.detectInterval.isFinite, options.sceneFPS > 0 else {
+            options.detectInterval >= 0, options.detectInterval.isFinite, options.sceneFPS > 0
+        else {
             throw AnalyzerError.invalidRequest("analyzer options out of range: \(options)")
         }
         self.models = models
@@ -63,19 +64,25 @@ public final class Analyzer: @unchecked Sendable {
     /// Analyses a clip or a still (a JPEG/PNG is a one-frame clip at t = 0). `onFrame` receives each
     /// frame in time order as soon as it and all earlier frames are done, with the causal (filtered)
     /// temporal estimate; the returned result has the smoothed one. `isCancelled` is polled between chunks.
-    public func analyze(_ source: MediaSource, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
-                        isCancelled: () -> Bool = { false }) throws -> Analysis {
+    public func analyze(
+        _ source: MediaSource, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
+    ) throws -> Analysis {
         try analyze(try MediaReader(source: source, limits: request.limits), request: request, onFrame: onFrame, isCancelled: isCancelled)
     }
 
     /// Analyses an input its caller has already opened (and probed): the reader's frames are consumed.
-    public func analyze(_ reader: MediaReader, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
-                        isCancelled: () -> Bool = { false }) throws -> Analysis {
+    public func analyze(
+        _ reader: MediaReader, request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
+    ) throws -> Analysis {
         try analyze(reader, request: request, forLabelling: false, onFrame: onFrame, isCancelled: isCancelled)
     }
 
-    func analyze(_ reader: MediaReader, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
-                 isCancelled: () -> Bool) throws -> Analysis {
+    func analyze(
+        _ reader: MediaReader, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
+        isCancelled: () -> Bool
+    ) throws -> Analysis {
         let probe = reader.probe
         // One decoder thread: decoding shares the request's cores with inference (docs/engine.md).
         let decoder = try reader.frames(sampling: request.sampling, threads: 1)
@@ -85,16 +92,19 @@ public final class Analyzer: @unchecked Sendable {
             if case .fps(let r) = request.sampling { sampleFPS = probe.fps.map { min($0, r) } ?? r } else { sampleFPS = probe.fps }
         }
         return try run(frames, request: request, forLabelling: forLabelling, onFrame: onFrame, isCancelled: isCancelled) { decoded, analyzed in
-            MediaInfo(container: probe.container, videoCodec: probe.videoCodec, duration: probe.duration, fps: probe.fps,
-                      width: probe.width, height: probe.height, rotation: probe.rotation, hasAudio: probe.hasAudio,
-                      framesDecoded: decoded, framesAnalyzed: analyzed, sampleFps: sampleFPS)
+            MediaInfo(
+                container: probe.container, videoCodec: probe.videoCodec, duration: probe.duration, fps: probe.fps,
+                width: probe.width, height: probe.height, rotation: probe.rotation, hasAudio: probe.hasAudio,
+                framesDecoded: decoded, framesAnalyzed: analyzed, sampleFps: sampleFPS)
         }
     }
 
     /// Analyses a batch of stills as one clip: image k at its own `t`, or at k seconds when none is given
     /// (times must then increase). Every image is decoded (and checked) before analysis starts.
-    public func analyzeImages(_ images: [ImageInput], request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
-                              isCancelled: () -> Bool = { false }) throws -> Analysis {
+    public func analyzeImages(
+        _ images: [ImageInput], request: AnalyzeRequest, onFrame: ((FrameResult) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
+    ) throws -> Analysis {
         guard !images.isEmpty else { throw AnalyzerError.invalidRequest("no images") }
         var decoded: [(Double, DecodedFrame)] = []
         for (k, image) in images.enumerated() {
@@ -118,15 +128,18 @@ public final class Analyzer: @unchecked Sendable {
         let embeddings = request.includeEmbeddings || forLabelling
         var temporalFeatures = false
         if case .network = models.affect.temporal { temporalFeatures = true }
-        return WorkPlan(maxFaces: request.maxFaces, flip: request.flip, expressions: request.includeExpressions,
-                        face: embeddings || needs.contains(.face),
-                        person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
-                        scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
-                        returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
+        return WorkPlan(
+            maxFaces: request.maxFaces, flip: request.flip, expressions: request.includeExpressions,
+            face: embeddings || needs.contains(.face),
+            person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
+            scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
+            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
     }
 
-    private func run(_ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
-                     isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo) throws -> Analysis {
+    private func run(
+        _ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
+        isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo
+    ) throws -> Analysis {
         let plan = try plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
@@ -146,9 +159,10 @@ public final class Analyzer: @unchecked Sendable {
             try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: workers[0].arena)
         }
         workers[0].arena.reset()
-        let result = AnalysisResult(model: ModelInfo(name: models.affect.name, version: models.affect.version),
-                                    media: media(decodeState.decoded, collected.frames.count), frames: built,
-                                    includeFrames: request.includeFrames)
+        let result = AnalysisResult(
+            model: ModelInfo(name: models.affect.name, version: models.affect.version),
+            media: media(decodeState.decoded, collected.frames.count), frames: built,
+            includeFrames: request.includeFrames)
         timings.totalWall = Clock.wall() - wall0
         timings.totalCPU = Clock.processCPU() - cpu0
         timings.framesAnalyzed = collected.frames.count
@@ -169,15 +183,19 @@ public final class Analyzer: @unchecked Sendable {
             var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1, lastDetection = -Double.infinity
             do {
                 while true {
-                    guard let (t, rgb) = try timings.measure("decode", { () throws -> (Double, RGBFrame)? in
-                        guard let f = try frames.next() else { return nil }
-                        let (w, h) = converter.outputSize(for: f)
-                        let bytes = w * h * 3 + RGBFrameBuffer.slack
-                        let p = pool.take(bytes: bytes)
-                        do { try converter.rgb8(f, into: p) } catch { pool.give(p, bytes: bytes); throw error }
-                        let t = frames.times.map { $0[seq] } ?? (frames.still ? 0 : f.t)
-                        return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false, detect: false))
-                    }) else { break }
+                    guard
+                        let (t, rgb) = try timings.measure(
+                            "decode",
+                            { () throws -> (Double, RGBFrame)? in
+                                guard let f = try frames.next() else { return nil }
+                                let (w, h) = converter.outputSize(for: f)
+                                let bytes = w * h * 3 + RGBFrameBuffer.slack
+                                let p = pool.take(bytes: bytes)
+                                do { try converter.rgb8(f, into: p) } catch { pool.give(p, bytes: bytes); throw error }
+                                let t = frames.times.map { $0[seq] } ?? (frames.still ? 0 : f.t)
+                                return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false, detect: false))
+                            })
+                    else { break }
                     var frame = rgb
                     let tick = Int((t * sceneFPS).rounded(.down))
                     frame.scene = sceneEveryFrame || tick != lastSceneTick
@@ -209,8 +227,10 @@ public final class Analyzer: @unchecked Sendable {
 
     /// Stage 2, one thread per worker: each takes the next chunk, runs it through its networks and
     /// hands the frames' outputs to the collector; a failure closes the ring so the others stop.
-    private func startWorkers(_ plan: WorkPlan, from ring: BoundedQueue<[RGBFrame]>, into results: BoundedQueue<WorkerMessage>,
-                              group: DispatchGroup) {
+    private func startWorkers(
+        _ plan: WorkPlan, from ring: BoundedQueue<[RGBFrame]>, into results: BoundedQueue<WorkerMessage>,
+        group: DispatchGroup
+    ) {
         let pool = self.pool
         for worker in workers {
             group.enter()
@@ -239,8 +259,10 @@ public final class Analyzer: @unchecked Sendable {
 
     /// Stage 3, on the calling thread: puts frames back in time order, tracks faces into persons and
     /// streams causal estimates, until every worker is done (or a failure or cancellation stops them).
-    private func collect(_ results: BoundedQueue<WorkerMessage>, ring: BoundedQueue<[RGBFrame]>, plan: WorkPlan,
-                         onFrame: ((FrameResult) -> Void)?, isCancelled: () -> Bool) -> Collected {
+    private func collect(
+        _ results: BoundedQueue<WorkerMessage>, ring: BoundedQueue<[RGBFrame]>, plan: WorkPlan,
+        onFrame: ((FrameResult) -> Void)?, isCancelled: () -> Bool
+    ) -> Collected {
         var out = Collected()
         var pending: [Int: FrameOutput] = [:], next = 0, done = 0
         var scenes: [Float]? = nil

@@ -91,7 +91,7 @@ final class FrameWorker: @unchecked Sendable {
         var lastFaces: [Face] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
-            let detect = k == 0 || frame.detect   // a chunk starts with a detection (the decode thread sees to it)
+            let detect = k == 0 || frame.detect  // a chunk starts with a detection (the decode thread sees to it)
             let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
             lastFaces = faces
             facesPerFrame.append(faces)
@@ -103,20 +103,27 @@ final class FrameWorker: @unchecked Sendable {
                     crops.append(crop)
                     cropOwner.append((k, i))
                     if plan.person, let enc = affect.person {
-                        personImages.append(ImageResize.bilinear(view, region: PersonCrop.upperBody(face: face.box, width: view.width, height: view.height),
-                                                                 width: enc.width, height: enc.height))
+                        personImages.append(
+                            ImageResize.bilinear(
+                                view, region: PersonCrop.upperBody(face: face.box, width: view.width, height: view.height),
+                                width: enc.width, height: enc.height))
                     }
                 }
                 if plan.scene, frame.scene, let enc = affect.scene {
-                    sceneImages.append(ImageResize.bilinear(view, region: Box(x1: 0, y1: 0, x2: Float(view.width), y2: Float(view.height)),
-                                                            width: enc.width, height: enc.height))
+                    sceneImages.append(
+                        ImageResize.bilinear(
+                            view, region: Box(x1: 0, y1: 0, x2: Float(view.width), y2: Float(view.height)),
+                            width: enc.width, height: enc.height))
                     sceneOwner.append(k)
                 }
             }
         }
-        let expr = crops.isEmpty ? [] : try timings.measure("expression") {
-            try expression.run(crops, flip: plan.flip, embeddings: plan.face, arena: arena)
-        }
+        let expr =
+            crops.isEmpty
+            ? []
+            : try timings.measure("expression") {
+                try expression.run(crops, flip: plan.flip, embeddings: plan.face, arena: arena)
+            }
         var personFeatures: [[Float]] = [], sceneFeatures: [Int: [Float]] = [:]
         try timings.measure("encoders") {
             if !personImages.isEmpty, let enc = affect.person { personFeatures = try embed(enc, personImages) }
@@ -125,12 +132,13 @@ final class FrameWorker: @unchecked Sendable {
             }
         }
         let features = expr.indices.map { n in
-            FaceFeatures(scene: sceneFeatures[cropOwner[n].frame], person: personFeatures.isEmpty ? nil : personFeatures[n],
-                         face: expr[n].embedding, expression: expr[n].posterior)
+            FaceFeatures(
+                scene: sceneFeatures[cropOwner[n].frame], person: personFeatures.isEmpty ? nil : personFeatures[n],
+                face: expr[n].embedding, expression: expr[n].posterior)
         }
         let heads = features.isEmpty ? [] : try timings.measure("head") { try affect.vaHead.run(features, arena: arena) }
         arena.reset()
-        var byFace: [Int: [Int: Int]] = [:]     // frame -> face -> crop index
+        var byFace: [Int: [Int: Int]] = [:]  // frame -> face -> crop index
         for (n, o) in cropOwner.enumerated() { byFace[o.frame, default: [:]][o.face] = n }
         return chunk.enumerated().map { k, frame in
             let faces = facesPerFrame[k]
@@ -141,17 +149,21 @@ final class FrameWorker: @unchecked Sendable {
                     return FaceObservation(person: 0, box: box, score: Double(face.score), landmarks: landmarks, raw: nil, confidence: 0)
                 }
                 let e = expr[n]
-                let confidence = FaceConfidence.default.confidence(.init(
-                    detection: Double(face.score), faceSize: Double(min(face.box.width, face.box.height)),
-                    sharpness: e.sharpness, posterior: e.posterior, flippedPosterior: e.flippedPosterior))
-                let expression = plan.expressions
+                let confidence = FaceConfidence.default.confidence(
+                    .init(
+                        detection: Double(face.score), faceSize: Double(min(face.box.width, face.box.height)),
+                        sharpness: e.sharpness, posterior: e.posterior, flippedPosterior: e.flippedPosterior))
+                let expression =
+                    plan.expressions
                     ? Dictionary(uniqueKeysWithValues: zip(models.expressionLabels, e.posterior.map(Double.init))) : nil
-                let embeddings = plan.returnEmbeddings
+                let embeddings =
+                    plan.returnEmbeddings
                     ? Embeddings(scene: nil, person: features[n].person, face: e.embedding) : nil
-                return FaceObservation(person: 0, box: box, score: Double(face.score), landmarks: landmarks,
-                                       raw: heads[n].va, rawVariance: heads[n].variance, confidence: confidence,
-                                       expression: expression, embeddings: embeddings,
-                                       features: plan.temporalFeatures || plan.face ? features[n] : nil)
+                return FaceObservation(
+                    person: 0, box: box, score: Double(face.score), landmarks: landmarks,
+                    raw: heads[n].va, rawVariance: heads[n].variance, confidence: confidence,
+                    expression: expression, embeddings: embeddings,
+                    features: plan.temporalFeatures || plan.face ? features[n] : nil)
             }
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }

@@ -27,9 +27,10 @@ final class StreamingEstimator {
                 va = estimate?.mean.clipped
                 confidence = estimate.map { PosteriorConfidence.of(variance: $0.variance, priorVariance: smoother.priorVariance) } ?? 0
             }
-            return FaceResult(person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
-                              smoothed: va, confidence: confidence, raw: RawEstimate(va: face.raw, confidence: face.confidence),
-                              expression: face.expression, embeddings: face.embeddings)
+            return FaceResult(
+                person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
+                smoothed: va, confidence: confidence, raw: RawEstimate(va: face.raw, confidence: face.confidence),
+                expression: face.expression, embeddings: face.embeddings)
         }
         emit(FrameResult(t: frame.t, faces: faces))
     }

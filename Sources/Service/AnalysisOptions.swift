@@ -34,7 +34,8 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
         fps = try c.decodeIfPresent(Double.self, forKey: .fps)
         maxFaces = try c.decodeIfPresent(Int.self, forKey: .maxFaces)
         // Comma-separated text (a query, or a JSON string), or a JSON array of names.
-        let items = try (try? c.decodeIfPresent(String.self, forKey: .include)).map { $0.split(separator: ",").map(String.init) }
+        let items =
+            try (try? c.decodeIfPresent(String.self, forKey: .include)).map { $0.split(separator: ",").map(String.init) }
             ?? c.decodeIfPresent([String].self, forKey: .include)
         include = try items.map { try Self.parts($0) }
         if let s = try c.decodeIfPresent(String.self, forKey: .stream) {

@@ -55,8 +55,10 @@ extension Service {
 
     /// Runs the analysis on this worker and counts what it did; a clip is read through `reader` when
     /// the caller has already opened it.
-    func execute(_ parsed: ParsedRequest, reader: MediaReader? = nil, _ ctx: inout WorkerContext, _ ticket: JobTicket,
-                 onFrame: ((FrameResult) -> Void)?) throws -> AnalysisOutput {
+    func execute(
+        _ parsed: ParsedRequest, reader: MediaReader? = nil, _ ctx: inout WorkerContext, _ ticket: JobTicket,
+        onFrame: ((FrameResult) -> Void)?
+    ) throws -> AnalysisOutput {
         let cancelled = { ticket.isCancelled }
         let analysis: Analysis
         switch parsed.work {

@@ -48,11 +48,14 @@ final class Exchange: Sendable {
         service.metrics.requestFinished()
         service.metrics.recordRequest(route: route, method: request.head.method, status: status, nanoseconds: elapsed)
         // Never the body, the query or the Authorization header: route, method, status and timing only.
-        let level: Logger.Level = status >= 500 ? .error : (route == "/healthz" || route == "/metrics" || route.hasPrefix("/v2/health") || route == "/readyz") ? .debug : .info
-        service.logger.log(level: level, "request", metadata: [
-            "request_id": "\(request.id)", "method": "\(request.head.method)", "route": "\(route)",
-            "status": "\(status)", "duration_ms": "\(String(format: "%.3f", Double(elapsed) / 1e6))",
-            "remote": "\(request.remoteAddress)",
-        ])
+        let level: Logger.Level =
+            status >= 500 ? .error : (route == "/healthz" || route == "/metrics" || route.hasPrefix("/v2/health") || route == "/readyz") ? .debug : .info
+        service.logger.log(
+            level: level, "request",
+            metadata: [
+                "request_id": "\(request.id)", "method": "\(request.head.method)", "route": "\(route)",
+                "status": "\(status)", "duration_ms": "\(String(format: "%.3f", Double(elapsed) / 1e6))",
+                "remote": "\(request.remoteAddress)",
+            ])
     }
 }

@@ -21,8 +21,10 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+        source: String, file: String, function: String, line: UInt
+    ) {
         var fields = metadata
         if let explicit { fields.merge(explicit) { _, new in new } }
         let record = LogRecord(ts: Self.timestamp(), level: level.rawValue, label: label, msg: message.description, metadata: fields)
@@ -35,8 +37,9 @@ public struct JSONLogHandler: LogHandler {
         gettimeofday(&tv, nil)
         var t = time_t(tv.tv_sec), parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(tv.tv_usec) / 1000)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec, Int(tv.tv_usec) / 1000)
     }
 
     /// Whole lines with one write(2) each, so lines from many threads never interleave.
@@ -76,9 +79,13 @@ struct MetadataValue: Encodable {
         switch value {
         case .string(let s): try c.encode(s)
         case .stringConvertible(let v):
-            if let n = v as? any BinaryInteger, let i = Int64(exactly: n) { try c.encode(i) }
-            else if let d = v as? Double, d.isFinite { try c.encode(d) }
-            else { try c.encode(v.description) }
+            if let n = v as? any BinaryInteger, let i = Int64(exactly: n) {
+                try c.encode(i)
+            } else if let d = v as? Double, d.isFinite {
+                try c.encode(d)
+            } else {
+                try c.encode(v.description)
+            }
         case .array(let a): try c.encode(a.map(MetadataValue.init))
         case .dictionary(let d): try c.encode(d.mapValues(MetadataValue.init))
         }

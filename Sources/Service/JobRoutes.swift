@@ -22,7 +22,9 @@ extension Service {
         }
         let result = pool.submit(ticket) { [self, parsed, kept] ctx, ticket in
             defer { if let kept { unlink(kept) } }
-            jobs.update(id) { $0.status = .running; $0.started = Date() }
+            jobs.update(id) {
+                $0.status = .running; $0.started = Date()
+            }
             do {
                 // The record shows the clip's duration while it runs; the analysis reads the input opened here.
                 var reader: MediaReader?
@@ -31,7 +33,11 @@ extension Service {
                     jobs.update(id) { $0.duration = opened.probe.duration }
                     reader = opened
                 }
-                let output = try execute(parsed, reader: reader, &ctx, ticket) { [jobs] frame in jobs.update(id) { $0.framesDone += 1; $0.lastT = frame.t } }
+                let output = try execute(parsed, reader: reader, &ctx, ticket) { [jobs] frame in
+                    jobs.update(id) {
+                        $0.framesDone += 1; $0.lastT = frame.t
+                    }
+                }
                 jobs.finish(id, status: .succeeded, result: output)
             } catch {
                 jobs.finish(id, status: ticket.cancelReason == .userRequest ? .cancelled : .failed, error: problem(for: error, ticket: ticket))

@@ -90,7 +90,11 @@ final class JobStore: Sendable {
         }
     }
 
-    func get(_ id: String) -> JobRecord? { records.withLock { r in expire(&r); return r[id] } }
+    func get(_ id: String) -> JobRecord? {
+        records.withLock { r in
+            expire(&r); return r[id]
+        }
+    }
 
     func remove(_ id: String) { records.withLock { r in r[id] = nil } }
 

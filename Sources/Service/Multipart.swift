@@ -32,7 +32,8 @@ enum Multipart {
     static func parse(_ data: Data, boundary: String) throws(MultipartError) -> [MultipartPart] {
         let dash = Data("--\(boundary)".utf8)
         let delimiter = Data("\r\n--\(boundary)".utf8)
-        guard let first = data.range(of: dash), data[data.startIndex..<first.lowerBound].allSatisfy({ $0 == 13 || $0 == 10 }) || first.lowerBound == data.startIndex
+        guard let first = data.range(of: dash),
+            data[data.startIndex..<first.lowerBound].allSatisfy({ $0 == 13 || $0 == 10 }) || first.lowerBound == data.startIndex
         else { throw MultipartError("multipart body does not start with its boundary") }
         var cursor = first.upperBound
         var parts: [MultipartPart] = []
@@ -60,8 +61,10 @@ enum Multipart {
             guard let end = data.range(of: delimiter, in: headEnd.upperBound..<data.endIndex) else {
                 throw MultipartError("multipart part \"\(partName)\" is not terminated by the boundary")
             }
-            parts.append(MultipartPart(name: partName, filename: filename, contentType: contentType,
-                                       body: data.subdata(in: headEnd.upperBound..<end.lowerBound)))
+            parts.append(
+                MultipartPart(
+                    name: partName, filename: filename, contentType: contentType,
+                    body: data.subdata(in: headEnd.upperBound..<end.lowerBound)))
             guard parts.count <= maxParts else { throw MultipartError("more than \(maxParts) multipart parts") }
             cursor = end.upperBound
         }

@@ -20,8 +20,9 @@ extension Service {
 
     func overloaded(_ result: SubmitResult) -> ProblemError {
         if result == .closed { return ProblemError(503, "the server is shutting down; retry on another instance", headers: retryAfter) }
-        return ProblemError(config.overloadStatus, "the analysis queue is full (\(config.queueLength) waiting); retry after \(config.retryAfter) s",
-                            headers: retryAfter)
+        return ProblemError(
+            config.overloadStatus, "the analysis queue is full (\(config.queueLength) waiting); retry after \(config.retryAfter) s",
+            headers: retryAfter)
     }
 
     func problem(for error: Error, ticket: JobTicket?) -> ProblemError {

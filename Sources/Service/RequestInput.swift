@@ -37,7 +37,10 @@ struct RequestInput: Sendable {
             return try parsed(.clip(.memory(file.body)), request, options, allowStream: allowStream)
         }
         guard let type = request.mediaType, Self.videoTypes.contains(type) else {
-            throw ProblemError(415, "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send video/mp4, video/quicktime, video/webm, application/octet-stream or multipart/form-data")
+            throw ProblemError(
+                415,
+                "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send video/mp4, video/quicktime, video/webm, application/octet-stream or multipart/form-data"
+            )
         }
         return try parsed(.clip(try request.bodySource()), request, nil, allowStream: allowStream)
     }
@@ -80,7 +83,8 @@ struct RequestInput: Sendable {
                 images.append(ImageInput(source: .memory(bytes), t: item.t))
             }
         default:
-            throw ProblemError(415, "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send multipart/form-data of images or application/json")
+            throw ProblemError(
+                415, "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send multipart/form-data of images or application/json")
         }
         guard !images.isEmpty else { throw ProblemError(400, "no images in the request") }
         guard images.count <= config.maxFramesPerBatch else {
@@ -96,7 +100,9 @@ struct RequestInput: Sendable {
             throw ProblemError(415, "send multipart/form-data with parts \"file\" (the clip) and \"support\" (JSON [{t, valence, arousal}])")
         }
         let parts = try request.multipartParts()
-        guard let file = parts.first(where: { $0.name == "file" }), !file.body.isEmpty else { throw ProblemError(400, "multipart body has no non-empty part named \"file\"") }
+        guard let file = parts.first(where: { $0.name == "file" }), !file.body.isEmpty else {
+            throw ProblemError(400, "multipart body has no non-empty part named \"file\"")
+        }
         guard let supportPart = parts.first(where: { $0.name == "support" }) else { throw ProblemError(400, "multipart body has no part named \"support\"") }
         guard let support = try? JSONDecoder().decode([SupportSetLabeler.Support].self, from: supportPart.body) else {
             throw ProblemError(400, "the \"support\" part must be a JSON array of {t, valence, arousal}")
@@ -115,8 +121,9 @@ struct RequestInput: Sendable {
             throw AnalysisOptions.problem(error, source: "the query")
         }
         if let options { merged = merged.overridden(by: options) }
-        return ParsedRequest(work: work, request: try merged.request(config: config, limits: limits, allowStream: allowStream),
-                             stream: merged.stream ?? false)
+        return ParsedRequest(
+            work: work, request: try merged.request(config: config, limits: limits, allowStream: allowStream),
+            stream: merged.stream ?? false)
     }
 
     func optionsPart(_ part: MultipartPart) throws -> AnalysisOptions {
@@ -135,7 +142,8 @@ struct FrameBatch: Decodable {
     static func decode(_ data: Data) throws -> FrameBatch {
         do { return try JSONDecoder().decode(FrameBatch.self, from: data) } catch let e as DecodingError {
             if e.context?.codingPath.first?.stringValue == "options" { throw AnalysisOptions.problem(e, source: "\"options\"", depth: 1) }
-            throw ProblemError(400, "JSON body must be an object with frames (a list of objects with image, a base64 JPEG/PNG, and t, seconds) and optional options")
+            throw ProblemError(
+                400, "JSON body must be an object with frames (a list of objects with image, a base64 JPEG/PNG, and t, seconds) and optional options")
         }
     }
 }

@@ -36,8 +36,12 @@ enum Route: Equatable, Sendable {
         }
         if let route = methods.first(where: { $0.key == method })?.value { return Match(template: template, route: .success(route)) }
         let allowed = methods.map(\.key).joined(separator: ", ")
-        return Match(template: template, route: .failure(ProblemError(405, "\(method) is not allowed on \(template); allowed: \(allowed)",
-                                                                      headers: HTTPHeaders([("Allow", allowed)]))))
+        return Match(
+            template: template,
+            route: .failure(
+                ProblemError(
+                    405, "\(method) is not allowed on \(template); allowed: \(allowed)",
+                    headers: HTTPHeaders([("Allow", allowed)]))))
     }
 
     /// Whether the route is served without an API key under `config`.

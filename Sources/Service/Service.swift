@@ -20,8 +20,10 @@ public final class Service: Sendable {
     let jobs: JobStore
     let input: RequestInput
 
-    public init(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
-                pool: WorkerPool<WorkerContext>) {
+    public init(
+        config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
+        pool: WorkerPool<WorkerContext>
+    ) {
         self.config = config
         self.logger = logger
         self.metrics = metrics
@@ -53,8 +55,9 @@ public final class Service: Sendable {
         guard keys.isEnabled, !route.isOpen(config) else { return }
         let authorization = head.headers["Authorization"]
         guard !keys.accepts(authorization: authorization) else { return }
-        throw ProblemError(401, authorization == nil ? "an API key is required: send Authorization: Bearer <key>" : "the API key is not valid",
-                           headers: HTTPHeaders([("WWW-Authenticate", "Bearer")]))
+        throw ProblemError(
+            401, authorization == nil ? "an API key is required: send Authorization: Bearer <key>" : "the API key is not valid",
+            headers: HTTPHeaders([("WWW-Authenticate", "Bearer")]))
     }
 
     func dispatch(_ route: Route, _ exchange: Exchange) throws {
@@ -63,8 +66,10 @@ public final class Service: Sendable {
         case .live: exchange.send(try .json(200, Liveness()))
         case .ready: exchange.send(try readiness())
         case .metrics:
-            exchange.send(HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
-                                       body: metrics.exposition()))
+            exchange.send(
+                HTTPResponse(
+                    status: 200, headers: HTTPHeaders([("Content-Type", "text/plain; version=0.0.4; charset=utf-8")]),
+                    body: metrics.exposition()))
         case .models: exchange.send(try .json(200, models))
         case .analyze: runNow(try input.clip(request, allowStream: true), exchange)
         case .frames: runNow(try input.frames(request), exchange)
@@ -86,8 +91,11 @@ public final class Service: Sendable {
             "not_draining": !isDraining,
         ]
         let ready = checks.values.allSatisfy { $0 }
-        return try .json(ready ? 200 : 503, Readiness(status: ready ? "ready" : "not_ready", checks: checks, workers: pool.workerCount,
-                                                      workersAlive: s.alive, busyWorkers: s.busy, queueDepth: s.depth,
-                                                      queueHighWater: config.queueHighWater))
+        return try .json(
+            ready ? 200 : 503,
+            Readiness(
+                status: ready ? "ready" : "not_ready", checks: checks, workers: pool.workerCount,
+                workersAlive: s.alive, busyWorkers: s.busy, queueDepth: s.depth,
+                queueHighWater: config.queueHighWater))
     }
 }

@@ -73,8 +73,10 @@ public struct ServiceConfig: Sendable, Equatable {
 extension ServiceConfig {
     /// File (YAML) < environment (`AFFECTD_*`) < command-line overrides (`key=value`), then checks.
     /// `path` nil: `AFFECTD_CONFIG`, else built-in defaults.
-    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            overrides: [String] = []) throws(ConfigError) -> ServiceConfig {
+    public static func load(
+        path: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        overrides: [String] = []
+    ) throws(ConfigError) -> ServiceConfig {
         var config = ServiceConfig()
         let table = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0) })
         if let file = path ?? environment["AFFECTD_CONFIG"], !file.isEmpty {

@@ -29,11 +29,13 @@ public final class ServiceHost: Sendable {
             WorkerContext(index: index, analyzer: try Analyzer(models: models, options: AnalyzerOptions(threads: 1)))
         }
         try pool.start()
-        logger.info("model loaded", metadata: [
-            "model": "\(package.name)", "version": "\(package.version)", "dir": "\(config.modelDir)",
-            "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
-            "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
-        ])
+        logger.info(
+            "model loaded",
+            metadata: [
+                "model": "\(package.name)", "version": "\(package.version)", "dir": "\(config.modelDir)",
+                "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
+                "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
+            ])
         service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool)
         server = HTTPServer(config: Self.httpConfig(config), logger: logger, handler: service.handle)
         try server.start()

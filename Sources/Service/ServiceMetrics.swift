@@ -50,8 +50,10 @@ public final class ServiceMetrics: Sendable {
         let (counter, timer) = requestMetrics.withLock { m in
             if let existing = m[key] { return existing }
             let dims = [("route", route), ("method", method), ("status", String(status))]
-            let made = (CoreMetrics.Counter(label: "affectd_requests_total", dimensions: dims, factory: factory),
-                        Metrics.Timer(label: "affectd_request_duration_seconds", dimensions: dims, factory: factory))
+            let made = (
+                CoreMetrics.Counter(label: "affectd_requests_total", dimensions: dims, factory: factory),
+                Metrics.Timer(label: "affectd_request_duration_seconds", dimensions: dims, factory: factory)
+            )
             m[key] = made
             return made
         }
@@ -59,8 +61,18 @@ public final class ServiceMetrics: Sendable {
         timer.recordNanoseconds(nanoseconds)
     }
 
-    public func requestStarted() { inFlight.record(inFlightCount.withLock { $0 += 1; return $0 }) }
-    public func requestFinished() { inFlight.record(inFlightCount.withLock { $0 -= 1; return $0 }) }
+    public func requestStarted() {
+        inFlight.record(
+            inFlightCount.withLock {
+                $0 += 1; return $0
+            })
+    }
+    public func requestFinished() {
+        inFlight.record(
+            inFlightCount.withLock {
+                $0 -= 1; return $0
+            })
+    }
 
     /// Media refused (by limit or as undecodable), by reason code.
     public func mediaRejected(reason: String) {

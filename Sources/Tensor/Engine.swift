@@ -1,8 +1,8 @@
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Process-wide engine settings. Threading policy (docs/engine.md): worker threads x intra-op
@@ -146,10 +146,12 @@ final class Helper: @unchecked Sendable {
     func start() {
         var thread = pthread_t()
         let arg = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { arg in
-            Unmanaged<Helper>.fromOpaque(arg!).takeRetainedValue().loop()
-            return nil
-        }, arg)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                Unmanaged<Helper>.fromOpaque(arg!).takeRetainedValue().loop()
+                return nil
+            }, arg)
         precondition(rc == 0, "Engine: cannot start an intra-op helper thread (\(rc))")
         pthread_detach(thread)
     }

@@ -67,8 +67,11 @@ public enum JSON: Sendable, Equatable {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) }
-                else { out.unicodeScalars.append(u) }
+                if u.value < 0x20 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out + "\""
@@ -174,7 +177,7 @@ public enum JSON: Sendable, Equatable {
         }
 
         mutating func string() throws -> String {
-            i += 1 // opening quote
+            i += 1  // opening quote
             var out: [UInt8] = []
             while true {
                 guard i < b.count else { throw fail("unterminated string") }
@@ -199,7 +202,9 @@ public enum JSON: Sendable, Equatable {
                         let lo = try hex4()
                         guard (0xDC00..<0xE000).contains(lo) else { throw fail("bad surrogate pair") }
                         u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
-                    } else if (0xDC00..<0xE000).contains(u) { throw fail("lone surrogate") }
+                    } else if (0xDC00..<0xE000).contains(u) {
+                        throw fail("lone surrogate")
+                    }
                     guard let scalar = Unicode.Scalar(u) else { throw fail("bad code point") }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
                 default: throw fail("bad escape")

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a safetensors file was refused. Every malformed file ends here, never in a trap.
@@ -132,8 +132,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let count = e.shape.reduce(1, *)
         let src = UnsafeRawPointer(map!) + dataStart + e.begin
         if e.dtype == "F32", Int(bitPattern: src) % 4 == 0 {
-            return Tensor(shape: Shape(e.shape), layout: layout,
-                          data: UnsafeMutablePointer(mutating: src.assumingMemoryBound(to: Float.self)), owner: self)
+            return Tensor(
+                shape: Shape(e.shape), layout: layout,
+                data: UnsafeMutablePointer(mutating: src.assumingMemoryBound(to: Float.self)), owner: self)
         }
         let t = Tensor(zeros: e.shape, layout: layout)
         let item = SafeTensorsFile.dtypeSizes[e.dtype]!
@@ -152,7 +153,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             case "U64": v = Float(UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)))
             case "U32": v = Float(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
             case "U16": v = Float(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
-            default: v = Float(p.load(as: UInt8.self)) // U8, BOOL
+            default: v = Float(p.load(as: UInt8.self))  // U8, BOOL
             }
             t.data[i] = v
         }

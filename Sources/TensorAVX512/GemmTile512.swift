@@ -19,12 +19,14 @@
 /// stops there instead of filling L2 with whatever follows (prefetches never fault, so the last
 /// tile may run a little past it).
 @inline(never)
-public func gemmTile512(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int,
-                        segments: Int, segmentLength: Int, segmentStride: Int,
-                        panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
-                        c: UnsafeMutablePointer<Float>, ldc: Int,
-                        bias: UnsafePointer<Float>?, slopes: UnsafePointer<Float>?, lo: Float, hi: Float,
-                        runLength: Int, runStride: Int, prefetch: UnsafeRawBufferPointer? = nil) {
+public func gemmTile512(
+    rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int,
+    segments: Int, segmentLength: Int, segmentStride: Int,
+    panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    bias: UnsafePointer<Float>?, slopes: UnsafePointer<Float>?, lo: Float, hi: Float,
+    runLength: Int, runStride: Int, prefetch: UnsafeRawBufferPointer? = nil
+) {
     typealias V = SIMD16<Float>
     var ahead = prefetch?.baseAddress ?? UnsafeRawPointer(panel0)
     let prefetchEnd = prefetch.map { $0.baseAddress! + $0.count } ?? ahead

@@ -9,9 +9,11 @@ enum AreaResize {
     /// Resizes the region (x0, y0, w, h) of `src` (RGB, HWC) to outW x outH and writes
     /// `(mean - offset) * scale` per value, HWC floats, into `dst`. `scratch` holds h * outW * 3 floats.
     /// Sums of 8-bit values are exact in Float, so the mean is one correctly rounded division.
-    static func rgb(_ src: RGBView, x0: Int, y0: Int, w: Int, h: Int, outW: Int, outH: Int,
-                    offset: Double, scale: Double,
-                    into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    static func rgb(
+        _ src: RGBView, x0: Int, y0: Int, w: Int, h: Int, outW: Int, outH: Int,
+        offset: Double, scale: Double,
+        into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
         let rowBytes = src.width * 3
         // Horizontal sums.
         for r in 0..<h {

@@ -2,8 +2,10 @@
 public enum Bilinear {
     /// Resizes the region `box` (clamped to the frame) to outW x outH with half-pixel centres and
     /// edge clamping, writing (x - mean) / std as HWC floats into `out` (an encoder input).
-    static func resize(_ image: RGBView, box: Box, outW: Int, outH: Int, mean: Float, std: Float,
-                       into out: UnsafeMutablePointer<Float>) {
+    static func resize(
+        _ image: RGBView, box: Box, outW: Int, outH: Int, mean: Float, std: Float,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         resized(image, box: box, outW: outW, outH: outH) { i, r, g, b in
             let o = out + i * 3
             o[0] = (r - mean) / std; o[1] = (g - mean) / std; o[2] = (b - mean) / std
@@ -14,8 +16,10 @@ public enum Bilinear {
     /// centres and edge clamping: `pixel(index, r, g, b)` for each output pixel in row-major order,
     /// values unrounded in 0...255. The one sampler behind the encoder inputs (float, here) and
     /// the 8-bit crops the pipeline batches (Pipeline's ImageResize).
-    public static func resized(_ image: RGBView, box: Box, outW: Int, outH: Int,
-                               _ pixel: (Int, Float, Float, Float) -> Void) {
+    public static func resized(
+        _ image: RGBView, box: Box, outW: Int, outH: Int,
+        _ pixel: (Int, Float, Float, Float) -> Void
+    ) {
         let b = box.clamped(width: image.width, height: image.height)
         let bw = max(b.width, 1), bh = max(b.height, 1)
         let sx = bw / Float(outW), sy = bh / Float(outH)

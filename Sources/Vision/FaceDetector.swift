@@ -96,8 +96,9 @@ public final class FaceDetector {
         try refine(image, size: 48)
         return cand.map { c in
             let m = withUnsafeBytes(of: c.marks) { Array($0.bindMemory(to: Float.self)) }
-            return Face(box: Box(x1: c.x1, y1: c.y1, x2: c.x2, y2: c.y2), score: c.score,
-                        landmarks: (0..<5).map { Point(x: m[$0], y: m[5 + $0]) })
+            return Face(
+                box: Box(x1: c.x1, y1: c.y1, x2: c.x2, y2: c.y2), score: c.score,
+                landmarks: (0..<5).map { Point(x: m[$0], y: m[5 + $0]) })
         }
     }
 
@@ -110,8 +111,9 @@ public final class FaceDetector {
             let lh = Int(Double(h) * scale + 1), lw = Int(Double(w) * scale + 1)
             let input = arena.tensor([1, lh, lw, 3], layout: .nhwc)
             let scratch = arena.floats(h * lw * 3)
-            AreaResize.rgb(image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125,
-                           into: input.data, scratch: scratch)
+            AreaResize.rgb(
+                image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125,
+                into: input.data, scratch: scratch)
             let out = try networks.pnet.run([input], arena: arena)
             let prob = out[0], reg = out[1]
             let oh = prob.dim(1), ow = prob.dim(2)
@@ -124,9 +126,11 @@ public final class FaceDetector {
                     guard p >= config.thresholds.0 else { continue }
                     let fx = Float(x), fy = Float(y)
                     let r = reg.data + 4 * cell
-                    level.append(Candidate(x1: ((2 * fx + 1) / s).rounded(.down), y1: ((2 * fy + 1) / s).rounded(.down),
-                                           x2: ((2 * fx + 12) / s).rounded(.down), y2: ((2 * fy + 12) / s).rounded(.down),
-                                           score: p, r0: r[0], r1: r[1], r2: r[2], r3: r[3]))
+                    level.append(
+                        Candidate(
+                            x1: ((2 * fx + 1) / s).rounded(.down), y1: ((2 * fy + 1) / s).rounded(.down),
+                            x2: ((2 * fx + 12) / s).rounded(.down), y2: ((2 * fy + 12) / s).rounded(.down),
+                            score: p, r0: r[0], r1: r[1], r2: r[2], r3: r[3]))
                 }
             }
             nms(level, threshold: config.nmsPerScale)
@@ -138,8 +142,11 @@ public final class FaceDetector {
         for i in keep {
             let b = cand[i]
             let rw = b.x2 - b.x1, rh = b.y2 - b.y1
-            level.append(square(Candidate(x1: b.x1 + b.r0 * rw, y1: b.y1 + b.r1 * rh,
-                                          x2: b.x2 + b.r2 * rw, y2: b.y2 + b.r3 * rh, score: b.score)))
+            level.append(
+                square(
+                    Candidate(
+                        x1: b.x1 + b.r0 * rw, y1: b.y1 + b.r1 * rh,
+                        x2: b.x2 + b.r2 * rw, y2: b.y2 + b.r3 * rh, score: b.score)))
         }
         swap(&cand, &level)
     }
@@ -161,8 +168,9 @@ public final class FaceDetector {
         for c in cand {
             guard let r = cropRect(c, image) else { continue }
             if r.h * size * 3 > scratchCapacity { scratchCapacity = r.h * size * 3; scratch = arena.floats(scratchCapacity) }
-            AreaResize.rgb(image, x0: r.x, y0: r.y, w: r.w, h: r.h, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
-                           into: batch.data + n * size * size * 3, scratch: scratch!)
+            AreaResize.rgb(
+                image, x0: r.x, y0: r.y, w: r.w, h: r.h, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
+                into: batch.data + n * size * size * 3, scratch: scratch!)
             level.append(c)
             n += 1
         }

@@ -80,8 +80,10 @@ public final class FaceTracker {
         tracks = alive
         for (fi, f) in faces.enumerated() where ids[fi] == 0 {
             ids[fi] = nextID
-            tracks.append(Track(id: nextID, box: f.box, landmarks: f.landmarks, embedding: embeddings?[fi],
-                                firstFrame: frame, lastFrame: frame))
+            tracks.append(
+                Track(
+                    id: nextID, box: f.box, landmarks: f.landmarks, embedding: embeddings?[fi],
+                    firstFrame: frame, lastFrame: frame))
             nextID += 1
         }
         return Update(ids: ids, ended: ended)

@@ -41,16 +41,18 @@ public enum FerCrop {
         let rows = min(2, h)
         for y in (h - rows)..<h { for x in 0..<w { sum += Int(gray(image.pixels + (y * w + x) * 3)) } }
         let fill = Int32((Double(sum) / Double(rows * w)).rounded(.toNearestOrEven))
-        @inline(__always) func px(_ x: Int, _ y: Int) -> Int32 {   // padded-frame coordinates
+        @inline(__always) func px(_ x: Int, _ y: Int) -> Int32 {  // padded-frame coordinates
             let sx = x1 + x - padding, sy = y1 + y - padding
             return sx >= 0 && sx < w && sy >= 0 && sy < h ? gray(image.pixels + (sy * w + sx) * 3) : fill
         }
         let cw = x2 - x1, ch = y2 - y1
-        if cw == 2 * size && ch == 2 * size {   // OpenCV takes INTER_AREA for an exact 2x shrink
-            for oy in 0..<size { for ox in 0..<size {
-                let s = px(2 * ox, 2 * oy) + px(2 * ox + 1, 2 * oy) + px(2 * ox, 2 * oy + 1) + px(2 * ox + 1, 2 * oy + 1)
-                out[oy * size + ox] = UInt8((s + 2) >> 2)
-            } }
+        if cw == 2 * size && ch == 2 * size {  // OpenCV takes INTER_AREA for an exact 2x shrink
+            for oy in 0..<size {
+                for ox in 0..<size {
+                    let s = px(2 * ox, 2 * oy) + px(2 * ox + 1, 2 * oy) + px(2 * ox, 2 * oy + 1) + px(2 * ox + 1, 2 * oy + 1)
+                    out[oy * size + ox] = UInt8((s + 2) >> 2)
+                }
+            }
             return true
         }
         var xi = [Int](repeating: 0, count: size), xa0 = [Int32](repeating: 0, count: size), xa1 = xa0

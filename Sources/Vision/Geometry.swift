@@ -20,7 +20,8 @@ public struct Box: Sendable, Equatable, CustomStringConvertible {
 
     /// The box clipped to a width x height frame.
     public func clamped(width: Int, height: Int) -> Box {
-        Box(x1: min(max(x1, 0), Float(width)), y1: min(max(y1, 0), Float(height)),
+        Box(
+            x1: min(max(x1, 0), Float(width)), y1: min(max(y1, 0), Float(height)),
             x2: min(max(x2, 0), Float(width)), y2: min(max(y2, 0), Float(height)))
     }
 

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
 import ArgumentParser
 import Foundation
-import Glibc
 import Media
 import Tensor
 import Vision
+
+#if canImport(Glibc)
+    import Glibc
 #endif
 
 /// `affectd-bench bench-net --network NAME --batch B --threads N`: times one network of a model package
@@ -50,15 +51,18 @@ struct BenchNetCommand: ParsableCommand {
                 faces += try detect(detector, img).count
                 times.append((now() - t0) * 1000)
             }
-            extra = ["frames": .number(Double(images.count)), "faces": .number(Double(faces)),
-                     "mean_ms": .number(times.reduce(0, +) / Double(times.count)),
-                     "width": .number(Double(images[0].width)), "height": .number(Double(images[0].height))]
+            extra = [
+                "frames": .number(Double(images.count)), "faces": .number(Double(faces)),
+                "mean_ms": .number(times.reduce(0, +) / Double(times.count)),
+                "width": .number(Double(images[0].width)), "height": .number(Double(images[0].height)),
+            ]
         } else {
             let net = try package.network(network)
             guard net.inputs.count == 1 else { throw ValidationError("\(network) takes \(net.inputs.count) inputs") }
             let declared = net.inputs[0].shape
             // P-Net: every pyramid level of a 640x360 frame; the others: their fixed input size.
-            let shapes: [[Int]] = declared.contains(where: { $0 == nil })
+            let shapes: [[Int]] =
+                declared.contains(where: { $0 == nil })
                 ? DetectorConfig().scales(width: 640, height: 360).map { [batch, Int(360 * $0 + 1), Int(640 * $0 + 1), 3] }
                 : [[batch] + declared.map { $0! }]
             var seed: UInt32 = 12345
@@ -75,13 +79,17 @@ struct BenchNetCommand: ParsableCommand {
                 times.append((now() - t0) * 1000)
             }
             if profile { try printProfile(net, inputs: inputs, arena: arena) }
-            extra = ["levels": .number(Double(shapes.count)), "input": .string(shapes.map { $0.map(String.init).joined(separator: "x") }.joined(separator: ","))]
+            extra = [
+                "levels": .number(Double(shapes.count)), "input": .string(shapes.map { $0.map(String.init).joined(separator: "x") }.joined(separator: ",")),
+            ]
         }
         let sorted = times.sorted()
-        var out: [String: JSON] = ["network": .string(network), "batch": .number(Double(batch)), "threads": .number(Double(threads)),
-                                   "median_ms": .number(sorted[sorted.count / 2]), "min_ms": .number(sorted[0]),
-                                   "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName),
-                                   "gemm_tile": .string(Engine.gemmTile)]
+        var out: [String: JSON] = [
+            "network": .string(network), "batch": .number(Double(batch)), "threads": .number(Double(threads)),
+            "median_ms": .number(sorted[sorted.count / 2]), "min_ms": .number(sorted[0]),
+            "iters": .number(Double(times.count)), "corename": .string(BLAS.coreName),
+            "gemm_tile": .string(Engine.gemmTile),
+        ]
         for (k, v) in extra { out[k] = v }
         print(JSON.object(out).serialized)
     }
@@ -94,8 +102,9 @@ struct BenchNetCommand: ParsableCommand {
         var lines = ["block                              op                  mean ms   share"]
         for (i, b) in net.blockNames.enumerated().sorted(by: { seconds[$0.offset] > seconds[$1.offset] }) {
             let ms = seconds[i] * 1000 / Double(iters)
-            lines.append(b.name.padding(toLength: 34, withPad: " ", startingAt: 0) + " " + b.op.padding(toLength: 16, withPad: " ", startingAt: 0)
-                         + String(format: "%10.4f %6.1f%%", ms, 100 * seconds[i] / max(total, 1e-12)))
+            lines.append(
+                b.name.padding(toLength: 34, withPad: " ", startingAt: 0) + " " + b.op.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + String(format: "%10.4f %6.1f%%", ms, 100 * seconds[i] / max(total, 1e-12)))
         }
         FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
     }

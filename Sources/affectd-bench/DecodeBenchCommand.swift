@@ -46,7 +46,9 @@ struct DecodeBenchCommand: ParsableCommand {
                 frames += 1
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            print(#"{"frames": \#(frames), "seconds": \#(String(format: "%.4f", seconds)), "fps": \#(String(format: "%.1f", Double(frames) / seconds)), "size": "\#(size)", "format": "\#(format)", "threads": \#(media.threads), "checksum": \#(checksum)}"#)
+            print(
+                #"{"frames": \#(frames), "seconds": \#(String(format: "%.4f", seconds)), "fps": \#(String(format: "%.1f", Double(frames) / seconds)), "size": "\#(size)", "format": "\#(format)", "threads": \#(media.threads), "checksum": \#(checksum)}"#
+            )
         } catch let error as MediaError {
             throw reportMediaError(error)
         }

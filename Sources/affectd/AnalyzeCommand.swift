@@ -42,7 +42,7 @@ struct AnalysisOptions: ParsableArguments {
         guard (1...256).contains(n) else { throw ValidationError("--workers must be in 1...256") }
         guard detectInterval >= 0, detectInterval <= 10 else { throw ValidationError("--detect-interval must be in [0, 10] seconds") }
         guard sceneFPS > 0, sceneFPS <= 1000 else { throw ValidationError("--scene-fps must be in (0, 1000]") }
-        Engine.configure(intraOpThreads: 1)   // one worker per core, one thread each (docs/engine.md)
+        Engine.configure(intraOpThreads: 1)  // one worker per core, one thread each (docs/engine.md)
         var options = AnalyzerOptions(threads: n)
         options.detectInterval = detectInterval
         options.sceneFPS = sceneFPS
@@ -54,9 +54,12 @@ struct AnalysisOptions: ParsableArguments {
 
     func printTimings(_ t: StageTimings) {
         guard timings else { return }
-        var lines = [String(format: "timings: %d frames in %.3f s wall (%.1f frames/s), %.3f s CPU (%.1f frames per CPU-second)",
-                            t.framesAnalyzed, t.totalWall, Double(t.framesAnalyzed) / max(t.totalWall, 1e-9),
-                            t.totalCPU, Double(t.framesAnalyzed) / max(t.totalCPU, 1e-9))]
+        var lines = [
+            String(
+                format: "timings: %d frames in %.3f s wall (%.1f frames/s), %.3f s CPU (%.1f frames per CPU-second)",
+                t.framesAnalyzed, t.totalWall, Double(t.framesAnalyzed) / max(t.totalWall, 1e-9),
+                t.totalCPU, Double(t.framesAnalyzed) / max(t.totalCPU, 1e-9))
+        ]
         for (name, s) in t.stages.sorted(by: { $0.value.cpu > $1.value.cpu }) {
             lines.append(String(format: "  %-10@ wall %8.3f s  cpu %8.3f s  calls %d", name as NSString, s.wall, s.cpu, s.calls))
         }
@@ -81,7 +84,7 @@ struct AnalyzeCommand: ParsableCommand {
             switch item {
             case "expressions": request.includeExpressions = true
             case "embeddings": request.includeEmbeddings = true
-            case "frames", "faces": break    // always part of the CLI's output
+            case "frames", "faces": break  // always part of the CLI's output
             default: throw ValidationError("--include: unknown output \(item) (expressions, embeddings)")
             }
         }
@@ -111,8 +114,9 @@ enum ReportThumbnails {
         let converter = FrameConverter(size: .fit(width: 160, height: 120))
         func thumb(_ f: DecodedFrame, _ at: FrameResult) throws -> HTMLReport.Thumbnail {
             let png = try PNGEncoder.encode(try converter.rgb8(f))
-            return try HTMLReport.Thumbnail(t: at.t, person: at.faces.first?.person,
-                                            pngDataURI: "data:image/png;base64," + Data(png).base64EncodedString())
+            return try HTMLReport.Thumbnail(
+                t: at.t, person: at.faces.first?.person,
+                pngDataURI: "data:image/png;base64," + Data(png).base64EncodedString())
         }
         let decoder = try MediaReader(source: .file(file), limits: limits).frames()
         var out: [HTMLReport.Thumbnail] = [], k = 0

@@ -36,7 +36,9 @@ struct DetectCommand: ParsableCommand {
                     + "\"score\":\(String(format: "%.5f", f.score)),\"landmarks\":["
                     + f.landmarks.map { "[\(r($0.x)),\(r($0.y))]" }.joined(separator: ",") + "]}"
             }
-            print("{\"index\":\(frame.index),\"t\":\(String(format: "%.3f", frame.t)),\"width\":\(img.width),\"height\":\(img.height),\"faces\":[\(list.joined(separator: ","))]}")
+            print(
+                "{\"index\":\(frame.index),\"t\":\(String(format: "%.3f", frame.t)),\"width\":\(img.width),\"height\":\(img.height),\"faces\":[\(list.joined(separator: ","))]}"
+            )
         }
         do {
             let decoder = try MediaReader(source: .file(file), limits: media.limits).frames(sampling: fps.map { .fps($0) } ?? .everyFrame)

@@ -17,7 +17,10 @@ struct FramesCommand: ParsableCommand {
     @OptionGroup var media: MediaOptions
 
     func run() throws {
-        let frameSize: FrameSize = try size.map { let (w, h) = try parseSize($0); return .fit(width: w, height: h) } ?? .native
+        let frameSize: FrameSize =
+            try size.map {
+                let (w, h) = try parseSize($0); return .fit(width: w, height: h)
+            } ?? .native
         if let fps, !(fps > 0 && fps <= 1000) { throw ValidationError("--fps must be in (0, 1000]") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         do {

@@ -20,9 +20,11 @@ struct ServeCommand: ParsableCommand {
     var settings: [String] = []
 
     func run() throws {
-        let overrides = settings + ServiceConfig.overrides([
-            \.host: host, \.port: port.map(String.init), \.modelDir: model, \.workers: workers.map(String.init), \.logLevel: logLevel,
-        ])
+        let overrides =
+            settings
+            + ServiceConfig.overrides([
+                \.host: host, \.port: port.map(String.init), \.modelDir: model, \.workers: workers.map(String.init), \.logLevel: logLevel,
+            ])
         let env = ProcessInfo.processInfo.environment
         let file = config ?? env["AFFECTD_CONFIG"] ?? (FileManager.default.fileExists(atPath: "config/affectd.yaml") ? "config/affectd.yaml" : nil)
         let settings: ServiceConfig

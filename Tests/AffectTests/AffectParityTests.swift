@@ -26,13 +26,17 @@ final class AffectParityTests: XCTestCase {
     func testKalmanMatchesBatchPosterior() throws {
         for name in ["kalman_irregular", "kalman_gaps_and_ends", "kalman_single"] {
             let (f, params) = try load(name)
-            let smoother = KalmanSmoother(processNoise: params["process_noise"]!.double!,
-                                          observationNoise: params["observation_noise"]!.double!, priorVariance: 1.0 / 3)
+            let smoother = KalmanSmoother(
+                processNoise: params["process_noise"]!.double!,
+                observationNoise: params["observation_noise"]!.double!, priorVariance: 1.0 / 3)
             let t = try f.tensor("t"), y = try f.tensor("y"), c = try f.tensor("confidence"), hv = try f.tensor("head_var")
             let samples = (0..<t.count).map { k in
-                KalmanSmoother.Sample(t: Double(t.data[k]), observation: c.data[k] > 0 ? .init(
-                    va: VA(valence: Double(y.data[2 * k]), arousal: Double(y.data[2 * k + 1])), confidence: Double(c.data[k]),
-                    variance: VA(valence: Double(hv.data[2 * k]), arousal: Double(hv.data[2 * k + 1]))) : nil)
+                KalmanSmoother.Sample(
+                    t: Double(t.data[k]),
+                    observation: c.data[k] > 0
+                        ? .init(
+                            va: VA(valence: Double(y.data[2 * k]), arousal: Double(y.data[2 * k + 1])), confidence: Double(c.data[k]),
+                            variance: VA(valence: Double(hv.data[2 * k]), arousal: Double(hv.data[2 * k + 1]))) : nil)
             }
             let out = smoother.run(samples)
             var worst = 0.0, estimates = 0
@@ -46,8 +50,10 @@ final class AffectParityTests: XCTestCase {
                     }
                     XCTAssertFalse(refMean.valence.isNaN, "\(name) \(key)[\(k)]: estimate where numpy has none")
                     estimates += 1
-                    for (ours, ref) in [(e.mean.valence, refMean.valence), (e.mean.arousal, refMean.arousal),
-                                        (e.variance.valence, Double(variance.data[2 * k])), (e.variance.arousal, Double(variance.data[2 * k + 1]))] {
+                    for (ours, ref) in [
+                        (e.mean.valence, refMean.valence), (e.mean.arousal, refMean.arousal),
+                        (e.variance.valence, Double(variance.data[2 * k])), (e.variance.arousal, Double(variance.data[2 * k + 1])),
+                    ] {
                         worst = max(worst, abs(ours - ref) / max(1, abs(ref)))
                     }
                 }
@@ -66,8 +72,10 @@ final class AffectParityTests: XCTestCase {
         var worst = 0.0
         for n in 0..<p.dim(0) {
             let (v, s) = try projection.project(Array(UnsafeBufferPointer(start: p.data + n * K, count: K)))
-            for (ours, ref) in [(v.valence, va.data[2 * n]), (v.arousal, va.data[2 * n + 1]),
-                                (s.valence, variance.data[2 * n]), (s.arousal, variance.data[2 * n + 1])] {
+            for (ours, ref) in [
+                (v.valence, va.data[2 * n]), (v.arousal, va.data[2 * n + 1]),
+                (s.valence, variance.data[2 * n]), (s.arousal, variance.data[2 * n + 1]),
+            ] {
                 worst = max(worst, abs(ours - Double(ref)))
             }
         }

@@ -21,7 +21,10 @@ final class ConfidenceTests: XCTestCase {
         let base = clear()
         XCTAssertLessThan(clear { $0.faceSize = 20 }, base, "tiny face")
         XCTAssertLessThan(clear { $0.sharpness = 100 }, base, "blurred crop (measured blurred faces: 37–142)")
-        XCTAssertLessThan(clear { $0.posterior = self.unsure; $0.flippedPosterior = self.unsure }, base, "high entropy")
+        XCTAssertLessThan(
+            clear {
+                $0.posterior = self.unsure; $0.flippedPosterior = self.unsure
+            }, base, "high entropy")
         XCTAssertLessThan(clear { $0.detection = 0.7 }, base, "doubtful detection")
         XCTAssertLessThan(clear { $0.flippedPosterior = [0.6, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05] }, base, "flip disagrees")
     }
@@ -34,13 +37,19 @@ final class ConfidenceTests: XCTestCase {
             ("size", series(stride(from: 0.0, through: 200, by: 4).map { $0 }) { $0.faceSize = $1 }),
             ("sharpness", series(stride(from: 0.0, through: 2000, by: 25).map { $0 }) { $0.sharpness = $1 }),
             ("detection", series(stride(from: 0.0, through: 1, by: 0.02).map { $0 }) { $0.detection = $1 }),
-            ("certainty", series(stride(from: 1.0 / 7, through: 1, by: 0.02).map { $0 }) { s, peak in
-                let p = [Float(peak)] + Array(repeating: Float((1 - peak) / 6), count: 6)
-                s.posterior = p; s.flippedPosterior = p
-            }),
-            ("agreement", series(stride(from: 0.0, through: 1, by: 0.05).map { $0 }) { s, mix in
-                s.flippedPosterior = zip(self.happy, self.unsure).map { Float(mix) * $0 + Float(1 - mix) * $1 }
-            }),
+            (
+                "certainty",
+                series(stride(from: 1.0 / 7, through: 1, by: 0.02).map { $0 }) { s, peak in
+                    let p = [Float(peak)] + Array(repeating: Float((1 - peak) / 6), count: 6)
+                    s.posterior = p; s.flippedPosterior = p
+                }
+            ),
+            (
+                "agreement",
+                series(stride(from: 0.0, through: 1, by: 0.05).map { $0 }) { s, mix in
+                    s.flippedPosterior = zip(self.happy, self.unsure).map { Float(mix) * $0 + Float(1 - mix) * $1 }
+                }
+            ),
         ]
         for (name, values) in checks {
             XCTAssertTrue(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 + 1e-12 }, "\(name) not monotone: \(values)")
@@ -54,7 +63,10 @@ final class ConfidenceTests: XCTestCase {
         XCTAssertEqual(clear { $0.detection = 0 }, 0)
         XCTAssertEqual(clear { $0.detection = .nan }, 0)
         XCTAssertEqual(clear { $0.posterior = [0, 0, 0, 0, 0, 0, 0] }, 0, "empty posterior says nothing")
-        XCTAssertEqual(clear { $0.posterior = [Float](repeating: 1, count: 7); $0.flippedPosterior = nil }, 0, accuracy: 1e-6, "uniform posterior")
+        XCTAssertEqual(
+            clear {
+                $0.posterior = [Float](repeating: 1, count: 7); $0.flippedPosterior = nil
+            }, 0, accuracy: 1e-6, "uniform posterior")
         XCTAssertEqual(clear { $0.flippedPosterior = [1, 0] }, 0, "flip posterior of another size")
         XCTAssertEqual(clear { $0.sharpness = -.infinity }, 0)
         XCTAssertEqual(clear { $0.faceSize = 64 }, clear { $0.faceSize = 500 }, "no gain above the network's input size")

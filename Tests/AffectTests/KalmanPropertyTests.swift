@@ -69,8 +69,9 @@ final class KalmanPropertyTests: XCTestCase {
             return e.reduce(0) { $0 + $1.variance.valence } / Double(e.count)
         }
         let v = { (_: Double) in VA(valence: 0.1, arousal: 0.1) }
-        XCTAssertLessThan(meanVariance(samples(fps: 10, seconds: 10, confidence: 0.9, value: v)),
-                          meanVariance(samples(fps: 10, seconds: 10, confidence: 0.3, value: v)))
+        XCTAssertLessThan(
+            meanVariance(samples(fps: 10, seconds: 10, confidence: 0.9, value: v)),
+            meanVariance(samples(fps: 10, seconds: 10, confidence: 0.3, value: v)))
         XCTAssertLessThan(meanVariance(samples(fps: 20, seconds: 10, value: v)), meanVariance(samples(fps: 2, seconds: 10, value: v)))
         // Head variance counts as observation noise.
         let noisy = samples(fps: 10, seconds: 10, value: v).map {

@@ -36,9 +36,10 @@ final class RealFaceTests: XCTestCase {
         let heads = try model.vaHead.run(enc.map { FaceFeatures(face: $0.embedding, expression: $0.posterior) }, arena: arena)
         return (0..<n).map { i in
             let b = (0..<4).map { Double(boxes.data[i * 4 + $0]) }
-            let signals = FaceConfidence.Signals(detection: Double(probs.data[i]), faceSize: min(b[2] - b[0], b[3] - b[1]),
-                                                 sharpness: enc[i].sharpness, posterior: enc[i].posterior,
-                                                 flippedPosterior: enc[i].flippedPosterior)
+            let signals = FaceConfidence.Signals(
+                detection: Double(probs.data[i]), faceSize: min(b[2] - b[0], b[3] - b[1]),
+                sharpness: enc[i].sharpness, posterior: enc[i].posterior,
+                flippedPosterior: enc[i].flippedPosterior)
             return Face(va: heads[i].va, variance: heads[i].variance!, confidence: FaceConfidence.default.factors(signals), posterior: enc[i].posterior)
         }
     }

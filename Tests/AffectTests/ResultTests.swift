@@ -3,8 +3,9 @@ import Foundation
 import XCTest
 
 final class ResultTests: XCTestCase {
-    static let media = MediaInfo(container: "mov,mp4", videoCodec: "h264", duration: 4, fps: 25, width: 640, height: 360,
-                                 rotation: 0, hasAudio: false, framesDecoded: 100, framesAnalyzed: 9, sampleFps: 2)
+    static let media = MediaInfo(
+        container: "mov,mp4", videoCodec: "h264", duration: 4, fps: 25, width: 640, height: 360,
+        rotation: 0, hasAudio: false, framesDecoded: 100, framesAnalyzed: 9, sampleFps: 2)
     static let model = ModelInfo(name: "affectd-test", version: "1")
 
     /// Two persons over 9 frames; person 2 appears from frame 4 on; frame 3 has no faces.
@@ -13,16 +14,20 @@ final class ResultTests: XCTestCase {
             let t = Double(i) * 0.5
             var faces: [FaceResult] = []
             if i != 3 {
-                faces.append(FaceResult(person: 1, box: [10, 20, 80, 80], score: 0.99,
-                                        landmarks: [[30, 40], [60, 40], [45, 55], [35, 70], [55, 70]],
-                                        smoothed: VA(valence: -0.5 + 0.1 * Double(i), arousal: 0.2), confidence: 0.5 + 0.05 * Double(i),
-                                        raw: RawEstimate(va: VA(valence: -0.45 + 0.1 * Double(i), arousal: 0.25), confidence: 0.6),
-                                        expression: ["anger": 0.1, "happy": 0.9]))
+                faces.append(
+                    FaceResult(
+                        person: 1, box: [10, 20, 80, 80], score: 0.99,
+                        landmarks: [[30, 40], [60, 40], [45, 55], [35, 70], [55, 70]],
+                        smoothed: VA(valence: -0.5 + 0.1 * Double(i), arousal: 0.2), confidence: 0.5 + 0.05 * Double(i),
+                        raw: RawEstimate(va: VA(valence: -0.45 + 0.1 * Double(i), arousal: 0.25), confidence: 0.6),
+                        expression: ["anger": 0.1, "happy": 0.9]))
             }
             if i >= 4 {
-                faces.append(FaceResult(person: 2, box: [200, 20, 40, 40], score: 0.9, landmarks: [],
-                                        smoothed: i == 4 ? nil : VA(valence: 0.6, arousal: -0.1), confidence: i == 4 ? 0 : 0.7,
-                                        raw: RawEstimate(va: VA(valence: .nan, arousal: 0.1), confidence: 0)))
+                faces.append(
+                    FaceResult(
+                        person: 2, box: [200, 20, 40, 40], score: 0.9, landmarks: [],
+                        smoothed: i == 4 ? nil : VA(valence: 0.6, arousal: -0.1), confidence: i == 4 ? 0 : 0.7,
+                        raw: RawEstimate(va: VA(valence: .nan, arousal: 0.1), confidence: 0)))
             }
             return FrameResult(t: t, faces: faces)
         }
@@ -56,8 +61,12 @@ final class ResultTests: XCTestCase {
         let o = try json(try ResultJSON.encode(r))
         XCTAssertEqual(Set(o.keys), ["model", "media", "summary", "persons", "frames"])
         let media = try XCTUnwrap(o["media"] as? [String: Any])
-        XCTAssertEqual(Set(media.keys), ["container", "video_codec", "duration", "fps", "width", "height", "rotation",
-                                         "has_audio", "frames_decoded", "frames_analyzed", "sample_fps"])
+        XCTAssertEqual(
+            Set(media.keys),
+            [
+                "container", "video_codec", "duration", "fps", "width", "height", "rotation",
+                "has_audio", "frames_decoded", "frames_analyzed", "sample_fps",
+            ])
         let person = try XCTUnwrap((o["persons"] as? [[String: Any]])?.first)
         XCTAssertEqual(Set(person.keys), ["id", "first_t", "last_t", "frames", "valence", "arousal", "confidence"])
         XCTAssertEqual(Set(try XCTUnwrap(person["valence"] as? [String: Any]).keys), ["mean", "sd", "min", "max"])

@@ -11,8 +11,10 @@ final class SupportSetLabelerTests: XCTestCase {
             let t = Double(i) / 2, angle = t / 30 * .pi
             let v = VA(valence: 0.8 * cos(angle), arousal: 0.3 * sin(angle))
             truth.append(v)
-            frames.append(.init(t: t, embedding: [Float(cos(angle)), Float(sin(angle)), 0.3],
-                                predicted: VA(valence: v.valence - 0.2 + 0.02 * sin(Double(i)), arousal: v.arousal - 0.2)))
+            frames.append(
+                .init(
+                    t: t, embedding: [Float(cos(angle)), Float(sin(angle)), 0.3],
+                    predicted: VA(valence: v.valence - 0.2 + 0.02 * sin(Double(i)), arousal: v.arousal - 0.2)))
         }
         return (frames, truth)
     }

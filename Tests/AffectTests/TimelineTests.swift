@@ -8,12 +8,17 @@ final class TimelineTests: XCTestCase {
         var frames: [FrameObservations] = []
         for i in 0..<40 {
             let t = Double(i) * 0.2
-            var faces = [FaceObservation(person: 1, box: [0, 0, 50, 50], score: 0.99, landmarks: [],
-                                         raw: VA(valence: i % 2 == 0 ? 0.5 : 0.3, arousal: 0), rawVariance: VA(valence: 0.02, arousal: 0.02),
-                                         confidence: 0.8)]
+            var faces = [
+                FaceObservation(
+                    person: 1, box: [0, 0, 50, 50], score: 0.99, landmarks: [],
+                    raw: VA(valence: i % 2 == 0 ? 0.5 : 0.3, arousal: 0), rawVariance: VA(valence: 0.02, arousal: 0.02),
+                    confidence: 0.8)
+            ]
             if i < 10 || i >= 30 {
-                faces.append(FaceObservation(person: 7, box: [60, 0, 50, 50], score: 0.9, landmarks: [],
-                                             raw: VA(valence: -0.6, arousal: 0.4), confidence: i == 35 ? 0 : 0.6))
+                faces.append(
+                    FaceObservation(
+                        person: 7, box: [60, 0, 50, 50], score: 0.9, landmarks: [],
+                        raw: VA(valence: -0.6, arousal: 0.4), confidence: i == 35 ? 0 : 0.6))
             }
             frames.append(FrameObservations(t: t, faces: faces))
         }
@@ -42,8 +47,14 @@ final class TimelineTests: XCTestCase {
         let out = try Timeline(temporal: .kalman(.default)).build([FrameObservations(t: 0, faces: []), FrameObservations(t: 1, faces: [])], arena: Arena())
         XCTAssertEqual(out, [FrameResult(t: 0, faces: []), FrameResult(t: 1, faces: [])])
         // A face seen once with confidence 0: no smoothed estimate, confidence 0.
-        let lone = try Timeline(temporal: .kalman(.default)).build([FrameObservations(t: 0, faces: [
-            FaceObservation(person: 1, box: [0, 0, 5, 5], score: 0.5, landmarks: [], raw: VA(valence: 0.9, arousal: 0), confidence: 0)])], arena: Arena())
+        let lone = try Timeline(temporal: .kalman(.default)).build(
+            [
+                FrameObservations(
+                    t: 0,
+                    faces: [
+                        FaceObservation(person: 1, box: [0, 0, 5, 5], score: 0.5, landmarks: [], raw: VA(valence: 0.9, arousal: 0), confidence: 0)
+                    ])
+            ], arena: Arena())
         XCTAssertNil(lone[0].faces[0].valence)
         XCTAssertEqual(lone[0].faces[0].confidence, 0)
     }

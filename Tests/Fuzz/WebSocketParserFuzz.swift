@@ -56,7 +56,11 @@ public func fuzzWebSocketParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> In
     if valid {
         precondition(text == [.message(.text(String(decoding: input, as: UTF8.self)))], "text round trip")
     } else {
-        precondition(text.count == 1 && { if case .error(.invalidPayload, _) = text[0] { return true }; return false }(), "invalid text not refused with 1007")
+        precondition(
+            text.count == 1
+                && {
+                    if case .error(.invalidPayload, _) = text[0] { return true }; return false
+                }(), "invalid text not refused with 1007")
     }
     return 0
 }

@@ -77,7 +77,8 @@ final class HTTPRequestParserTests: XCTestCase {
     }
 
     func testChunkedBodyWithExtensionsAndTrailers() {
-        let text = "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let text =
+            "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
             + "5;name=value\r\nhello\r\nA\r\n, world!!!\r\n0\r\nX-Checksum: 1\r\n\r\n"
         for step in [1, 3, 7, 1000] {
             let r = parseAll(text, step: step)

@@ -14,16 +14,19 @@ final class HTTPTLSTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                       "-subj", "/CN=127.0.0.1", "-keyout", dir.appendingPathComponent("key.pem").path,
-                       "-out", dir.appendingPathComponent("cert.pem").path]
+        p.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-keyout", dir.appendingPathComponent("key.pem").path,
+            "-out", dir.appendingPathComponent("cert.pem").path,
+        ]
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "openssl could not make a test certificate")
         server = try makeServer(events: Events()) {
-            $0.tls = HTTPTLSConfig(certificatePath: self.dir.appendingPathComponent("cert.pem").path,
-                                   privateKeyPath: self.dir.appendingPathComponent("key.pem").path)
+            $0.tls = HTTPTLSConfig(
+                certificatePath: self.dir.appendingPathComponent("cert.pem").path,
+                privateKeyPath: self.dir.appendingPathComponent("key.pem").path)
         }
     }
 

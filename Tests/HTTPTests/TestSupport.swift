@@ -153,10 +153,11 @@ func testHandler(events: Events) -> HTTPHandler {
     return { request, responder in
         if webSocketRoute(request, responder, events: events) { return }
         let head = request.head
-        let params = Dictionary(uniqueKeysWithValues: (head.query ?? "").split(separator: "&").map { kv -> (String, String) in
-            let p = kv.split(separator: "=", maxSplits: 1)
-            return (String(p[0]), p.count > 1 ? String(p[1]) : "")
-        })
+        let params = Dictionary(
+            uniqueKeysWithValues: (head.query ?? "").split(separator: "&").map { kv -> (String, String) in
+                let p = kv.split(separator: "=", maxSplits: 1)
+                return (String(p[0]), p.count > 1 ? String(p[1]) : "")
+            })
         switch head.path {
         case "/echo":
             var body: [UInt8] = []

@@ -24,7 +24,8 @@ final class WebSocketFrameParserTests: XCTestCase {
     }
 
     func testWholeAndBytewiseFeedingAgree() {
-        let input = clientFrame(1, Array("frag".utf8), fin: false) + clientFrame(9, [7]) + clientFrame(0, Array("ment é".utf8))
+        let input =
+            clientFrame(1, Array("frag".utf8), fin: false) + clientFrame(9, [7]) + clientFrame(0, Array("ment é".utf8))
             + clientFrame(2, [UInt8](repeating: 3, count: 70_000)) + clientFrame(0xA, []) + clientFrame(8, closePayload(1001, "away"))
             + clientFrame(1, Array("after close".utf8))
         let expected: [WebSocketFrameParser.Event] = [

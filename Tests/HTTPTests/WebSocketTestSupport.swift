@@ -4,8 +4,10 @@ import XCTest
 
 /// A client frame as the wire carries it: masked unless `masked` is false, with any FIN/RSV/opcode
 /// bits, so tests can craft every violation.
-func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true,
-                 key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]) -> [UInt8] {
+func clientFrame(
+    _ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UInt8 = 0, masked: Bool = true,
+    key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+) -> [UInt8] {
     var out: [UInt8] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
     let maskBit: UInt8 = masked ? 0x80 : 0
     if payload.count < 126 {
@@ -43,8 +45,9 @@ final class WSClient: @unchecked Sendable {
 
     init(port: UInt16, path: String = "/ws", extraHeaders: String = "", receiveTimeout: Double = 5) throws {
         raw = try RawClient(port: port, receiveTimeout: receiveTimeout)
-        raw.send("GET \(path) HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-                 "Sec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\n\(extraHeaders)\r\n")
+        raw.send(
+            "GET \(path) HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\n\(extraHeaders)\r\n")
         handshake = raw.readResponse()
         guard handshake?.status == 101 else { throw NSError(domain: "WSClient", code: handshake?.status ?? 0) }
     }
@@ -93,42 +96,51 @@ func webSocketRoute(_ request: HTTPRequest, _ responder: HTTPResponder, events: 
     switch request.head.path {
     case "/ws":
         // Echo; agrees to the last subprotocol offered.
-        responder.upgradeToWebSocket(request, subprotocol: request.head.webSocketProtocols.last, onMessage: { socket, message in
-            switch message {
-            case .text(let t): socket.send(text: t)
-            case .binary(let b): socket.send(binary: b)
-            }
-        }, onClose: onClose)
+        responder.upgradeToWebSocket(
+            request, subprotocol: request.head.webSocketProtocols.last,
+            onMessage: { socket, message in
+                switch message {
+                case .text(let t): socket.send(text: t)
+                case .binary(let b): socket.send(binary: b)
+                }
+            }, onClose: onClose)
     case "/ws-unoffered":
         // A handler bug: a subprotocol the client did not offer.
         responder.upgradeToWebSocket(request, subprotocol: "never-offered", onMessage: { _, _ in })
     case "/ws-close":
         // Closes from the server side on the first message.
-        responder.upgradeToWebSocket(request, onMessage: { socket, _ in socket.close(code: WebSocketCloseCode(rawValue: 4000), reason: "bye") },
-                                     onClose: onClose)
+        responder.upgradeToWebSocket(
+            request, onMessage: { socket, _ in socket.close(code: WebSocketCloseCode(rawValue: 4000), reason: "bye") },
+            onClose: onClose)
     case "/ws-flood":
         // On the first message: 64 KiB messages until `send` refuses one.
-        responder.upgradeToWebSocket(request, onMessage: { socket, _ in
-            var sent = 0, maxBuffered = 0
-            while socket.send(binary: [UInt8](repeating: UInt8(sent & 0xFF), count: 64 * 1024)) {
-                sent += 1
-                maxBuffered = max(maxBuffered, socket.bufferedBytes)
-            }
-            events.add("flood sent \(sent) max \(maxBuffered) buffered \(socket.bufferedBytes) open \(socket.isOpen)")
-        }, onClose: onClose)
+        responder.upgradeToWebSocket(
+            request,
+            onMessage: { socket, _ in
+                var sent = 0, maxBuffered = 0
+                while socket.send(binary: [UInt8](repeating: UInt8(sent & 0xFF), count: 64 * 1024)) {
+                    sent += 1
+                    maxBuffered = max(maxBuffered, socket.bufferedBytes)
+                }
+                events.add("flood sent \(sent) max \(maxBuffered) buffered \(socket.bufferedBytes) open \(socket.isOpen)")
+            }, onClose: onClose)
     case "/ws-threads":
         // On the first message: 8 threads send 100 numbered messages each, concurrently.
-        responder.upgradeToWebSocket(request, onMessage: { socket, _ in
-            DispatchQueue.concurrentPerform(iterations: 8) { t in
-                for i in 0..<100 { XCTAssertTrue(socket.send(text: "\(t):\(i)")) }
-            }
-        }, onClose: onClose)
+        responder.upgradeToWebSocket(
+            request,
+            onMessage: { socket, _ in
+                DispatchQueue.concurrentPerform(iterations: 8) { t in
+                    for i in 0..<100 { XCTAssertTrue(socket.send(text: "\(t):\(i)")) }
+                }
+            }, onClose: onClose)
     case "/ws-slow":
         // A handler slower than its client: the server must stop reading rather than queue.
-        responder.upgradeToWebSocket(request, onMessage: { socket, message in
-            usleep(20_000)
-            if case .binary(let b) = message { socket.send(text: "\(b.count)") }
-        }, onClose: onClose)
+        responder.upgradeToWebSocket(
+            request,
+            onMessage: { socket, message in
+                usleep(20_000)
+                if case .binary(let b) = message { socket.send(text: "\(b.count)") }
+            }, onClose: onClose)
     default:
         return false
     }

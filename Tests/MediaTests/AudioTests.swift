@@ -9,8 +9,12 @@ final class AudioTests: XCTestCase {
         for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/face_noface.mov"] {
             let path = try Repo.media(clip)
             let ours = try AudioDecoder.decodeMono16k(.file(path))
-            let raw = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-vn", "-ac", "1", "-ar", "16000",
-                                             "-f", "f32le", "-"])
+            let raw = try runTool(
+                "ffmpeg",
+                [
+                    "-nostdin", "-v", "error", "-i", path, "-vn", "-ac", "1", "-ar", "16000",
+                    "-f", "f32le", "-",
+                ])
             let reference = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             XCTAssertEqual(ours.count, reference.count, clip)
             let n = min(ours.count, reference.count)

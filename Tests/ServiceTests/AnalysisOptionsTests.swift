@@ -47,10 +47,12 @@ final class AnalysisOptionsTests: XCTestCase {
         XCTAssertEqual(r.maxFaces, 1)
         XCTAssertTrue(r.includeFrames && r.includeEmbeddings && !r.includeExpressions)
         XCTAssertFalse(try AnalysisOptions(include: []).request(config: config, limits: limits, allowStream: false).includeFrames)
-        for (bad, detail) in [(AnalysisOptions(fps: 0), "fps must be a number in (0, 30.0], got 0.0"),
-                              (AnalysisOptions(fps: .infinity), "fps must be a number in (0, 30.0], got inf"),
-                              (AnalysisOptions(maxFaces: 9), "max_faces must be an integer in 1...8, got 9"),
-                              (AnalysisOptions(stream: true), "stream is not available here")] {
+        for (bad, detail) in [
+            (AnalysisOptions(fps: 0), "fps must be a number in (0, 30.0], got 0.0"),
+            (AnalysisOptions(fps: .infinity), "fps must be a number in (0, 30.0], got inf"),
+            (AnalysisOptions(maxFaces: 9), "max_faces must be an integer in 1...8, got 9"),
+            (AnalysisOptions(stream: true), "stream is not available here"),
+        ] {
             XCTAssertThrowsError(try bad.request(config: config, limits: limits, allowStream: false)) {
                 XCTAssertEqual(($0 as? ProblemError)?.detail, detail)
             }

@@ -48,8 +48,9 @@ final class RouteTests: XCTestCase {
             XCTAssertEqual(r.status, 200, r.text)
             let body = try r.json()
             XCTAssertEqual(body["status"] as? String, "ready")
-            XCTAssertEqual(body["checks"] as? [String: Bool],
-                           ["model_loaded": true, "workers_alive": true, "queue_below_high_water": true, "not_draining": true])
+            XCTAssertEqual(
+                body["checks"] as? [String: Bool],
+                ["model_loaded": true, "workers_alive": true, "queue_below_high_water": true, "not_draining": true])
             XCTAssertEqual(body["workers"] as? Int, 1)
             XCTAssertEqual(body["workers_alive"] as? Int, 1)
             XCTAssertEqual(body["queue_high_water"] as? Int, 12)
@@ -64,8 +65,10 @@ final class RouteTests: XCTestCase {
         try assertProblem(try server.request("GET", "/v1/jobs/"), 404)
         try assertProblem(try server.request("GET", "/v1/jobs/a/b"), 404)
         try assertProblem(try server.request("GET", "/v1/jobs/0123456789abcdef01234567"), 404, "no job")
-        for (method, path, allow) in [("DELETE", "/healthz", "GET, HEAD"), ("POST", "/readyz", "GET, HEAD"), ("PUT", "/metrics", "GET, HEAD"),
-                                      ("GET", "/v1/analyze", "POST"), ("DELETE", "/v1/jobs", "POST"), ("HEAD", "/v1/jobs/abc", "GET, DELETE")] {
+        for (method, path, allow) in [
+            ("DELETE", "/healthz", "GET, HEAD"), ("POST", "/readyz", "GET, HEAD"), ("PUT", "/metrics", "GET, HEAD"),
+            ("GET", "/v1/analyze", "POST"), ("DELETE", "/v1/jobs", "POST"), ("HEAD", "/v1/jobs/abc", "GET, DELETE"),
+        ] {
             let r = try server.request(method, path)
             XCTAssertEqual(r.status, 405, "\(method) \(path)")
             XCTAssertEqual(r.headers["allow"], allow, "\(method) \(path)")
@@ -95,10 +98,13 @@ final class RouteTests: XCTestCase {
         try assertProblem(try server.request("POST", "/v1/analyze", form: [jpeg, "options={\"colour\": 1};type=application/json"]), 400, "unknown parameter")
         try assertProblem(try server.request("POST", "/v1/analyze", form: ["options={}"]), 400, "no part named \"file\"")
         let frames = ["Content-Type": "application/json"]
-        try assertProblem(try server.request("POST", "/v1/frames", headers: frames, body: Data("{\"frames\": [{\"image\": \"AAAA\"}], \"options\": 5}".utf8)),
-                          400, "\"options\" must be a JSON object")
-        try assertProblem(try server.request("POST", "/v1/frames", headers: frames, body: Data("{\"frames\": [{\"image\": \"AAAA\"}], \"options\": {\"include\": [\"x\"]}}".utf8)),
-                          400, "unknown part \"x\"")
+        try assertProblem(
+            try server.request("POST", "/v1/frames", headers: frames, body: Data("{\"frames\": [{\"image\": \"AAAA\"}], \"options\": 5}".utf8)),
+            400, "\"options\" must be a JSON object")
+        try assertProblem(
+            try server.request(
+                "POST", "/v1/frames", headers: frames, body: Data("{\"frames\": [{\"image\": \"AAAA\"}], \"options\": {\"include\": [\"x\"]}}".utf8)),
+            400, "unknown part \"x\"")
         try assertProblem(try server.request("POST", "/v1/frames", headers: frames, body: Data("{\"frames\": 1}".utf8)), 400, "JSON body must be")
         try assertProblem(try server.request("POST", "/v1/frames", headers: frames, body: Data("{\"frames\": [{\"image\": \"!!!\"}]}".utf8)), 400, "base64")
         try assertProblem(try server.request("POST", "/v1/label", form: ["file=@\(feat)/single_face.jpg"]), 400, "support")
@@ -107,7 +113,8 @@ final class RouteTests: XCTestCase {
     func testModelsDescribesTheLoadedPackage() throws {
         let r = try server.request("GET", "/v1/models")
         XCTAssertEqual(r.status, 200)
-        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.defaultModel + "/manifest.json"))) as? [String: Any])
+        let manifest = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Repo.defaultModel + "/manifest.json"))) as? [String: Any])
         let models = try XCTUnwrap(try r.json()["models"] as? [[String: Any]])
         XCTAssertEqual(models.count, 1)
         let m = models[0]
@@ -124,8 +131,9 @@ final class RouteTests: XCTestCase {
 
     func testFrameBatchesAnalyseARealImage() throws {
         let jpeg = try image("single_face.jpg")
-        let form = try server.request("POST", "/v1/frames?include=expressions",
-                                      form: ["a=@\(feat)/single_face.jpg;type=image/jpeg", "timestamps=[2.5];type=application/json"])
+        let form = try server.request(
+            "POST", "/v1/frames?include=expressions",
+            form: ["a=@\(feat)/single_face.jpg;type=image/jpeg", "timestamps=[2.5];type=application/json"])
         XCTAssertEqual(form.status, 200, form.text)
         let result = try form.json()
         let frames = try XCTUnwrap(result["frames"] as? [[String: Any]])
@@ -137,8 +145,9 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual((result["summary"] as? [String: Any])?["persons"] as? Int, 1)
         // The same batch as JSON, with the options inside the body: the same result.
         let body = ["frames": [["image": jpeg.base64EncodedString(), "t": 2.5]], "options": ["include": ["expressions"]]] as [String: Any]
-        let json = try server.request("POST", "/v1/frames", headers: ["Content-Type": "application/json"],
-                                      body: try JSONSerialization.data(withJSONObject: body))
+        let json = try server.request(
+            "POST", "/v1/frames", headers: ["Content-Type": "application/json"],
+            body: try JSONSerialization.data(withJSONObject: body))
         XCTAssertEqual(json.status, 200, json.text)
         XCTAssertEqual(json.body, form.body)
         // An empty include keeps summary and persons only.

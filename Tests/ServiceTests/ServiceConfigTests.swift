@@ -30,8 +30,9 @@ final class ServiceConfigTests: XCTestCase {
 
     func testEnvironmentOverridesFileAndFlagsOverrideEnvironment() throws {
         let file = try writeTemp("server:\n  port: 9001\nqueue:\n  length: 4\n  high_water: 3\n")
-        let c = try ServiceConfig.load(path: file, environment: ["AFFECTD_PORT": "9002", "AFFECTD_OVERLOAD_STATUS": "429"],
-                                       overrides: ["server.port=9003"])
+        let c = try ServiceConfig.load(
+            path: file, environment: ["AFFECTD_PORT": "9002", "AFFECTD_OVERLOAD_STATUS": "429"],
+            overrides: ["server.port=9003"])
         XCTAssertEqual(c.port, 9003)
         XCTAssertEqual(c.queueLength, 4)
         XCTAssertEqual(c.queueHighWater, 3)

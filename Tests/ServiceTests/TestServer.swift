@@ -16,9 +16,11 @@ final class TestServer {
         guard FileManager.default.fileExists(atPath: model + "/manifest.json") else {
             throw XCTSkip("\(model) is missing: run `make setup`")
         }
-        let config = try ServiceConfig.load(path: nil, environment: [:], overrides: [
-            "server.port=0", "model.dir=\(model)", "workers.count=1", "shutdown.propagation_window=0", "shutdown.drain_timeout=5",
-        ] + settings)
+        let config = try ServiceConfig.load(
+            path: nil, environment: [:],
+            overrides: [
+                "server.port=0", "model.dir=\(model)", "workers.count=1", "shutdown.propagation_window=0", "shutdown.drain_timeout=5",
+            ] + settings)
         host = try ServiceHost(config: config, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
@@ -36,8 +38,10 @@ final class TestServer {
     }
 
     /// One request through curl: `body` is sent as is, `form` are curl `-F` fields.
-    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil,
-                 form: [String] = []) throws -> Reply {
+    func request(
+        _ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil,
+        form: [String] = []
+    ) throws -> Reply {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("affectd-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch + ".head"); try? FileManager.default.removeItem(atPath: scratch + ".body") }
         var args = ["-sS", "--max-time", "120", "-D", scratch + ".head", "-H", "Expect:"] + (method == "HEAD" ? ["--head"] : ["-X", method])

@@ -12,12 +12,13 @@ final class WorkerPoolTests: XCTestCase {
         let seen = Mutex<[Int]>([])
         let done = DispatchSemaphore(value: 0)
         for _ in 0..<6 {
-            XCTAssertEqual(pool.submit(JobTicket()) { ctx, _ in
-                ctx.append(0)  // per-worker state survives between jobs of that worker
-                seen.withLock { $0.append(ctx[0]) }
-                Thread.sleep(forTimeInterval: 0.01)
-                done.signal()
-            }, .accepted)
+            XCTAssertEqual(
+                pool.submit(JobTicket()) { ctx, _ in
+                    ctx.append(0)  // per-worker state survives between jobs of that worker
+                    seen.withLock { $0.append(ctx[0]) }
+                    Thread.sleep(forTimeInterval: 0.01)
+                    done.signal()
+                }, .accepted)
         }
         for _ in 0..<6 { XCTAssertEqual(done.wait(timeout: .now() + 5), .success) }
         XCTAssert(Set(seen.withLock { $0 }).isSubset(of: [0, 1]))
@@ -31,7 +32,10 @@ final class WorkerPoolTests: XCTestCase {
         try pool.start()
         let gate = DispatchSemaphore(value: 0)
         let ran = Mutex(0)
-        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait(); ran.withLock { $0 += 1 } }, .accepted)
+        XCTAssertEqual(
+            pool.submit(JobTicket()) { _, _ in
+                gate.wait(); ran.withLock { $0 += 1 }
+            }, .accepted)
         while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
         XCTAssertEqual(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } }, .accepted)
         XCTAssertEqual(pool.submit(JobTicket()) { _, _ in ran.withLock { $0 += 1 } }, .accepted)
@@ -81,7 +85,9 @@ final class WorkerPoolTests: XCTestCase {
 
     func testAFailingContextFailsStart() {
         struct Broken: Error {}
-        let pool = WorkerPool<Int>(workers: 2, capacity: 1, metrics: nil) { i in if i == 1 { throw Broken() }; return i }
+        let pool = WorkerPool<Int>(workers: 2, capacity: 1, metrics: nil) { i in
+            if i == 1 { throw Broken() }; return i
+        }
         XCTAssertThrowsError(try pool.start()) { XCTAssert($0 is WorkerPoolError) }
     }
 }

@@ -70,4 +70,3 @@ final class ModelPackageTests: XCTestCase {
         XCTAssertThrowsError(try ModelPackage(directory: NSTemporaryDirectory() + "no-such-package"))
     }
 }
-

@@ -14,7 +14,8 @@ final class NetworkTests: XCTestCase {
         return try Network(json: try JSON(parsing: json), lookup: { w[$0] })
     }
 
-    let good = #"{"inputs":[{"name":"image","shape":[null,null,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","pad":"same","activation":"relu"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"p"}],"outputs":[{"name":"probs","block":"p"},"g"]}"#
+    let good =
+        #"{"inputs":[{"name":"image","shape":[null,null,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","pad":"same","activation":"relu"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"p"}],"outputs":[{"name":"probs","block":"p"},"g"]}"#
 
     func testRunsOnAnySizeAndNamesOutputs() throws {
         let net = try network(good)
@@ -23,8 +24,10 @@ final class NetworkTests: XCTestCase {
         let arena = Arena()
         for (h, w) in [(1, 1), (7, 12), (33, 2)] {
             arena.reset()
-            let out = try net.run([arena.tensor([2, h, w, 3], layout: .nhwc)].map { t in
-                t.data.update(repeating: 0.5, count: t.count); return t }, arena: arena)
+            let out = try net.run(
+                [arena.tensor([2, h, w, 3], layout: .nhwc)].map { t in
+                    t.data.update(repeating: 0.5, count: t.count); return t
+                }, arena: arena)
             XCTAssertEqual(out[0].shape.dims, [2, 2])
             XCTAssertEqual(out[0].array, [0.5, 0.5, 0.5, 0.5])  // zero weights: uniform softmax
             XCTAssertEqual(out[1].shape.dims, [2, 4])
@@ -40,8 +43,11 @@ final class NetworkTests: XCTestCase {
         w["k.w"] = conv
         w["a"] = try Tensor([0.1, -0.2, 0.3, 0.25], [4])
         func net(_ json: String) throws -> Network { try Network(json: try JSON(parsing: json), lookup: { w[$0] }) }
-        let fused = try net(#"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"}],"outputs":["p"]}"#)
-        let shared = try net(#"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"},{"op":"add","name":"s","inputs":["p","c"]}],"outputs":["p","s"]}"#)
+        let fused = try net(
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"}],"outputs":["p"]}"#)
+        let shared = try net(
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","name":"c","weight":"k.w","pad":1},{"op":"prelu","name":"p","slope":"a"},{"op":"add","name":"s","inputs":["p","c"]}],"outputs":["p","s"]}"#
+        )
         XCTAssertEqual(fused.blockOps, ["conv2d"])
         XCTAssertEqual(shared.blockOps, ["conv2d", "prelu", "add"])
         let x = Tensor(zeros: [2, 5, 6, 3], layout: .nhwc)
@@ -63,10 +69,13 @@ final class NetworkTests: XCTestCase {
             for i in 0..<t.count { t.data[i] = Float((i * 7919 + seed * 104_729) % 211) / 211 - 0.45 }
             return t
         }
-        var w: [String: Tensor] = ["c.w": filled([16, 3, 3, 3], 1), "c.b": filled([16], 2),
-                                   "d.w": filled([16, 1, 3, 3], 3), "p.w": filled([24, 16, 1, 1], 4),
-                                   "fc.w": filled([5, 24], 5)]
-        let blocks = #"[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","stride":2,"pad":1,"activation":"relu"},{"op":"conv2d","name":"d","weight":"d.w","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w","activation":"relu6"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}],"outputs":["s","g","p"]"#
+        var w: [String: Tensor] = [
+            "c.w": filled([16, 3, 3, 3], 1), "c.b": filled([16], 2),
+            "d.w": filled([16, 1, 3, 3], 3), "p.w": filled([24, 16, 1, 1], 4),
+            "fc.w": filled([5, 24], 5),
+        ]
+        let blocks =
+            #"[{"op":"conv2d","name":"c","weight":"c.w","bias":"c.b","stride":2,"pad":1,"activation":"relu"},{"op":"conv2d","name":"d","weight":"d.w","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w","activation":"relu6"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}],"outputs":["s","g","p"]"#
         func net(_ shape: String) throws -> Network {
             try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x","shape":\#(shape)}],"blocks":\#(blocks)}"#), lookup: { w[$0] })
         }
@@ -103,10 +112,16 @@ final class NetworkTests: XCTestCase {
     /// tensor exceeds InvertedResidualKernel.fuseAboveBytes (many bands, the window's overlap
     /// moved to its front) and a small one (run one by one), on 1 and 2 intra-op threads.
     func testEachBlockIsToldTheNextWeightsToPrefetch() throws {
-        let w: [String: Tensor] = ["c.w": Tensor(zeros: [16, 3, 3, 3]), "d.w": Tensor(zeros: [16, 1, 3, 3]),
-                                   "d.b": Tensor(zeros: [16]), "p.w": Tensor(zeros: [24, 16, 1, 1]),
-                                   "fc.w": Tensor(zeros: [5, 24])]
-        let net = try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x","shape":[20,18,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","pad":1},{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}]}"#), lookup: { w[$0] })
+        let w: [String: Tensor] = [
+            "c.w": Tensor(zeros: [16, 3, 3, 3]), "d.w": Tensor(zeros: [16, 1, 3, 3]),
+            "d.b": Tensor(zeros: [16]), "p.w": Tensor(zeros: [24, 16, 1, 1]),
+            "fc.w": Tensor(zeros: [5, 24]),
+        ]
+        let net = try Network(
+            json: try JSON(
+                parsing:
+                    #"{"inputs":[{"name":"x","shape":[20,18,3]}],"blocks":[{"op":"conv2d","name":"c","weight":"c.w","pad":1},{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":16,"pad":1},{"op":"conv2d","name":"p","weight":"p.w"},{"op":"global_avg_pool","name":"g"},{"op":"linear","name":"fc","weight":"fc.w"},{"op":"softmax","name":"s"}]}"#
+            ), lookup: { w[$0] })
         XCTAssertEqual(net.blockOps, ["conv2d", "inverted_residual", "global_avg_pool", "linear", "softmax"])
         func starts(_ p: Prefetch) -> [UnsafeRawPointer?] { p.ranges.map(\.baseAddress) }
         let depthwise = net.blocks[1].kernel.leadingWeights, linear = net.blocks[3].kernel.leadingWeights
@@ -162,10 +177,13 @@ final class NetworkTests: XCTestCase {
                     "p.w": filled([cout, mid, 1, 1], 5, scale: 0.2), "p.b": filled([cout], 6),
                 ]
                 let expand = hasExpand ? #"{"op":"conv2d","name":"e","weight":"e.w","bias":"e.b","activation":"relu6"},"# : ""
-                let blocks = "[" + expand + #"{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":\#(mid),"stride":\#(stride),"pad":\#(pad),"activation":"relu6"},{"op":"conv2d","name":"p","weight":"p.w","bias":"p.b"}]"#
+                let blocks =
+                    "[" + expand
+                    + #"{"op":"conv2d","name":"d","weight":"d.w","bias":"d.b","groups":\#(mid),"stride":\#(stride),"pad":\#(pad),"activation":"relu6"},{"op":"conv2d","name":"p","weight":"p.w","bias":"p.b"}]"#
                 func net(_ outputs: String) throws -> Network {
-                    try Network(json: try JSON(parsing: #"{"inputs":[{"name":"x"}],"blocks":\#(blocks),"outputs":\#(outputs)}"#),
-                                lookup: { w8[$0] })
+                    try Network(
+                        json: try JSON(parsing: #"{"inputs":[{"name":"x"}],"blocks":\#(blocks),"outputs":\#(outputs)}"#),
+                        lookup: { w8[$0] })
                 }
                 let fused = try net(#"["p"]"#), separate = try net(#"["p","d"]"#)  // d read twice: not fused
                 XCTAssertEqual(fused.blockOps, ["inverted_residual"], "case \(n)")
@@ -185,20 +203,20 @@ final class NetworkTests: XCTestCase {
 
     func testMalformedDeclarationsThrow() {
         let bad = [
-            #"{"blocks":[{"op":"relu"}]}"#,                                                       // no inputs
-            #"{"inputs":[{"name":"x"}],"blocks":[]}"#,                                             // no blocks
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"nope"}]}"#,                                // unknown op
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","input":"y"}]}"#,                    // unknown input
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","name":"x"}]}"#,                     // duplicate name
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"missing"}]}"#,           // missing tensor
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"bad.w"}]}"#,             // wrong rank
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","stride":0}]}"#,    // zero stride
+            #"{"blocks":[{"op":"relu"}]}"#,  // no inputs
+            #"{"inputs":[{"name":"x"}],"blocks":[]}"#,  // no blocks
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"nope"}]}"#,  // unknown op
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","input":"y"}]}"#,  // unknown input
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu","name":"x"}]}"#,  // duplicate name
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"missing"}]}"#,  // missing tensor
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"bad.w"}]}"#,  // wrong rank
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","stride":0}]}"#,  // zero stride
             #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","pad":"half"}]}"#,  // bad padding
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","groups":2}]}"#,    // 4 % 2 ok, 3 channels: run error below
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"maxpool","kernel":[2]}]}"#,                // kernel needs 2
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"flatten","order":"cwh"}]}"#,               // bad order
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu"}],"outputs":["z"]}"#,                // unknown output
-            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"add","inputs":[]}]}"#,                     // empty inputs
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"conv2d","weight":"c.w","groups":2}]}"#,  // 4 % 2 ok, 3 channels: run error below
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"maxpool","kernel":[2]}]}"#,  // kernel needs 2
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"flatten","order":"cwh"}]}"#,  // bad order
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"relu"}],"outputs":["z"]}"#,  // unknown output
+            #"{"inputs":[{"name":"x"}],"blocks":[{"op":"add","inputs":[]}]}"#,  // empty inputs
         ]
         var thrown = 0
         for (i, json) in bad.enumerated() {
@@ -216,8 +234,8 @@ final class NetworkTests: XCTestCase {
     func testRunRefusesWrongInputs() throws {
         let net = try network(good)
         let arena = Arena()
-        XCTAssertThrowsError(try net.run([Tensor(zeros: [1, 5, 5, 4])], arena: arena))   // 4 channels, declared 3
-        XCTAssertThrowsError(try net.run([Tensor(zeros: [5, 5, 3])], arena: arena))      // no batch axis
+        XCTAssertThrowsError(try net.run([Tensor(zeros: [1, 5, 5, 4])], arena: arena))  // 4 channels, declared 3
+        XCTAssertThrowsError(try net.run([Tensor(zeros: [5, 5, 3])], arena: arena))  // no batch axis
         XCTAssertThrowsError(try net.run([], arena: arena))
         let manifest = try JSON(parsing: #"{"format":"affectd-model/9","networks":{}}"#)
         let st = try SafeTensorsFile(path: try emptySafetensors())

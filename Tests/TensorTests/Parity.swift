@@ -40,7 +40,7 @@ enum Parity {
                 for i in 0..<o.count {
                     let r = e.tensor.data[i], v = o.data[i]
                     let err = abs(v - r) / max(1, abs(r))
-                    if !(err <= worst) { worst = err; at = i }   // catches NaN too
+                    if !(err <= worst) { worst = err; at = i }  // catches NaN too
                 }
                 if !(worst <= tolerance) {
                     report = "\(e.name)[\(at)]: ours \(o.data[at]), reference \(e.tensor.data[at]) (scaled error \(worst))"

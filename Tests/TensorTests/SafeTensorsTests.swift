@@ -28,7 +28,8 @@ final class SafeTensorsTests: XCTestCase {
 
     func floats(_ v: [Float]) -> [UInt8] { v.flatMap { f in withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) } } }
 
-    let validHeader = #"{"__metadata__":{"op":"conv2d"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]},"c":{"dtype":"F16","shape":[1],"data_offsets":[32,34]}}"#
+    let validHeader =
+        #"{"__metadata__":{"op":"conv2d"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[2],"data_offsets":[24,32]},"c":{"dtype":"F16","shape":[1],"data_offsets":[32,34]}}"#
 
     func validBytes() -> [UInt8] {
         var d = floats([1, 2, 3, 4, 5, 6, -1, 0.5])
@@ -153,8 +154,10 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(v["a"]?.array?[4].string, "xé\n")
         XCTAssertEqual(try JSON(parsing: "3").int, 3)
         XCTAssertNil(try JSON(parsing: "3.5").int)
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "tru", "\"\\x\"", "\"a", "[1] 2", "{\"a\":1,\"a\":2}",
-                    "\"\\ud800\"", "1e999", String(repeating: "[", count: 100)] {
+        for bad in [
+            "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "tru", "\"\\x\"", "\"a", "[1] 2", "{\"a\":1,\"a\":2}",
+            "\"\\ud800\"", "1e999", String(repeating: "[", count: 100),
+        ] {
             XCTAssertThrowsError(try JSON(parsing: bad), bad)
         }
         XCTAssertThrowsError(try JSON(bytes: [0x22, 0xFF, 0x22]))  // invalid UTF-8 in a string

@@ -84,20 +84,24 @@ final class SequenceParityTests: XCTestCase {
             // Every weight is required, except the optional biases.
             for missing in c.file.names where !missing.hasPrefix("expected.") {
                 if ["x", "h0", "c0", "conv1d.bias"].contains(missing) { continue }
-                let spec = OpSpec(op: c.spec.op, params: c.spec.params,
-                                  lookup: { $0 == missing ? nil : try c.spec.lookup($0) })
+                let spec = OpSpec(
+                    op: c.spec.op, params: c.spec.params,
+                    lookup: { $0 == missing ? nil : try c.spec.lookup($0) })
                 XCTAssertThrowsError(try OpRegistry.make(spec), "\(name) without \(missing)")
             }
         }
         // Hyper-parameters come from manifests: absurd values are refused, not overflowed.
-        for (name, key, value) in [("lstm_b3_t7_bi", "hidden_size", 1 << 62), ("lstm_b3_t7_bi", "num_layers", 0),
-                                   ("tcn_b3_t7_k15_d2_down", "dilation", -2), ("tcn_b3_t7_k15_d2_down", "dilation", 1 << 40),
-                                   ("mamba_b3_t7_mambava", "d_state", 0), ("mamba_b3_t7_mambava", "expand", 1 << 61)] {
+        for (name, key, value) in [
+            ("lstm_b3_t7_bi", "hidden_size", 1 << 62), ("lstm_b3_t7_bi", "num_layers", 0),
+            ("tcn_b3_t7_k15_d2_down", "dilation", -2), ("tcn_b3_t7_k15_d2_down", "dilation", 1 << 40),
+            ("mamba_b3_t7_mambava", "d_state", 0), ("mamba_b3_t7_mambava", "expand", 1 << 61),
+        ] {
             let c = try OpCase(path: Self.folder.appendingPathComponent(name + ".safetensors").path)
             var params = c.spec.params.object ?? [:]
             params[key] = .number(Double(value))
-            XCTAssertThrowsError(try OpRegistry.make(OpSpec(op: c.spec.op, params: .object(params), lookup: c.spec.lookup)),
-                                 "\(name) with \(key) = \(value)")
+            XCTAssertThrowsError(
+                try OpRegistry.make(OpSpec(op: c.spec.op, params: .object(params), lookup: c.spec.lookup)),
+                "\(name) with \(key) = \(value)")
         }
         let lstm = try OpCase(path: Self.folder.appendingPathComponent("lstm_b3_t7_bi_2layer_state.safetensors").path)
         let k = try lstm.makeKernel()
@@ -110,9 +114,11 @@ final class SequenceParityTests: XCTestCase {
         let c = try OpCase(path: Self.folder.appendingPathComponent("mamba_b3_t7_mambava.safetensors").path)
         var params = c.spec.params.object ?? [:]
         params["prefix"] = .string("temporal.0.")
-        let spec = OpSpec(op: "mamba", params: .object(params), lookup: { name in
-            name.hasPrefix("temporal.0.") ? try c.spec.lookup(String(name.dropFirst("temporal.0.".count))) : nil
-        })
+        let spec = OpSpec(
+            op: "mamba", params: .object(params),
+            lookup: { name in
+                name.hasPrefix("temporal.0.") ? try c.spec.lookup(String(name.dropFirst("temporal.0.".count))) : nil
+            })
         let arena = Arena()
         let y = try OpRegistry.make(spec).run(c.inputs, arena)
         let expected = c.expected[0].tensor

@@ -20,8 +20,10 @@ public enum Repo {
     public static let vectors = path(".cache/vectors")
 
     /// `path`, which `command` makes; when it is missing the test fails and this throws.
-    public static func required(_ path: String, madeBy command: String,
-                                file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    public static func required(
+        _ path: String, madeBy command: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         guard FileManager.default.fileExists(atPath: path) else {
             XCTFail("missing \(path): run `\(command)` (make setup does)", file: file, line: line)
             throw MissingTestData(path: path)

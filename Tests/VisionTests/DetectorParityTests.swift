@@ -23,11 +23,12 @@ final class DetectorParityTests: XCTestCase {
             let f = try SafeTensorsFile(path: path)
             let params = try JSON(parsing: f.metadata["params"] ?? "{}")
             let shape = f.entries["rgb"]!.shape
-            return Case(name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-                        file: params["file"]?.string ?? "?", frame: params["frame"]?.int ?? 0,
-                        rgb: try Fixtures.bytes(f, "rgb"), width: shape[1], height: shape[0],
-                        boxes: try f.tensor("expected.boxes").array, probs: try f.tensor("expected.probs").array,
-                        landmarks: try f.tensor("expected.landmarks").array, ferCrops: try Fixtures.bytes(f, "expected.fer_crop"))
+            return Case(
+                name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                file: params["file"]?.string ?? "?", frame: params["frame"]?.int ?? 0,
+                rgb: try Fixtures.bytes(f, "rgb"), width: shape[1], height: shape[0],
+                boxes: try f.tensor("expected.boxes").array, probs: try f.tensor("expected.probs").array,
+                landmarks: try f.tensor("expected.landmarks").array, ferCrops: try Fixtures.bytes(f, "expected.fer_crop"))
         }
     }
 
@@ -43,8 +44,9 @@ final class DetectorParityTests: XCTestCase {
                 let b = face.box
                 for (k, v) in [b.x1, b.y1, b.x2, b.y2].enumerated() { worstBox = max(worstBox, abs(v - c.boxes[4 * i + k])) }
                 for k in 0..<5 {
-                    worstMark = max(worstMark, abs(face.landmarks[k].x - c.landmarks[10 * i + 2 * k]),
-                                    abs(face.landmarks[k].y - c.landmarks[10 * i + 2 * k + 1]))
+                    worstMark = max(
+                        worstMark, abs(face.landmarks[k].x - c.landmarks[10 * i + 2 * k]),
+                        abs(face.landmarks[k].y - c.landmarks[10 * i + 2 * k + 1]))
                 }
                 worstProb = max(worstProb, abs(face.score - c.probs[i]))
             }
@@ -62,7 +64,9 @@ final class DetectorParityTests: XCTestCase {
             for i in 0..<c.count {
                 let box = Box(x1: c.boxes[4 * i], y1: c.boxes[4 * i + 1], x2: c.boxes[4 * i + 2], y2: c.boxes[4 * i + 3])
                 let ok = c.rgb.withUnsafeBufferPointer { src in
-                    out.withUnsafeMutableBufferPointer { FerCrop.crop(RGBView(pixels: src.baseAddress!, width: c.width, height: c.height), box: box, into: $0.baseAddress!) }
+                    out.withUnsafeMutableBufferPointer {
+                        FerCrop.crop(RGBView(pixels: src.baseAddress!, width: c.width, height: c.height), box: box, into: $0.baseAddress!)
+                    }
                 }
                 XCTAssertTrue(ok, "\(c.name) face \(i): no crop")
                 let ref = Array(c.ferCrops[(i * 4096)..<((i + 1) * 4096)])

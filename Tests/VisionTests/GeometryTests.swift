@@ -17,13 +17,19 @@ final class GeometryTests: XCTestCase {
         let pixels = [UInt8](repeating: 128, count: 32 * 32 * 3)
         var out = [UInt8](repeating: 0, count: 64 * 64)
         let ok = pixels.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { FerCrop.crop(RGBView(pixels: p.baseAddress!, width: 32, height: 32),
-                                                              box: Box(x1: 500, y1: 500, x2: 560, y2: 560), into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                FerCrop.crop(
+                    RGBView(pixels: p.baseAddress!, width: 32, height: 32),
+                    box: Box(x1: 500, y1: 500, x2: 560, y2: 560), into: $0.baseAddress!)
+            }
         }
         XCTAssertFalse(ok)
         let nan = pixels.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { FerCrop.crop(RGBView(pixels: p.baseAddress!, width: 32, height: 32),
-                                                              box: Box(x1: .nan, y1: 0, x2: 10, y2: 10), into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                FerCrop.crop(
+                    RGBView(pixels: p.baseAddress!, width: 32, height: 32),
+                    box: Box(x1: .nan, y1: 0, x2: 10, y2: 10), into: $0.baseAddress!)
+            }
         }
         XCTAssertFalse(nan)
     }

@@ -30,7 +30,8 @@ final class NetworkParityTests: XCTestCase {
                     let d = abs(out.data[i] - e.data[i])
                     if !(d <= worst) { worst = d; at = i }
                 }
-                XCTAssertLessThanOrEqual(worst, Self.tolerance,
+                XCTAssertLessThanOrEqual(
+                    worst, Self.tolerance,
                     "\(network).\(name)[\(at)]: ours \(out.data[at]), numpy \(e.data[at]) (\(URL(fileURLWithPath: path).lastPathComponent))")
                 print("parity \(network).\(name) \(e.shape): max abs diff \(worst)")
                 compared += 1

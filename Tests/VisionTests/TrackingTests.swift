@@ -51,13 +51,17 @@ final class TrackingTests: XCTestCase {
         let tracker = FaceTracker()
         func face(_ x: Float) -> Face {
             let b = Box(x1: x, y1: 100, x2: x + 60, y2: 160)
-            return Face(box: b, score: 0.99, landmarks: [Point(x: x + 20, y: 120), Point(x: x + 40, y: 120), Point(x: x + 30, y: 135),
-                                                         Point(x: x + 22, y: 148), Point(x: x + 38, y: 148)])
+            return Face(
+                box: b, score: 0.99,
+                landmarks: [
+                    Point(x: x + 20, y: 120), Point(x: x + 40, y: 120), Point(x: x + 30, y: 135),
+                    Point(x: x + 22, y: 148), Point(x: x + 38, y: 148),
+                ])
         }
         let a = tracker.update([face(0), face(300)]).ids
         XCTAssertEqual(a.count, 2); XCTAssertNotEqual(a[0], a[1])
         XCTAssertEqual(tracker.update([face(300), face(8)]).ids, [a[1], a[0]])
-        XCTAssertEqual(tracker.update([face(16)]).ids, [a[0]])          // the second face missed once
+        XCTAssertEqual(tracker.update([face(16)]).ids, [a[0]])  // the second face missed once
         XCTAssertEqual(tracker.update([face(24), face(296)]).ids, [a[0], a[1]])
         var ended: [Int] = []
         for _ in 0...FaceTracker.Config().maxMissed { ended += tracker.update([]).ended.map(\.id) }

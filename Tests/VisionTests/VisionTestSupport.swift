@@ -21,8 +21,9 @@ enum Fixtures {
         lock.lock(); defer { lock.unlock() }
         if let loaded { return loaded }
         let p = try Repo.defaultPackage()
-        let m = Models(detector: try MTCNNNetworks(package: p), expression: try p.network("expression"),
-                       encoder: try p.network("efficientnet_lite0"))
+        let m = Models(
+            detector: try MTCNNNetworks(package: p), expression: try p.network("expression"),
+            encoder: try p.network("efficientnet_lite0"))
         loaded = (p, m)
         return (p, m)
     }

@@ -15,7 +15,6 @@ import time
 import requests
 import websockets
 
-from test_http_echo import base  # noqa: F401  (the http-echo server fixture)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -48,7 +47,8 @@ def test_handshake_refusals_are_problem_json(base):
     url = base + "/ws"
     r = requests.get(url, timeout=5)
     assert (r.status_code, r.headers["Upgrade"]) == (426, "websocket")
-    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Key": base64.b64encode(b"k" * 16).decode()}
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade",
+               "Sec-WebSocket-Key": base64.b64encode(b"k" * 16).decode()}
     r = requests.get(url, headers={**upgrade, "Sec-WebSocket-Version": "8"}, timeout=5)
     assert (r.status_code, r.headers["Sec-WebSocket-Version"]) == (426, "13")
     r = requests.get(url, headers={**upgrade, "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "short"}, timeout=5)

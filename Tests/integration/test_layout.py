@@ -69,7 +69,8 @@ def test_every_import_is_declared_and_every_dependency_used():
 def test_design_module_table_matches_package_swift():
     with open(os.path.join(ROOT, "docs", "design.md"), encoding="utf-8") as fh:
         rows = re.findall(r"^\| `([\w-]+)` \| ([^|]+) \|$", fh.read(), re.M)
-    documented = {name: set() if deps.strip() == "(none)" else {d.strip() for d in deps.split(",")} for name, deps in rows}
+    documented = {name: set() if deps.strip() == "(none)" else {d.strip() for d in deps.split(",")}
+                  for name, deps in rows}
     actual = {t["name"]: declared(t) - PRODUCT_MODULES for t in manifest()["targets"]
               if t["type"] in ("regular", "executable") and t["name"] != "TestSupport"}
     assert documented == actual

@@ -16,8 +16,8 @@ from service_server import BIN, CLIP, MODEL, ROOT, Server, need, write_config
 KEY = "test-key-0123456789abcdef"
 
 
-def analyze(url, query="", timeout=300):
-    return requests.post(f"{url}/v1/analyze{query}", data=open(CLIP, "rb").read(),
+def analyze(url, query="", timeout=300, clip=CLIP):
+    return requests.post(f"{url}/v1/analyze{query}", data=open(clip, "rb").read(),
                          headers={"Content-Type": "video/mp4"}, timeout=timeout)
 
 
@@ -118,12 +118,17 @@ def test_full_queue_is_refused_with_retry_after(status):
         assert s.stop() == 0
 
 
-def test_deadline_is_504():
+def test_deadline_is_504(tmp_path):
     need(CLIP)
+    # The clip four times over (79 s, ~5 s of work on one worker): the 1 s deadline passes well
+    # before the work ends however fast the machine is.
+    long_clip = str(tmp_path / "long.mp4")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-stream_loop", "3", "-i", CLIP, "-c", "copy", long_clip],
+                   check=True)
     s = Server({"workers.count": 1, "jobs.deadline": 1})
     try:
         t0 = time.monotonic()
-        r = analyze(s.url, "?fps=30")
+        r = analyze(s.url, "?fps=30", clip=long_clip)
         assert r.status_code == 504 and r.headers["Content-Type"] == "application/problem+json", r.text
         assert time.monotonic() - t0 < 5, "the 504 must come at the deadline, not after the work"
         # The cancelled work frees its worker: the next (short) request runs.

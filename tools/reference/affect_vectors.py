@@ -77,7 +77,8 @@ def write_package(root, name, networks, affect, weights):
     blob = (d / "weights.safetensors").read_bytes()
     manifest = {"format": "affectd-model/1", "name": f"test-{name}", "version": "0",
                 "description": "random weights for parity tests (tools/reference/affect_vectors.py)",
-                "files": [{"path": "weights.safetensors", "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}],
+                "files": [{"path": "weights.safetensors", "bytes": len(blob),
+                           "sha256": hashlib.sha256(blob).hexdigest()}],
                 "provenance": [{"network": n, "trained": False, "note": "random test weights"} for n in networks],
                 "networks": networks, "affect": affect}
     (d / "manifest.json").write_text(json.dumps(manifest, indent=1))

@@ -70,12 +70,15 @@ public struct FaceConfidence: Sendable, Equatable {
             agreement = q.count == p.count ? unit(1 - 0.5 * zip(p, q).reduce(0) { $0 + abs($1.0 - $1.1) }) : 0
         }
         var c = 1.0
-        for (f, w) in [(detection, detectionWeight), (size, sizeWeight), (sharpness, sharpnessWeight),
-                       (certainty, certaintyWeight), (agreement, agreementWeight)] {
+        for (f, w) in [
+            (detection, detectionWeight), (size, sizeWeight), (sharpness, sharpnessWeight),
+            (certainty, certaintyWeight), (agreement, agreementWeight),
+        ] {
             c *= f <= 0 ? 0 : pow(f, w)
         }
-        return Factors(detection: detection, size: size, sharpness: sharpness, certainty: certainty,
-                       agreement: agreement, confidence: unit(c))
+        return Factors(
+            detection: detection, size: size, sharpness: sharpness, certainty: certainty,
+            agreement: agreement, confidence: unit(c))
     }
 
     public func confidence(_ s: Signals?) -> Double { s.map { factors($0).confidence } ?? 0 }

@@ -17,7 +17,8 @@ public final class ImageEncoder: Sendable {
         network = try Network(manifest: manifest, network: name, weights: weights)
         self.name = name
         guard network.inputs.count == 1, network.inputs[0].shape.count == 3,
-              let h = network.inputs[0].shape[0], let w = network.inputs[0].shape[1], let c = network.inputs[0].shape[2] else {
+            let h = network.inputs[0].shape[0], let w = network.inputs[0].shape[1], let c = network.inputs[0].shape[2]
+        else {
             throw AffectModelError("encoder \(name) must take one image input declared [H, W, C]")
         }
         height = h; width = w; channels = c
@@ -89,9 +90,10 @@ public struct ExpressionEncoder: Sendable {
             return Array(UnsafeBufferPointer(start: t.data + n * w, count: w))
         }
         return crops.indices.map { n in
-            Output(posterior: row(plain[0], n), flippedPosterior: mirrored.map { row($0, n) },
-                   embedding: hasEmbedding ? row(plain[1], n) : nil,
-                   sharpness: Sharpness.laplacianVariance(grey: crops[n], width: encoder.width, height: encoder.height))
+            Output(
+                posterior: row(plain[0], n), flippedPosterior: mirrored.map { row($0, n) },
+                embedding: hasEmbedding ? row(plain[1], n) : nil,
+                sharpness: Sharpness.laplacianVariance(grey: crops[n], width: encoder.width, height: encoder.height))
         }
     }
 }

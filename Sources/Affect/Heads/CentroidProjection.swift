@@ -40,9 +40,11 @@ public struct CentroidProjection: Sendable, Equatable {
             }
             guard let name = c["class"]?.string, !name.isEmpty else { throw AffectModelError("va_head.centroids[\(i)] needs a \"class\"") }
             guard !out.contains(where: { $0.name == name }) else { throw AffectModelError("va_head: class \(name) listed twice") }
-            out.append(Centroid(name: name,
-                                valenceMean: try number("valence_mean", sd: false), valenceSD: try number("valence_sd", sd: true),
-                                arousalMean: try number("arousal_mean", sd: false), arousalSD: try number("arousal_sd", sd: true)))
+            out.append(
+                Centroid(
+                    name: name,
+                    valenceMean: try number("valence_mean", sd: false), valenceSD: try number("valence_sd", sd: true),
+                    arousalMean: try number("arousal_mean", sd: false), arousalSD: try number("arousal_sd", sd: true)))
         }
         guard let source = json["source"]?.string ?? json["source"]?["citation"]?.string, !source.isEmpty else {
             throw AffectModelError("va_head.source must cite where the centroid figures come from")

@@ -42,7 +42,8 @@ public struct VAHead: Sendable {
     /// scene/person fusion weights (zero, and why), so nobody mistakes it for a trained fusion.
     static func checkZeroFusion(_ fusion: JSON?) throws {
         guard let fusion, fusion["scene"]?.double == 0, fusion["person"]?.double == 0,
-              let why = fusion["note"]?.string, !why.isEmpty else {
+            let why = fusion["note"]?.string, !why.isEmpty
+        else {
             throw AffectModelError("va_head.fusion must declare {\"scene\": 0, \"person\": 0, \"note\": <why>} for a centroid projection")
         }
     }
@@ -94,10 +95,13 @@ public struct NetworkHead: Sendable {
             }
             return w
         }
-        zeroSources = Set(try (json["zero_inputs"]?.array ?? []).map {
-            guard let s = $0.string.flatMap(FeatureSource.init(rawValue:)) else { throw AffectModelError("\(what).zero_inputs: unknown source \($0.serialized)") }
-            return s
-        })
+        zeroSources = Set(
+            try (json["zero_inputs"]?.array ?? []).map {
+                guard let s = $0.string.flatMap(FeatureSource.init(rawValue:)) else {
+                    throw AffectModelError("\(what).zero_inputs: unknown source \($0.serialized)")
+                }
+                return s
+            })
         guard zeroSources.isSubset(of: Set(sources)) else { throw AffectModelError("\(what).zero_inputs names a source that is not an input") }
         guard let s = json["output"]?.string.flatMap(OutputSquash.init(rawValue:)) else {
             throw AffectModelError("\(what).output must be \"tanh\" or \"clip\"")

@@ -70,9 +70,12 @@ public struct SupportSetLabeler: Sendable, Equatable {
             let own = anchors.filter { $0.frame == i }
             if !own.isEmpty {
                 let n = Double(own.count)
-                return Label(t: frames[i].t, va: VA(valence: own.reduce(0) { $0 + $1.label.valence } / n,
-                                                     arousal: own.reduce(0) { $0 + $1.label.arousal } / n),
-                             confidence: 1, isSupport: true)
+                return Label(
+                    t: frames[i].t,
+                    va: VA(
+                        valence: own.reduce(0) { $0 + $1.label.valence } / n,
+                        arousal: own.reduce(0) { $0 + $1.label.arousal } / n),
+                    confidence: 1, isSupport: true)
             }
             var logits: [Double] = [], closeness: [Double] = []
             for a in anchors {

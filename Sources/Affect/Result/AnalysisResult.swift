@@ -21,17 +21,19 @@ public struct AnalysisResult: Codable, Sendable, Equatable {
         for f in frames { for face in f.faces { byPerson[face.person, default: []].append((f.t, face)) } }
         persons = byPerson.keys.sorted().map { id in
             let seen = byPerson[id]!
-            return PersonSummary(id: id, firstT: seen.map(\.t).min()!, lastT: seen.map(\.t).max()!, frames: seen.count,
-                                 valence: Statistics(seen.compactMap(\.face.valence)),
-                                 arousal: Statistics(seen.compactMap(\.face.arousal)),
-                                 confidence: seen.reduce(0) { $0 + $1.face.confidence } / Double(seen.count))
+            return PersonSummary(
+                id: id, firstT: seen.map(\.t).min()!, lastT: seen.map(\.t).max()!, frames: seen.count,
+                valence: Statistics(seen.compactMap(\.face.valence)),
+                arousal: Statistics(seen.compactMap(\.face.arousal)),
+                confidence: seen.reduce(0) { $0 + $1.face.confidence } / Double(seen.count))
         }
         let all = frames.flatMap(\.faces)
         let seenFrames = persons.reduce(0) { $0 + $1.frames }
-        summary = Summary(persons: persons.count,
-                          valence: Statistics(all.compactMap(\.valence)),
-                          arousal: Statistics(all.compactMap(\.arousal)),
-                          confidence: seenFrames == 0 ? 0 : persons.reduce(0) { $0 + $1.confidence * Double($1.frames) } / Double(seenFrames))
+        summary = Summary(
+            persons: persons.count,
+            valence: Statistics(all.compactMap(\.valence)),
+            arousal: Statistics(all.compactMap(\.arousal)),
+            confidence: seenFrames == 0 ? 0 : persons.reduce(0) { $0 + $1.confidence * Double($1.frames) } / Double(seenFrames))
         self.frames = includeFrames ? frames : nil
     }
 
@@ -68,9 +70,11 @@ public struct MediaInfo: Codable, Sendable, Equatable {
     public var framesAnalyzed: Int
     public var sampleFps: Double?
 
-    public init(container: String? = nil, videoCodec: String? = nil, duration: Double? = nil, fps: Double? = nil,
-                width: Int? = nil, height: Int? = nil, rotation: Int? = nil, hasAudio: Bool? = nil,
-                framesDecoded: Int, framesAnalyzed: Int, sampleFps: Double? = nil) {
+    public init(
+        container: String? = nil, videoCodec: String? = nil, duration: Double? = nil, fps: Double? = nil,
+        width: Int? = nil, height: Int? = nil, rotation: Int? = nil, hasAudio: Bool? = nil,
+        framesDecoded: Int, framesAnalyzed: Int, sampleFps: Double? = nil
+    ) {
         self.container = container; self.videoCodec = videoCodec; self.duration = finite(duration); self.fps = finite(fps)
         self.width = width; self.height = height; self.rotation = rotation; self.hasAudio = hasAudio
         self.framesDecoded = framesDecoded; self.framesAnalyzed = framesAnalyzed; self.sampleFps = finite(sampleFps)
@@ -182,8 +186,10 @@ public struct FaceResult: Codable, Sendable, Equatable {
     /// Embeddings, when requested.
     public var embeddings: Embeddings?
 
-    public init(person: Int, box: [Double], score: Double, landmarks: [[Double]], smoothed: VA?, confidence: Double,
-                raw: RawEstimate, expression: [String: Double]? = nil, embeddings: Embeddings? = nil) {
+    public init(
+        person: Int, box: [Double], score: Double, landmarks: [[Double]], smoothed: VA?, confidence: Double,
+        raw: RawEstimate, expression: [String: Double]? = nil, embeddings: Embeddings? = nil
+    ) {
         self.person = person; self.box = box; self.score = score; self.landmarks = landmarks
         self.valence = finite(smoothed?.valence); self.arousal = finite(smoothed?.arousal)
         self.confidence = finite(confidence) ?? 0

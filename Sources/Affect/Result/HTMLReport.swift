@@ -16,9 +16,9 @@ public enum HTMLReport {
         public init(t: Double, person: Int?, pngDataURI: String) throws {
             let prefix = "data:image/png;base64,"
             guard pngDataURI.hasPrefix(prefix), pngDataURI.count > prefix.count,
-                  pngDataURI.utf8.dropFirst(prefix.utf8.count).allSatisfy({ Self.base64.contains($0) }),
-                  let png = Data(base64Encoded: String(pngDataURI.dropFirst(prefix.count))),
-                  png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+                pngDataURI.utf8.dropFirst(prefix.utf8.count).allSatisfy({ Self.base64.contains($0) }),
+                let png = Data(base64Encoded: String(pngDataURI.dropFirst(prefix.count))),
+                png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
             else { throw ReportError(description: "thumbnail at t=\(t) is not a PNG data: URI") }
             self.t = t; self.person = person; src = pngDataURI
         }
@@ -36,99 +36,101 @@ public enum HTMLReport {
 
     /// The page. `priorVariance` turns a confidence back into the posterior sd for the band
     /// (confidence = 1 − variance / priorVariance, see docs/confidence.md).
-    public static func render(_ result: AnalysisResult, thumbnails: [Thumbnail] = [], title: String = "affectd report",
-                              priorVariance: Double = KalmanSmoother.default.priorVariance) throws -> String {
+    public static func render(
+        _ result: AnalysisResult, thumbnails: [Thumbnail] = [], title: String = "affectd report",
+        priorVariance: Double = KalmanSmoother.default.priorVariance
+    ) throws -> String {
         let data = scriptJSON(try ResultJSON.encode(result))
         let thumbs = scriptJSON(try ResultJSON.encode(thumbnails))
         let settings = scriptJSON(try ResultJSON.encode(["prior_variance": priorVariance]))
         let safeTitle = title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(safeTitle)</title>
-        <style>
-        body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
-        h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 6px}
-        .meta{color:#666;margin-bottom:12px} .chart{background:#fff;border:1px solid #ddd;margin:4px 0}
-        .strip{display:flex;gap:6px;overflow-x:auto;padding:6px 0} .strip figure{margin:0;text-align:center;font-size:11px;color:#555}
-        .strip img{height:72px;display:block;border:1px solid #ccc} .legend span{margin-right:14px}
-        </style></head><body>
-        <h1>\(safeTitle)</h1>
-        <div class="meta" id="meta"></div>
-        <div class="strip" id="thumbnails"></div>
-        <div id="persons"></div>
-        <script type="application/json" id="affectd-result">\(data)</script>
-        <script type="application/json" id="affectd-thumbnails">\(thumbs)</script>
-        <script type="application/json" id="affectd-settings">\(settings)</script>
-        <script>
-        \(script)
-        </script>
-        </body></html>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(safeTitle)</title>
+            <style>
+            body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
+            h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 6px}
+            .meta{color:#666;margin-bottom:12px} .chart{background:#fff;border:1px solid #ddd;margin:4px 0}
+            .strip{display:flex;gap:6px;overflow-x:auto;padding:6px 0} .strip figure{margin:0;text-align:center;font-size:11px;color:#555}
+            .strip img{height:72px;display:block;border:1px solid #ccc} .legend span{margin-right:14px}
+            </style></head><body>
+            <h1>\(safeTitle)</h1>
+            <div class="meta" id="meta"></div>
+            <div class="strip" id="thumbnails"></div>
+            <div id="persons"></div>
+            <script type="application/json" id="affectd-result">\(data)</script>
+            <script type="application/json" id="affectd-thumbnails">\(thumbs)</script>
+            <script type="application/json" id="affectd-settings">\(settings)</script>
+            <script>
+            \(script)
+            </script>
+            </body></html>
 
-        """
+            """
     }
 
     static let script = #"""
-    "use strict";
-    (function () {
-      const result = JSON.parse(document.getElementById("affectd-result").textContent);
-      const thumbs = JSON.parse(document.getElementById("affectd-thumbnails").textContent);
-      const prior = JSON.parse(document.getElementById("affectd-settings").textContent).prior_variance;
-      const NS = "http://www.w3.org/2000/svg";
-      const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toFixed(2);
-      const m = result.media || {}, s = result.summary;
-      document.getElementById("meta").textContent =
-        `${result.model.name} ${result.model.version} · ${m.frames_analyzed} frames analysed` +
-        (m.duration !== null && m.duration !== undefined ? ` · ${Number(m.duration).toFixed(1)} s` : "") +
-        ` · ${s.persons} person(s) · valence mean ${fmt(s.valence && s.valence.mean)}` +
-        ` · arousal mean ${fmt(s.arousal && s.arousal.mean)} · confidence ${fmt(s.confidence)}`;
-      const strip = document.getElementById("thumbnails");
-      for (const t of thumbs) {
-        const fig = document.createElement("figure"), img = document.createElement("img"), cap = document.createElement("figcaption");
-        img.src = t.src; img.alt = `t=${t.t}`;
-        cap.textContent = `${Number(t.t).toFixed(1)} s` + (t.person !== null && t.person !== undefined ? ` · #${t.person}` : "");
-        fig.append(img, cap); strip.append(fig);
-      }
-      const el = (name, attrs) => { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
-      const host = document.getElementById("persons");
-      if (!result.persons.length) { const p = document.createElement("p"); p.textContent = "No persons were found in this clip."; host.append(p); return; }
-      const frames = result.frames || [];
-      const t0 = frames.length ? frames[0].t : 0, t1 = frames.length ? Math.max(frames[frames.length - 1].t, t0 + 1e-3) : 1;
-      const W = 900, H = 180, L = 40, R = 10, T = 10, B = 24;
-      const x = (t) => L + (t - t0) / (t1 - t0) * (W - L - R), y = (v) => T + (1 - v) / 2 * (H - T - B);
-      for (const person of result.persons) {
-        const h = document.createElement("h2");
-        h.textContent = `Person ${person.id} · ${person.frames} frames · confidence ${fmt(person.confidence)}`;
-        host.append(h);
-        const seen = [];
-        for (const f of frames) for (const face of f.faces) if (face.person === person.id) seen.push({ t: f.t, face });
-        for (const [key, colour] of [["valence", "#1f6fb4"], ["arousal", "#c2410c"]]) {
-          const svg = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-person": person.id, "data-axis": key });
-          for (const v of [-1, 0, 1]) {
-            svg.append(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: v === 0 ? "#999" : "#e5e5e5" }));
-            const lab = el("text", { x: 4, y: y(v) + 4, "font-size": 11, fill: "#666" }); lab.textContent = v; svg.append(lab);
+        "use strict";
+        (function () {
+          const result = JSON.parse(document.getElementById("affectd-result").textContent);
+          const thumbs = JSON.parse(document.getElementById("affectd-thumbnails").textContent);
+          const prior = JSON.parse(document.getElementById("affectd-settings").textContent).prior_variance;
+          const NS = "http://www.w3.org/2000/svg";
+          const fmt = (x) => (x === null || x === undefined) ? "–" : Number(x).toFixed(2);
+          const m = result.media || {}, s = result.summary;
+          document.getElementById("meta").textContent =
+            `${result.model.name} ${result.model.version} · ${m.frames_analyzed} frames analysed` +
+            (m.duration !== null && m.duration !== undefined ? ` · ${Number(m.duration).toFixed(1)} s` : "") +
+            ` · ${s.persons} person(s) · valence mean ${fmt(s.valence && s.valence.mean)}` +
+            ` · arousal mean ${fmt(s.arousal && s.arousal.mean)} · confidence ${fmt(s.confidence)}`;
+          const strip = document.getElementById("thumbnails");
+          for (const t of thumbs) {
+            const fig = document.createElement("figure"), img = document.createElement("img"), cap = document.createElement("figcaption");
+            img.src = t.src; img.alt = `t=${t.t}`;
+            cap.textContent = `${Number(t.t).toFixed(1)} s` + (t.person !== null && t.person !== undefined ? ` · #${t.person}` : "");
+            fig.append(img, cap); strip.append(fig);
           }
-          const name = el("text", { x: L + 4, y: T + 12, "font-size": 12, fill: colour }); name.textContent = key; svg.append(name);
-          const pts = seen.filter((p) => p.face[key] !== null);
-          if (pts.length) {
-            const sd = (p) => Math.sqrt(Math.max(0, 1 - p.face.confidence) * prior);
-            const upper = pts.map((p) => `${x(p.t)},${y(Math.min(1, p.face[key] + sd(p)))}`);
-            const lower = pts.slice().reverse().map((p) => `${x(p.t)},${y(Math.max(-1, p.face[key] - sd(p)))}`);
-            svg.append(el("polygon", { points: upper.concat(lower).join(" "), fill: colour, "fill-opacity": 0.18, class: "band" }));
-            svg.append(el("polyline", { points: pts.map((p) => `${x(p.t)},${y(p.face[key])}`).join(" "), fill: "none", stroke: colour, "stroke-width": 2, class: "smoothed" }));
+          const el = (name, attrs) => { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
+          const host = document.getElementById("persons");
+          if (!result.persons.length) { const p = document.createElement("p"); p.textContent = "No persons were found in this clip."; host.append(p); return; }
+          const frames = result.frames || [];
+          const t0 = frames.length ? frames[0].t : 0, t1 = frames.length ? Math.max(frames[frames.length - 1].t, t0 + 1e-3) : 1;
+          const W = 900, H = 180, L = 40, R = 10, T = 10, B = 24;
+          const x = (t) => L + (t - t0) / (t1 - t0) * (W - L - R), y = (v) => T + (1 - v) / 2 * (H - T - B);
+          for (const person of result.persons) {
+            const h = document.createElement("h2");
+            h.textContent = `Person ${person.id} · ${person.frames} frames · confidence ${fmt(person.confidence)}`;
+            host.append(h);
+            const seen = [];
+            for (const f of frames) for (const face of f.faces) if (face.person === person.id) seen.push({ t: f.t, face });
+            for (const [key, colour] of [["valence", "#1f6fb4"], ["arousal", "#c2410c"]]) {
+              const svg = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-person": person.id, "data-axis": key });
+              for (const v of [-1, 0, 1]) {
+                svg.append(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: v === 0 ? "#999" : "#e5e5e5" }));
+                const lab = el("text", { x: 4, y: y(v) + 4, "font-size": 11, fill: "#666" }); lab.textContent = v; svg.append(lab);
+              }
+              const name = el("text", { x: L + 4, y: T + 12, "font-size": 12, fill: colour }); name.textContent = key; svg.append(name);
+              const pts = seen.filter((p) => p.face[key] !== null);
+              if (pts.length) {
+                const sd = (p) => Math.sqrt(Math.max(0, 1 - p.face.confidence) * prior);
+                const upper = pts.map((p) => `${x(p.t)},${y(Math.min(1, p.face[key] + sd(p)))}`);
+                const lower = pts.slice().reverse().map((p) => `${x(p.t)},${y(Math.max(-1, p.face[key] - sd(p)))}`);
+                svg.append(el("polygon", { points: upper.concat(lower).join(" "), fill: colour, "fill-opacity": 0.18, class: "band" }));
+                svg.append(el("polyline", { points: pts.map((p) => `${x(p.t)},${y(p.face[key])}`).join(" "), fill: "none", stroke: colour, "stroke-width": 2, class: "smoothed" }));
+              }
+              for (const p of seen) if (p.face.raw[key] !== null)
+                svg.append(el("circle", { cx: x(p.t), cy: y(p.face.raw[key]), r: 1.8, fill: colour, "fill-opacity": 0.45, class: "raw" }));
+              const tl = el("text", { x: W - R - 60, y: H - 6, "font-size": 11, fill: "#666" }); tl.textContent = `${Number(t1).toFixed(1)} s`; svg.append(tl);
+              host.append(svg);
+            }
           }
-          for (const p of seen) if (p.face.raw[key] !== null)
-            svg.append(el("circle", { cx: x(p.t), cy: y(p.face.raw[key]), r: 1.8, fill: colour, "fill-opacity": 0.45, class: "raw" }));
-          const tl = el("text", { x: W - R - 60, y: H - 6, "font-size": 11, fill: "#666" }); tl.textContent = `${Number(t1).toFixed(1)} s`; svg.append(tl);
-          host.append(svg);
-        }
-      }
-      const legend = document.createElement("p"); legend.className = "legend";
-      legend.innerHTML = "<span>line: smoothed</span><span>band: ±1 sd of the temporal posterior</span><span>dots: single-frame estimates</span>";
-      host.append(legend);
-      document.body.setAttribute("data-rendered", "true");
-    })();
-    """#
+          const legend = document.createElement("p"); legend.className = "legend";
+          legend.innerHTML = "<span>line: smoothed</span><span>band: ±1 sd of the temporal posterior</span><span>dots: single-frame estimates</span>";
+          host.append(legend);
+          document.body.setAttribute("data-rendered", "true");
+        })();
+        """#
 }

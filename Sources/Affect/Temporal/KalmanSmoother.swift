@@ -79,10 +79,11 @@ public struct KalmanSmoother: Sendable, Equatable {
     }
 
     func runAxis(_ samples: [Sample], _ axis: KeyPath<VA, Double>)
-        -> (filtered: [(Double, Double)?], smoothed: [(Double, Double)?]) {
+        -> (filtered: [(Double, Double)?], smoothed: [(Double, Double)?])
+    {
         let n = samples.count
-        var filtered = [(Double, Double)?](repeating: nil, count: n)   // (mean, variance) after update
-        var predictedVar = [Double](repeating: .infinity, count: n)    // variance before update
+        var filtered = [(Double, Double)?](repeating: nil, count: n)  // (mean, variance) after update
+        var predictedVar = [Double](repeating: .infinity, count: n)  // variance before update
         var state: (Double, Double)? = nil
         var lastObserved = -1
         for k in 0..<n {
@@ -98,7 +99,7 @@ public struct KalmanSmoother: Sendable, Equatable {
                 }
                 state = (m, p)
             } else if let r = observationVariance(samples[k].observation, axis) {
-                state = (samples[k].observation!.va[keyPath: axis], r)   // diffuse start
+                state = (samples[k].observation!.va[keyPath: axis], r)  // diffuse start
                 lastObserved = k
             }
             filtered[k] = state
@@ -109,10 +110,10 @@ public struct KalmanSmoother: Sendable, Equatable {
         var k = lastObserved - 1
         while k >= 0, let (m, p) = filtered[k] {
             let (mNext, pNext) = smoothed[k + 1]!
-            let gain = p / predictedVar[k + 1]      // RTS gain for a random walk (transition 1)
+            let gain = p / predictedVar[k + 1]  // RTS gain for a random walk (transition 1)
             smoothed[k] = (m + gain * (mNext - m), p + gain * gain * (pNext - predictedVar[k + 1]))
             k -= 1
         }
-        return (filtered, smoothed)   // past the last observation: extrapolation, so no smoothed estimate
+        return (filtered, smoothed)  // past the last observation: extrapolation, so no smoothed estimate
     }
 }

@@ -18,8 +18,10 @@ public struct FaceObservation: Sendable {
     /// Inputs of a trained temporal head (only read when the package has one).
     public var features: FaceFeatures?
 
-    public init(person: Int, box: [Double], score: Double, landmarks: [[Double]], raw: VA?, rawVariance: VA? = nil,
-                confidence: Double, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, features: FaceFeatures? = nil) {
+    public init(
+        person: Int, box: [Double], score: Double, landmarks: [[Double]], raw: VA?, rawVariance: VA? = nil,
+        confidence: Double, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, features: FaceFeatures? = nil
+    ) {
         self.person = person; self.box = box; self.score = score; self.landmarks = landmarks; self.raw = raw
         self.rawVariance = rawVariance; self.confidence = confidence; self.expression = expression
         self.embeddings = embeddings; self.features = features
@@ -44,18 +46,21 @@ public struct Timeline: Sendable {
 
     public func build(_ input: [FrameObservations], arena: Arena) throws -> [FrameResult] {
         let frames = input.sorted { $0.t < $1.t }
-        var smoothed: [Int: [Int: (VA?, Double)]] = [:]      // person -> frame index -> (VA, confidence)
+        var smoothed: [Int: [Int: (VA?, Double)]] = [:]  // person -> frame index -> (VA, confidence)
         for person in Set(frames.flatMap { $0.faces.map(\.person) }) {
             smoothed[person] = try track(person, frames, arena: arena)
         }
         return frames.enumerated().map { k, frame in
-            FrameResult(t: frame.t, faces: frame.faces.map { face in
-                let (va, confidence) = smoothed[face.person]?[k] ?? (nil, 0)
-                return FaceResult(person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
-                                  smoothed: va, confidence: confidence,
-                                  raw: RawEstimate(va: face.raw, confidence: face.confidence),
-                                  expression: face.expression, embeddings: face.embeddings)
-            })
+            FrameResult(
+                t: frame.t,
+                faces: frame.faces.map { face in
+                    let (va, confidence) = smoothed[face.person]?[k] ?? (nil, 0)
+                    return FaceResult(
+                        person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
+                        smoothed: va, confidence: confidence,
+                        raw: RawEstimate(va: face.raw, confidence: face.confidence),
+                        expression: face.expression, embeddings: face.embeddings)
+                })
         }
     }
 
@@ -70,8 +75,11 @@ public struct Timeline: Sendable {
         case .kalman(let smoother):
             let samples = frames.map { frame -> KalmanSmoother.Sample in
                 guard let face = best(person, frame), let raw = face.raw else { return .init(t: frame.t, observation: nil) }
-                return .init(t: frame.t, observation: .init(va: raw, confidence: face.confidence,
-                                                            variance: face.rawVariance ?? VA(valence: 0, arousal: 0)))
+                return .init(
+                    t: frame.t,
+                    observation: .init(
+                        va: raw, confidence: face.confidence,
+                        variance: face.rawVariance ?? VA(valence: 0, arousal: 0)))
             }
             let estimates = smoother.run(samples).smoothed
             for (k, e) in estimates.enumerated() where best(person, frames[k]) != nil {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A network declared in a model manifest (docs/model-package.md): named inputs, a list of blocks
@@ -19,7 +19,7 @@ public final class Network: @unchecked Sendable {
         let name: String
         let op: String
         let kernel: any Kernel
-        let inputs: [Int]   // value slots: network inputs first, then block outputs
+        let inputs: [Int]  // value slots: network inputs first, then block outputs
     }
 
     /// The manifest "format" this engine reads (docs/model-package.md).
@@ -71,7 +71,7 @@ public final class Network: @unchecked Sendable {
         let references = Network.referenceCounts(blocks: blockList, firstInput: ins[0].name, outputs: json["outputs"])
         var blocks: [Block] = []
         var previous = 0
-        var absorbedThrough = -1   // blocks folded into an earlier one (prelu, inverted residual)
+        var absorbedThrough = -1  // blocks folded into an earlier one (prelu, inverted residual)
         for (i, b) in blockList.enumerated() {
             if i <= absorbedThrough { continue }
             guard b.object != nil, let op = b["op"]?.string else { throw fail("block \(i) needs an \"op\"") }
@@ -95,7 +95,8 @@ public final class Network: @unchecked Sendable {
             var params = b
             var preluName: String?
             if op == "conv2d", i + 1 < blockList.count, case .object(var fields) = b, fields["prelu"] == nil,
-               (fields["activation"]?.string ?? "none") == "none", references[name] == 1 {
+                (fields["activation"]?.string ?? "none") == "none", references[name] == 1
+            {
                 let next = blockList[i + 1]
                 let nextInput = next["input"]?.string ?? (next["inputs"] == nil ? name : nil)
                 if next["op"]?.string == "prelu", nextInput == name, let slope = next["slope"] {
@@ -107,15 +108,16 @@ public final class Network: @unchecked Sendable {
             }
             func build(_ j: Int, _ params: JSON) throws -> any Kernel {
                 let name = blockList[j]["name"]?.string ?? "#\(j)", op = params["op"]?.string ?? ""
-                do { return try OpRegistry.make(OpSpec(op: op, params: params, lookup: lookup)) }
-                catch { throw fail("block \(name) (\(op)): \(error)") }
+                do { return try OpRegistry.make(OpSpec(op: op, params: params, lookup: lookup)) } catch { throw fail("block \(name) (\(op)): \(error)") }
             }
             var kernel = try build(i, params)
             var blockName = name, blockOp = op
             var absorbedNames = preluName.map { [$0] } ?? []
             if preluName == nil, let first = kernel as? Conv2DKernel,
-               let (fused, names) = try Network.invertedResidual(from: first, at: i, blocks: blockList,
-                                                                 references: references, build: build) {
+                let (fused, names) = try Network.invertedResidual(
+                    from: first, at: i, blocks: blockList,
+                    references: references, build: build)
+            {
                 kernel = fused
                 absorbedNames = Array(names.dropFirst())
                 blockName = names.joined(separator: "+"); blockOp = "inverted_residual"
@@ -184,9 +186,13 @@ public final class Network: @unchecked Sendable {
         var counts: [String: Int] = [:]
         var previous = firstInput
         for (i, b) in blocks.enumerated() {
-            if let one = b["input"]?.string { counts[one, default: 0] += 1 }
-            else if let many = b["inputs"]?.array { for e in many { if let s = e.string { counts[s, default: 0] += 1 } } }
-            else { counts[previous, default: 0] += 1 }
+            if let one = b["input"]?.string {
+                counts[one, default: 0] += 1
+            } else if let many = b["inputs"]?.array {
+                for e in many { if let s = e.string { counts[s, default: 0] += 1 } }
+            } else {
+                counts[previous, default: 0] += 1
+            }
             previous = b["name"]?.string ?? "#\(i)"
         }
         if let outs = outputs?.array {
@@ -200,8 +206,10 @@ public final class Network: @unchecked Sendable {
     /// [1x1 expand ->] depthwise -> 1x1 project starting at block `i` (already built as `first`),
     /// each conv read only by the next: the fused kernel (InvertedResidual.swift) and the names of
     /// the blocks it replaces, in order. The output keeps the last one's name.
-    static func invertedResidual(from first: Conv2DKernel, at i: Int, blocks: [JSON], references: [String: Int],
-                                 build: (Int, JSON) throws -> any Kernel) throws -> (InvertedResidualKernel, [String])? {
+    static func invertedResidual(
+        from first: Conv2DKernel, at i: Int, blocks: [JSON], references: [String: Int],
+        build: (Int, JSON) throws -> any Kernel
+    ) throws -> (InvertedResidualKernel, [String])? {
         guard first.isPointwise || first.isDepthwise else { return nil }
         func name(_ j: Int) -> String { blocks[j]["name"]?.string ?? "#\(j)" }
         // Block j is a conv2d whose only input is block j - 1, which nothing else reads.
@@ -213,11 +221,13 @@ public final class Network: @unchecked Sendable {
         }
         if first.isPointwise {
             guard let dw = try chainedConv(i + 1), dw.isDepthwise, let project = try chainedConv(i + 2),
-                  let fused = InvertedResidualKernel(expand: first, depthwise: dw, project: project) else { return nil }
+                let fused = InvertedResidualKernel(expand: first, depthwise: dw, project: project)
+            else { return nil }
             return (fused, [name(i), name(i + 1), name(i + 2)])
         }
         guard let project = try chainedConv(i + 1),
-              let fused = InvertedResidualKernel(expand: nil, depthwise: first, project: project) else { return nil }
+            let fused = InvertedResidualKernel(expand: nil, depthwise: first, project: project)
+        else { return nil }
         return (fused, [name(i), name(i + 1)])
     }
 
@@ -249,7 +259,7 @@ public final class Network: @unchecked Sendable {
         guard x.count == inputs.count else { throw TensorError.invalid("network takes \(inputs.count) inputs, got \(x.count)") }
         for (t, decl) in zip(x, inputs) where !decl.shape.isEmpty {
             guard t.rank == decl.shape.count + 1,
-                  zip(decl.shape, t.shape.dims.dropFirst()).allSatisfy({ $0 == nil || $0 == $1 })
+                zip(decl.shape, t.shape.dims.dropFirst()).allSatisfy({ $0 == nil || $0 == $1 })
             else { throw TensorError.shape("input \(decl.name): got \(t.shape), declared [N] + \(decl.shape.map { $0.map(String.init) ?? "any" })") }
         }
         let n = x[0].dim(0)
@@ -288,8 +298,9 @@ public final class Network: @unchecked Sendable {
             args.removeAll(keepingCapacity: true)
             for s in b.inputs { args.append(values[s]!) }
             let t0 = blockSeconds == nil ? 0 : Network.monotonicSeconds()
-            do { values[inputs.count + i] = try b.kernel.run(args, arena, then: upcoming[i]) }
-            catch { throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)") }
+            do { values[inputs.count + i] = try b.kernel.run(args, arena, then: upcoming[i]) } catch {
+                throw TensorError.invalid("block \(b.name) (\(b.op)): \(error)")
+            }
             if let blockSeconds { blockSeconds[i] += Network.monotonicSeconds() - t0 }
             for slot in expiring[i] { release(slot, &values, arena) }
         }
@@ -330,5 +341,5 @@ final class NetworkKernel: Kernel, @unchecked Sendable {
 }
 
 let networkOps: [String: OpFactory] = [
-    "network": { try NetworkKernel(spec: $0) },
+    "network": { try NetworkKernel(spec: $0) }
 ]

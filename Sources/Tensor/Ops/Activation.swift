@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A point-wise activation. Convs and linears apply one in their output pass (fused), or it runs
@@ -40,7 +40,11 @@ public enum Activation: Sendable, Equatable {
     }
 
     @inline(__always) static func sigmoid(_ v: Float) -> Float {
-        v >= 0 ? 1 / (1 + expf(-v)) : { let e = expf(v); return e / (1 + e) }()
+        v >= 0
+            ? 1 / (1 + expf(-v))
+            : {
+                let e = expf(v); return e / (1 + e)
+            }()
     }
 
     /// A plain scalar loop: LLVM vectorises it (SIMD.clamped would stay a generic call).
@@ -53,8 +57,10 @@ public enum Activation: Sendable, Equatable {
 /// Adds a per-channel bias (length `channels`, may be nil) to `rows` rows of `channels` floats
 /// and applies the activation: the shared output pass of conv and linear.
 @inline(__always)
-func biasActivate(_ y: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
-                  bias: UnsafePointer<Float>?, _ act: Activation) {
+func biasActivate(
+    _ y: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
+    bias: UnsafePointer<Float>?, _ act: Activation
+) {
     if let bias {
         for r in 0..<rows {
             let row = y + r * channels

@@ -22,14 +22,17 @@ public enum BLAS {
     /// OpenBLAS (`Engine.configure`), tall products are split by rows of A and C across the
     /// engine's threads: each part is a whole single-threaded sgemm, no OpenBLAS thread pool.
     @inline(__always)
-    static func gemm(m: Int, n: Int, k: Int,
-                     a: UnsafePointer<Float>, lda: Int,
-                     b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    static func gemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, transB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    ) {
         @inline(__always) func part(_ rows: Range<Int>) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(rows.count), Int32(n), Int32(k), 1, a + rows.lowerBound * lda, Int32(lda), b, Int32(ldb),
-                        accumulate ? 1 : 0, c + rows.lowerBound * ldc, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(rows.count), Int32(n), Int32(k), 1, a + rows.lowerBound * lda, Int32(lda), b, Int32(ldb),
+                accumulate ? 1 : 0, c + rows.lowerBound * ldc, Int32(ldc))
         }
         if Engine.intraOpThreads > 1 && m >= 128 && openblas_get_num_threads() == 1 {
             Engine.parallelRanges(m, minimumPerPart: 64) { part($0) }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// 2-D convolution on NHWC activations, any kernel, stride, padding, dilation and groups.
@@ -48,8 +48,9 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         }
         cout = co; cin = cinG * groups
         window = try Window(spec: spec, kernel: [kh, kw])
-        activation = try Activation(name: spec.params["activation"]?.string,
-                                    alpha: Float(try spec.double("alpha", default: 0.01)))
+        activation = try Activation(
+            name: spec.params["activation"]?.string,
+            alpha: Float(try spec.double("alpha", default: 0.01)))
 
         // Fold bias and batch norm into per-output-channel scale and shift.
         var scale = [Float](repeating: 1, count: co), shift = [Float](repeating: 0, count: co)
@@ -69,7 +70,8 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
 
         let coG = co / groups, taps = kh * kw
         let isDepthwise = groups == cin && co == cin && cinG == 1
-        isPointwise = kh == 1 && kw == 1 && groups == 1 && window.sh == 1 && window.sw == 1
+        isPointwise =
+            kh == 1 && kw == 1 && groups == 1 && window.sh == 1 && window.sw == 1
             && window.padding.resolve(h: 1, w: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1) == (0, 0, 0, 0)
         let src = w.data
         @inline(__always) func weight(_ oc: Int, _ ci: Int, _ t: Int) -> Float { src[(oc * cinG + ci) * taps + t] * scale[oc] }
@@ -78,7 +80,8 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
             for c in 0..<co { for t in 0..<taps { dst.base[t * co + c] = weight(c, 0, t) } }
             depthwiseWeights = dst; panels = []; winograd = nil
         } else if kh == 3 && kw == 3 && window.sh == 1 && window.sw == 1 && window.dh == 1 && window.dw == 1
-                    && groups == 1 && cin >= 8 && co >= 16 {
+            && groups == 1 && cin >= 8 && co >= 16
+        {
             winograd = Winograd3x3(cin: cin, cout: co) { o, i, ky, kx in weight(o, i, ky * 3 + kx) }
             depthwiseWeights = nil; panels = []
         } else {
@@ -105,8 +108,9 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
         } else {
             slopes = nil
         }
-        (epilogue, afterEpilogue) = GemmEpilogue.split(activation, bias: bias.map { UnsafePointer($0.base) },
-                                                       slopes: slopes.map { UnsafePointer($0.base) })
+        (epilogue, afterEpilogue) = GemmEpilogue.split(
+            activation, bias: bias.map { UnsafePointer($0.base) },
+            slopes: slopes.map { UnsafePointer($0.base) })
     }
 
     func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor { try run(inputs, arena, then: Prefetch()) }
@@ -155,10 +159,13 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// The depthwise conv (`isDepthwise`) of an NHWC image, or of a band of rows of one: `pt` may
     /// place the band's first row anywhere relative to the kernel window, and rows past `h` are
     /// padding (InvertedResidual.swift runs bands of expanded rows through here).
-    func depthwise(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
-                   oh: Int, ow: Int, pt: Int, pl: Int) {
-        depthwiseConv(x: x, n: n, h: h, w: w, c: cin, y: y, oh: oh, ow: ow, pt: pt, pl: pl,
-                      window: window, weights: depthwiseWeights!.base, bias: bias?.base, activation: activation)
+    func depthwise(
+        x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
+        oh: Int, ow: Int, pt: Int, pl: Int
+    ) {
+        depthwiseConv(
+            x: x, n: n, h: h, w: w, c: cin, y: y, oh: oh, ow: ow, pt: pt, pl: pl,
+            window: window, weights: depthwiseWeights!.base, bias: bias?.base, activation: activation)
         if let slopes {
             for r in 0..<(n * oh * ow) {
                 let row = y + r * cout
@@ -174,8 +181,10 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
     /// by a fixed stride, and a row's consecutive such tiles go to it as one run. Otherwise a pointer table: one kernel row per segment when the tile is
     /// inside horizontally, else one tap per segment; taps in the padding read `zeros`. Tiles are
     /// split across the intra-op threads.
-    private func implicitGemm(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
-                              oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue) {
+    private func implicitGemm(
+        x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>,
+        oh: Int, ow: Int, pt: Int, pl: Int, epilogue: GemmEpilogue
+    ) {
         let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
         let taps = kh * kw, cinG = cin / groups, coG = cout / groups, cin = cin, cout = cout, groups = groups
         let rowsPerTile = GemmTile.rows
@@ -207,10 +216,11 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                         let run = pixels >= rowsPerTile
                         if !run { end = tile + 1 }
                         for r in 0..<rowsPerTile { table[r] = first + min(r, rows - 1) * sw * cin }
-                        gemmPanels(0..<panels[0].panelCount, of: panels[0], n: cout, rows: run ? rowsPerTile : rows,
-                                   table: tableBase, tableStride: 0, segments: kh, segmentLength: kw * cin,
-                                   segmentStride: dh * w * cin, c: out, ldc: cout, epilogue: epilogue,
-                                   runLength: run ? pixels : rowsPerTile, runStride: sw * cin)
+                        gemmPanels(
+                            0..<panels[0].panelCount, of: panels[0], n: cout, rows: run ? rowsPerTile : rows,
+                            table: tableBase, tableStride: 0, segments: kh, segmentLength: kw * cin,
+                            segmentStride: dh * w * cin, c: out, ldc: cout, epilogue: epilogue,
+                            runLength: run ? pixels : rowsPerTile, runStride: sw * cin)
                         tile = end
                         continue
                     }
@@ -234,9 +244,10 @@ final class Conv2DKernel: Kernel, @unchecked Sendable {
                             }
                         }
                         let e = epilogue.shifted(by: g * biasStride)
-                        gemmPanels(0..<panels[g].panelCount, of: panels[g], n: coG, rows: rows, table: tableBase,
-                                   segments: across ? kh : taps, segmentLength: across ? kw * cinG : cinG,
-                                   c: out + g * coG, ldc: cout, epilogue: e)
+                        gemmPanels(
+                            0..<panels[g].panelCount, of: panels[g], n: coG, rows: rows, table: tableBase,
+                            segments: across ? kh : taps, segmentLength: across ? kw * cinG : cinG,
+                            c: out + g * coG, ldc: cout, epilogue: e)
                     }
                 }
             }

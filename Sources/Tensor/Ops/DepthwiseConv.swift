@@ -7,10 +7,12 @@
 /// zero-padded strip (depthwiseEdge). The channel tail (C % 8) takes a checked scalar path. Bias
 /// and ReLU/ReLU6 are applied in registers. Output rows are split across `Engine.intraOpThreads`.
 @inline(__always)
-func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: Int,
-                   y: UnsafeMutablePointer<Float>, oh: Int, ow: Int, pt: Int, pl: Int,
-                   window: Window, weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?,
-                   activation: Activation) {
+func depthwiseConv(
+    x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: Int,
+    y: UnsafeMutablePointer<Float>, oh: Int, ow: Int, pt: Int, pl: Int,
+    window: Window, weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>?,
+    activation: Activation
+) {
     let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
     let vecC = c & ~7
     let (lo, hi, fused): (Float, Float, Bool)
@@ -24,8 +26,9 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
     let xr = UnsafeRawPointer(x), wr = UnsafeRawPointer(weights), yr = UnsafeMutableRawPointer(y)
     let br = bias.map { UnsafeRawPointer($0) }
     if DepthwisePlane.fits(kh: kh, kw: kw, sh: sh, sw: sw, dh: dh, dw: dw, c: c, oh: oh, ow: ow) {
-        depthwisePlanes(x: xr, n: n, h: h, w: w, c: c, y: yr, oh: oh, ow: ow, pt: pt, pl: pl, k: kw,
-                        weights: wr, bias: br, lo: loV, hi: hiV)
+        depthwisePlanes(
+            x: xr, n: n, h: h, w: w, c: c, y: yr, oh: oh, ow: ow, pt: pt, pl: pl, k: kw,
+            weights: wr, bias: br, lo: loV, hi: hiV)
         if !fused { activation.apply(y, n * oh * ow * c) }
         return
     }
@@ -57,18 +60,22 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
                 let kRows = kyHi - kyLo, rowBytes = dh * w * c * 4, pixels = oxB - oxA
                 switch (kw, sw, dw) {
                 case (3, 1, 1):
-                    depthwiseW3S1(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
-                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                    depthwiseW3S1(
+                        x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                        rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
                 case (5, 1, 1):
-                    depthwiseW5S1(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
-                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                    depthwiseW5S1(
+                        x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                        rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
                 case (3, 2, 1):
-                    depthwiseW3S2(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
-                                  rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
+                    depthwiseW3S2(
+                        x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kRows: kRows,
+                        rowBytes: rowBytes, pixels: pixels, lo: loV, hi: hiV)
                 default:
-                    depthwiseBlocked(x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kw: kw, kRows: kRows,
-                                     rowBytes: rowBytes, tapBytes: dw * c * 4, pxBytes: sw * c * 4, pixels: pixels,
-                                     lo: loV, hi: hiV)
+                    depthwiseBlocked(
+                        x: xs, weights: ws, bias: br, y: ys, c: c, vecC: vecC, kw: kw, kRows: kRows,
+                        rowBytes: rowBytes, tapBytes: dw * c * 4, pxBytes: sw * c * 4, pixels: pixels,
+                        lo: loV, hi: hiV)
                 }
             }
             // The other columns: a row without a blocked run in blocks of up to eight (depthwiseEdge),
@@ -77,10 +84,11 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
                 var ox = 0
                 while ox < ow {
                     let o = ow >= 8 ? min(ox, ow - 8) : ox, count = min(8, ow - o)
-                    depthwiseEdge(x: xr + (imageBase + (iy0 + kyLo * dh) * w * c) * 4,
-                                  weights: wr + kyLo * kw * c * 4, bias: br, y: yr + (outRow + o * c) * 4,
-                                  c: c, vecC: vecC, kw: kw, kRows: kyHi - kyLo, rowBytes: dh * w * c * 4, w: w,
-                                  ix0: o * sw - pl, sw: sw, dw: dw, count: count, lo: loV, hi: hiV)
+                    depthwiseEdge(
+                        x: xr + (imageBase + (iy0 + kyLo * dh) * w * c) * 4,
+                        weights: wr + kyLo * kw * c * 4, bias: br, y: yr + (outRow + o * c) * 4,
+                        c: c, vecC: vecC, kw: kw, kRows: kyHi - kyLo, rowBytes: dh * w * c * 4, w: w,
+                        ix0: o * sw - pl, sw: sw, dw: dw, count: count, lo: loV, hi: hiV)
                     ox = o + count
                 }
             }
@@ -92,10 +100,11 @@ func depthwiseConv(x: UnsafeMutablePointer<Float>, n: Int, h: Int, w: Int, c: In
                 while kxLo < kw && ix0 + kxLo * dw < 0 { kxLo += 1 }
                 var kxHi = kw
                 while kxHi > kxLo && ix0 + (kxHi - 1) * dw >= w { kxHi -= 1 }
-                depthwisePixel(x: xr + (imageBase + ((iy0 + kyLo * dh) * w + ix0 + kxLo * dw) * c) * 4,
-                               weights: wr + (kyLo * kw + kxLo) * c * 4, bias: br, y: yr + (outRow + ox * c) * 4,
-                               vecC: vecC, kRows: kyHi - kyLo, kCols: kxHi - kxLo, rowBytes: dh * w * c * 4,
-                               tapBytes: dw * c * 4, wRowBytes: kw * c * 4, wTapBytes: c * 4, lo: loV, hi: hiV)
+                depthwisePixel(
+                    x: xr + (imageBase + ((iy0 + kyLo * dh) * w + ix0 + kxLo * dw) * c) * 4,
+                    weights: wr + (kyLo * kw + kxLo) * c * 4, bias: br, y: yr + (outRow + ox * c) * 4,
+                    vecC: vecC, kRows: kyHi - kyLo, kCols: kxHi - kxLo, rowBytes: dh * w * c * 4,
+                    tapBytes: dw * c * 4, wRowBytes: kw * c * 4, wTapBytes: c * 4, lo: loV, hi: hiV)
                 ox += 1
             }
             // Checked scalar path for the channel tail (C % 8).
@@ -145,9 +154,11 @@ enum DepthwisePlane {
 /// Depthwise (stride 1, k x k, k = 3 or 5) through zero-padded planes (DepthwisePlane). Plane row
 /// r, column q hold input row r - pt, column q - pl of one 8-channel block (zero outside the
 /// input). Channel blocks are split across threads, one plane each.
-private func depthwisePlanes(x: UnsafeRawPointer, n: Int, h: Int, w: Int, c: Int, y: UnsafeMutableRawPointer,
-                             oh: Int, ow: Int, pt: Int, pl: Int, k: Int, weights: UnsafeRawPointer,
-                             bias: UnsafeRawPointer?, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+private func depthwisePlanes(
+    x: UnsafeRawPointer, n: Int, h: Int, w: Int, c: Int, y: UnsafeMutableRawPointer,
+    oh: Int, ow: Int, pt: Int, pl: Int, k: Int, weights: UnsafeRawPointer,
+    bias: UnsafeRawPointer?, lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
     let cols = DepthwisePlane.columns(ow: ow, k: k), rows = oh + k - 1, cBytes = c * 4
     let rowBytes = cols * 32
     // The input rows and columns that land in the plane.
@@ -170,11 +181,13 @@ private func depthwisePlanes(x: UnsafeRawPointer, n: Int, h: Int, w: Int, c: Int
                         while ox < ow {
                             let xs = UnsafeRawPointer(plane + oy * cols + ox), count = min(8, ow - ox)
                             if k == 5 {
-                                depthwiseW5S1Strip(x: xs, weights: ws, bias: bs, y: out + ox * cBytes, c: c, kRows: 5,
-                                                   rowBytes: rowBytes, count: count, lo: lo, hi: hi)
+                                depthwiseW5S1Strip(
+                                    x: xs, weights: ws, bias: bs, y: out + ox * cBytes, c: c, kRows: 5,
+                                    rowBytes: rowBytes, count: count, lo: lo, hi: hi)
                             } else {
-                                depthwiseW3S1Strip(x: xs, weights: ws, bias: bs, y: out + ox * cBytes, c: c, kRows: 3,
-                                                   rowBytes: rowBytes, count: count, lo: lo, hi: hi)
+                                depthwiseW3S1Strip(
+                                    x: xs, weights: ws, bias: bs, y: out + ox * cBytes, c: c, kRows: 3,
+                                    rowBytes: rowBytes, count: count, lo: lo, hi: hi)
                             }
                             ox += 8
                         }
@@ -201,15 +214,19 @@ func ld(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Float> {
 }
 
 /// Eight output pixels' accumulators for one block of eight channels.
-typealias Acc8 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
-                  SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+typealias Acc8 = (
+    SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+    SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>
+)
 
 /// Eight accumulators: bias + the kRows x kw taps of eight output pixels `pxBytes` apart, for one
 /// block of eight channels. Each tap's weight vector is loaded once for all eight pixels and the
 /// inputs are memory operands: eight independent FMA chains.
 @inline(__always)
-private func taps8(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: SIMD8<Float>, kRows: Int, kw: Int,
-                   rowBytes: Int, tapBytes: Int, pxBytes: Int, wTapBytes: Int) -> Acc8 {
+private func taps8(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: SIMD8<Float>, kRows: Int, kw: Int,
+    rowBytes: Int, tapBytes: Int, pxBytes: Int, wTapBytes: Int
+) -> Acc8 {
     let px1 = pxBytes, px2 = 2 * px1, px3 = 3 * px1, px4 = 4 * px1, px5 = 5 * px1, px6 = 6 * px1, px7 = 7 * px1
     var a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias
     var rowP = x, wp = weights
@@ -240,19 +257,22 @@ private func taps8(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: SIMD8<F
 /// instead of a tail loop. Its own function so the inliner keeps the loads and stores in it as
 /// plain instructions.
 @inline(never)
-private func depthwiseBlocked(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                              y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int,
-                              rowBytes: Int, tapBytes: Int, pxBytes: Int, pixels: Int,
-                              lo: SIMD8<Float>, hi: SIMD8<Float>) {
+private func depthwiseBlocked(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int,
+    rowBytes: Int, tapBytes: Int, pxBytes: Int, pixels: Int,
+    lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
     let cBytes = c * 4
     var ox = 0
     while true {
         let o = min(ox, pixels - 8)
         var cb = 0
         while cb < vecC {
-            let a = taps8(x: x + o * pxBytes + cb * 4, weights: weights + cb * 4,
-                          bias: bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0), kRows: kRows, kw: kw,
-                          rowBytes: rowBytes, tapBytes: tapBytes, pxBytes: pxBytes, wTapBytes: cBytes)
+            let a = taps8(
+                x: x + o * pxBytes + cb * 4, weights: weights + cb * 4,
+                bias: bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0), kRows: kRows, kw: kw,
+                rowBytes: rowBytes, tapBytes: tapBytes, pxBytes: pxBytes, wTapBytes: cBytes)
             store8(y + o * cBytes + cb * 4, cBytes, 8, a, lo, hi)
             cb += 8
         }
@@ -263,8 +283,10 @@ private func depthwiseBlocked(x: UnsafeRawPointer, weights: UnsafeRawPointer, bi
 
 /// Stores the first `count` of eight accumulators, clamped, `stride` bytes apart.
 @inline(__always)
-func store8(_ q: UnsafeMutableRawPointer, _ stride: Int, _ count: Int,
-            _ a: Acc8, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+func store8(
+    _ q: UnsafeMutableRawPointer, _ stride: Int, _ count: Int,
+    _ a: Acc8, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>
+) {
     q.storeBytes(of: clamp8(a.0, lo, hi), as: SIMD8<Float>.self)
     if count > 1 { q.storeBytes(of: clamp8(a.1, lo, hi), toByteOffset: stride, as: SIMD8<Float>.self) }
     if count > 2 { q.storeBytes(of: clamp8(a.2, lo, hi), toByteOffset: 2 * stride, as: SIMD8<Float>.self) }
@@ -278,9 +300,11 @@ func store8(_ q: UnsafeMutableRawPointer, _ stride: Int, _ count: Int,
 /// One output pixel over the taps inside the input (kRows x kCols, `x` and `weights` at the first
 /// of them), channels in blocks of 32 (four independent FMA chains) then 8.
 @inline(never)
-private func depthwisePixel(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                            y: UnsafeMutableRawPointer, vecC: Int, kRows: Int, kCols: Int, rowBytes: Int,
-                            tapBytes: Int, wRowBytes: Int, wTapBytes: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+private func depthwisePixel(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, vecC: Int, kRows: Int, kCols: Int, rowBytes: Int,
+    tapBytes: Int, wRowBytes: Int, wTapBytes: Int, lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
     @inline(__always) func biasAt(_ cb: Int) -> SIMD8<Float> { bias.map { ld($0, cb * 4) } ?? SIMD8(repeating: 0) }
     var cb = 0
     while cb < vecC & ~31 {
@@ -323,9 +347,11 @@ private func depthwisePixel(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias
 /// `x` is the input at the first used kernel row, column 0, channel 0; `ix0` the input column of
 /// the first pixel's first tap; `y` the first output pixel.
 @inline(never)
-private func depthwiseEdge(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int, rowBytes: Int,
-                           w: Int, ix0: Int, sw: Int, dw: Int, count: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
+private func depthwiseEdge(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, vecC: Int, kw: Int, kRows: Int, rowBytes: Int,
+    w: Int, ix0: Int, sw: Int, dw: Int, count: Int, lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
     let cBytes = c * 4, cols = 7 * sw + (kw - 1) * dw + 1
     // Strip columns [iLo, iHi) hold input columns ix0 + i; the rest are zero.
     let iLo = min(max(-ix0, 0), cols), iHi = max(min(w - ix0, cols), iLo)
@@ -341,11 +367,13 @@ private func depthwiseEdge(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
             let xs = UnsafeRawPointer(s), ws = weights + cb * 4, bs = bias.map { $0 + cb * 4 }, ys = y + cb * 4
             // 5x5 stride 1 (EfficientNet's 7x7 maps) is worth the call; smaller kernels are not.
             if kw == 5 && sw == 1 && dw == 1 {
-                depthwiseW5S1Strip(x: xs, weights: ws, bias: bs, y: ys, c: c, kRows: kRows, rowBytes: cols * 32,
-                                   count: count, lo: lo, hi: hi)
+                depthwiseW5S1Strip(
+                    x: xs, weights: ws, bias: bs, y: ys, c: c, kRows: kRows, rowBytes: cols * 32,
+                    count: count, lo: lo, hi: hi)
             } else {
-                let a = taps8(x: xs, weights: ws, bias: bs.map { ld($0, 0) } ?? SIMD8(repeating: 0), kRows: kRows,
-                              kw: kw, rowBytes: cols * 32, tapBytes: dw * 32, pxBytes: sw * 32, wTapBytes: cBytes)
+                let a = taps8(
+                    x: xs, weights: ws, bias: bs.map { ld($0, 0) } ?? SIMD8(repeating: 0), kRows: kRows,
+                    kw: kw, rowBytes: cols * 32, tapBytes: dw * 32, pxBytes: sw * 32, wTapBytes: cBytes)
                 store8(ys, cBytes, count, a, lo, hi)
             }
             cb += 8
@@ -357,33 +385,45 @@ private func depthwiseEdge(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias:
 /// over the input (columns c floats apart) and over a strip or plane of 8-channel vectors (32 bytes
 /// apart: depthwiseEdge, depthwisePlanes), each with its column stride known to the compiler.
 @inline(never)
-private func depthwiseW3S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
-                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
-    depthwiseW3S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: vecC, kRows: kRows, rowBytes: rowBytes,
-                      colBytes: c * 4, pixels: pixels, stored: 8, lo: lo, hi: hi)
+private func depthwiseW3S1(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+    pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
+    depthwiseW3S1Body(
+        x: x, weights: weights, bias: bias, y: y, c: c, vecC: vecC, kRows: kRows, rowBytes: rowBytes,
+        colBytes: c * 4, pixels: pixels, stored: 8, lo: lo, hi: hi)
 }
 
 @inline(never)
-private func depthwiseW5S1(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                           y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
-                           pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>) {
-    depthwiseW5S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: vecC, kRows: kRows, rowBytes: rowBytes,
-                      colBytes: c * 4, pixels: pixels, stored: 8, lo: lo, hi: hi)
+private func depthwiseW5S1(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, vecC: Int, kRows: Int, rowBytes: Int,
+    pixels: Int, lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
+    depthwiseW5S1Body(
+        x: x, weights: weights, bias: bias, y: y, c: c, vecC: vecC, kRows: kRows, rowBytes: rowBytes,
+        colBytes: c * 4, pixels: pixels, stored: 8, lo: lo, hi: hi)
 }
 
 @inline(never)
-private func depthwiseW5S1Strip(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                                y: UnsafeMutableRawPointer, c: Int, kRows: Int, rowBytes: Int, count: Int,
-                                lo: SIMD8<Float>, hi: SIMD8<Float>) {
-    depthwiseW5S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: 8, kRows: kRows, rowBytes: rowBytes,
-                      colBytes: 32, pixels: 8, stored: count, lo: lo, hi: hi)
+private func depthwiseW5S1Strip(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, kRows: Int, rowBytes: Int, count: Int,
+    lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
+    depthwiseW5S1Body(
+        x: x, weights: weights, bias: bias, y: y, c: c, vecC: 8, kRows: kRows, rowBytes: rowBytes,
+        colBytes: 32, pixels: 8, stored: count, lo: lo, hi: hi)
 }
 
 @inline(never)
-private func depthwiseW3S1Strip(x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
-                                y: UnsafeMutableRawPointer, c: Int, kRows: Int, rowBytes: Int, count: Int,
-                                lo: SIMD8<Float>, hi: SIMD8<Float>) {
-    depthwiseW3S1Body(x: x, weights: weights, bias: bias, y: y, c: c, vecC: 8, kRows: kRows, rowBytes: rowBytes,
-                      colBytes: 32, pixels: 8, stored: count, lo: lo, hi: hi)
+private func depthwiseW3S1Strip(
+    x: UnsafeRawPointer, weights: UnsafeRawPointer, bias: UnsafeRawPointer?,
+    y: UnsafeMutableRawPointer, c: Int, kRows: Int, rowBytes: Int, count: Int,
+    lo: SIMD8<Float>, hi: SIMD8<Float>
+) {
+    depthwiseW3S1Body(
+        x: x, weights: weights, bias: bias, y: y, c: c, vecC: 8, kRows: kRows, rowBytes: rowBytes,
+        colBytes: 32, pixels: 8, stored: count, lo: lo, hi: hi)
 }

@@ -36,8 +36,11 @@ final class BinaryKernel: Kernel, @unchecked Sendable {
                 var oa = 0, ob = 0
                 for d in 0..<(rank - 1) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d] }
                 let yr = py + r * inner
-                if isAdd { for j in 0..<inner { yr[j] = pa[oa + j * ia] + pb[ob + j * ib] } }
-                else { for j in 0..<inner { yr[j] = pa[oa + j * ia] * pb[ob + j * ib] } }
+                if isAdd {
+                    for j in 0..<inner { yr[j] = pa[oa + j * ia] + pb[ob + j * ib] }
+                } else {
+                    for j in 0..<inner { yr[j] = pa[oa + j * ia] * pb[ob + j * ib] }
+                }
                 var d = rank - 2
                 while d >= 0 { idx[d] += 1; if idx[d] < out[d] { break }; idx[d] = 0; d -= 1 }
             }

@@ -25,7 +25,8 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
     /// PReLU, pointwise project, channels matching.
     init?(expand: Conv2DKernel?, depthwise: Conv2DKernel, project: Conv2DKernel) {
         guard expand?.isPointwise ?? true, depthwise.isDepthwise, depthwise.slopes == nil, project.isPointwise,
-              expand.map({ $0.cout == depthwise.cin }) ?? true, project.cin == depthwise.cout else { return nil }
+            expand.map({ $0.cout == depthwise.cin }) ?? true, project.cin == depthwise.cout
+        else { return nil }
         self.expand = expand; self.depthwise = depthwise; self.project = project
         leadingWeights = (expand ?? depthwise).leadingWeights
         afterExpand = depthwise.leadingWeights + project.leadingWeights
@@ -82,19 +83,22 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
                     if let expand {
                         if b != image || r0 < base || r0 > filled { image = b; base = r0; filled = r0 }
                         if r1 - base > capacity {
-                            UnsafeMutableRawPointer(rows).copyMemory(from: rows + (r0 - base) * rowFloats,  // may overlap: memmove
-                                                                      byteCount: (filled - r0) * rowFloats * 4)
+                            UnsafeMutableRawPointer(rows).copyMemory(
+                                from: rows + (r0 - base) * rowFloats,  // may overlap: memmove
+                                byteCount: (filled - r0) * rowFloats * 4)
                             base = r0
                         }
                         if filled < r1 {
-                            expand.pointwise(source + (b * h + filled) * w * c, pixels: (r1 - filled) * w,
-                                             into: rows + (filled - base) * rowFloats)
+                            expand.pointwise(
+                                source + (b * h + filled) * w * c, pixels: (r1 - filled) * w,
+                                into: rows + (filled - base) * rowFloats)
                             filled = r1
                         }
                         bandInput = rows + (r0 - base) * rowFloats
                     }
-                    depthwise.depthwise(x: bandInput, n: 1, h: r1 - r0, w: w, y: dwOut, oh: count, ow: ow,
-                                        pt: pt + r0 - oy0 * sh, pl: pl)
+                    depthwise.depthwise(
+                        x: bandInput, n: 1, h: r1 - r0, w: w, y: dwOut, oh: count, ow: ow,
+                        pt: pt + r0 - oy0 * sh, pl: pl)
                     project.pointwise(dwOut, pixels: count * ow, into: out + (b * oh + oy0) * ow * cout)
                 }
             }
@@ -108,8 +112,10 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
     ///
     /// Each conv prefetches the weights of the one after it as it finishes (Prefetch): the expand
     /// the depthwise's and the project's first, the project the next image's expand, or `next`.
-    private func runImageByImage(_ x: Tensor, n: Int, h: Int, w: Int, oh: Int, ow: Int, pt: Int, pl: Int,
-                                 then next: Prefetch, _ arena: Arena) -> Tensor {
+    private func runImageByImage(
+        _ x: Tensor, n: Int, h: Int, w: Int, oh: Int, ow: Int, pt: Int, pl: Int,
+        then next: Prefetch, _ arena: Arena
+    ) -> Tensor {
         let mid = depthwise.cin, c = x.dim(-1), cout = project.cout
         let expandedFloats = expand == nil ? 0 : (h * w * mid + 15) & ~15
         let perPart = expandedFloats + ((oh * ow * mid + 15) & ~15)
@@ -131,8 +137,9 @@ final class InvertedResidualKernel: Kernel, @unchecked Sendable {
                         input = expanded
                     }
                     depthwise.depthwise(x: input, n: 1, h: h, w: w, y: filtered, oh: oh, ow: ow, pt: pt, pl: pl)
-                    project.pointwise(filtered, pixels: oh * ow, into: out + b * oh * ow * cout,
-                                      then: b + 1 < images.upperBound ? nextImage : next)
+                    project.pointwise(
+                        filtered, pixels: oh * ow, into: out + b * oh * ow * cout,
+                        then: b + 1 < images.upperBound ? nextImage : next)
                 }
             }
         }

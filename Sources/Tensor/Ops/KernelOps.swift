@@ -10,8 +10,9 @@ let kernelOps: [String: OpFactory] = [
         guard let bn = try BatchNormParams(spec: spec, prefix: "bn", channels: c) else {
             throw TensorError.missing("batchnorm: bn.mean and bn.var")
         }
-        return ChannelAffineKernel(scale: bn.scale, shift: bn.shift,
-                                   activation: try Activation(name: spec.params["activation"]?.string))
+        return ChannelAffineKernel(
+            scale: bn.scale, shift: bn.shift,
+            activation: try Activation(name: spec.params["activation"]?.string))
     },
     "prelu": { PReLUKernel(slope: try $0.tensor("slope")) },
     "relu": { _ in ActivationKernel(.relu) },

@@ -27,8 +27,11 @@ final class LinearKernel: Kernel, @unchecked Sendable {
         panels = TensorStorage(count: (widePanels * 24 + narrowPanels * 8) * k)  // zero-filled: padding columns stay 0
         for o in 0..<outFeatures {
             let dst: Int
-            if o < widePanels * 24 { dst = (o / 24 * k) * 24 + o % 24 }
-            else { let c = o - widePanels * 24; dst = widePanels * 24 * k + (c / 8 * k) * 8 + c % 8 }
+            if o < widePanels * 24 {
+                dst = (o / 24 * k) * 24 + o % 24
+            } else {
+                let c = o - widePanels * 24; dst = widePanels * 24 * k + (c / 8 * k) * 8 + c % 8
+            }
             let step = o < widePanels * 24 ? 24 : 8
             for i in 0..<k { panels.base[dst + i * step] = weight.data[o * k + i] }
         }
@@ -44,8 +47,9 @@ final class LinearKernel: Kernel, @unchecked Sendable {
         if m <= LinearKernel.smallBatch {
             smallBatch(x.data, m: m, y.data)
         } else {
-            BLAS.gemm(m: m, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
-                      b: weight.data, ldb: inFeatures, transB: true, c: y.data, ldc: outFeatures)
+            BLAS.gemm(
+                m: m, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
+                b: weight.data, ldb: inFeatures, transB: true, c: y.data, ldc: outFeatures)
         }
         biasActivate(y.data, rows: m, channels: outFeatures, bias: bias.map { UnsafePointer($0.data) }, activation)
         return y
@@ -139,8 +143,7 @@ final class LinearKernel: Kernel, @unchecked Sendable {
         @inline(__always) func store(_ r: Int, _ v: SIMD8<Float>) {
             guard r < rows else { return }
             let dst = y + (m0 + r) * n
-            if cols == 8 { UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD8<Float>.self) }
-            else { for j in 0..<cols { dst[j] = v[j] } }
+            if cols == 8 { UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD8<Float>.self) } else { for j in 0..<cols { dst[j] = v[j] } }
         }
         store(0, a0); store(1, a1); store(2, a2); store(3, a3)
         store(4, a4); store(5, a5); store(6, a6); store(7, a7)

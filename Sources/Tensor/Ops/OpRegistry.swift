@@ -16,7 +16,7 @@ public struct OpSpec: @unchecked Sendable {
     }
 
     public func optionalTensor(_ role: String) throws -> Tensor? {
-        if let name = params[role]?.string { 
+        if let name = params[role]?.string {
             guard let t = try lookup(name) else { throw TensorError.missing("op \(op): \(role) tensor \(name)") }
             return t
         }

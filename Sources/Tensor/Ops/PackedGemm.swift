@@ -28,12 +28,13 @@ enum GemmTile {
 /// built for Haswell: the check itself must run on any CPU.
 let cpuHasAVX512: Bool = {
     #if arch(x86_64) && os(Linux)
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-    let flags = Set(line.split(separator: " ").map(String.init))
-    return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
     #else
-    return false
+        return false
     #endif
 }()
 
@@ -47,26 +48,30 @@ let cpuHasAVX512: Bool = {
 /// `prefetch`: the AVX-512 pair tile also asks for one 64-byte line of it per k step, into L2
 /// (packedGemm points it at weights it needs next); pass it for one pair at a time.
 @inline(__always)
-func gemmPanels(_ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
-                table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
-                segments: Int, segmentLength: Int, segmentStride: Int = 0,
-                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
-                runLength: Int = GemmTile.rows, runStride: Int = 0, prefetch: UnsafeRawBufferPointer? = nil) {
+func gemmPanels(
+    _ panels: Range<Int>, of b: PackedPanels, n: Int, rows: Int,
+    table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
+    segments: Int, segmentLength: Int, segmentStride: Int = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue,
+    runLength: Int = GemmTile.rows, runStride: Int = 0, prefetch: UnsafeRawBufferPointer? = nil
+) {
     var p = panels.lowerBound
     while p < panels.upperBound {
         let col = p * GemmTile.cols
         if GemmTile.avx512 && rows > 2 && p + 1 < panels.upperBound && n - (p + 1) * GemmTile.cols > GemmTile.Vector.scalarCount {
-            gemmTile512(rows: rows, cols: min(2 * GemmTile.cols, n - col), table: table, tableStride: tableStride,
-                        segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
-                        panel0: b.panel(p), panel1: b.panel(p + 1), c: c + col, ldc: ldc,
-                        bias: epilogue.bias.map { $0 + col }, slopes: epilogue.slopes.map { $0 + col },
-                        lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride, prefetch: prefetch)
+            gemmTile512(
+                rows: rows, cols: min(2 * GemmTile.cols, n - col), table: table, tableStride: tableStride,
+                segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
+                panel0: b.panel(p), panel1: b.panel(p + 1), c: c + col, ldc: ldc,
+                bias: epilogue.bias.map { $0 + col }, slopes: epilogue.slopes.map { $0 + col },
+                lo: epilogue.lo, hi: epilogue.hi, runLength: runLength, runStride: runStride, prefetch: prefetch)
             p += 2
         } else {
-            gemmTile(rows: rows, cols: min(GemmTile.cols, n - col), table: table, tableStride: tableStride,
-                     segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
-                     panel: b.panel(p), c: c + col, ldc: ldc, epilogue: epilogue, column0: col,
-                     runLength: runLength, runStride: runStride)
+            gemmTile(
+                rows: rows, cols: min(GemmTile.cols, n - col), table: table, tableStride: tableStride,
+                segments: segments, segmentLength: segmentLength, segmentStride: segmentStride,
+                panel: b.panel(p), c: c + col, ldc: ldc, epilogue: epilogue, column0: col,
+                runLength: runLength, runStride: runStride)
             p += 1
         }
     }
@@ -107,8 +112,10 @@ struct GemmEpilogue: @unchecked Sendable {
     static let none = GemmEpilogue(bias: nil, slopes: nil, lo: -.infinity, hi: .infinity)
 
     /// The part of `activation` a tile applies, and what a separate pass must still apply.
-    static func split(_ activation: Activation, bias: UnsafePointer<Float>?,
-                      slopes: UnsafePointer<Float>? = nil) -> (GemmEpilogue, Activation) {
+    static func split(
+        _ activation: Activation, bias: UnsafePointer<Float>?,
+        slopes: UnsafePointer<Float>? = nil
+    ) -> (GemmEpilogue, Activation) {
         switch activation {
         case .identity: return (GemmEpilogue(bias: bias, slopes: slopes, lo: -.infinity, hi: .infinity), .identity)
         case .relu: return (GemmEpilogue(bias: bias, slopes: slopes, lo: 0, hi: .infinity), .identity)
@@ -153,24 +160,29 @@ func clamp(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float) -> SIMD8<Float> {
 /// run instead of per tile: small-K convs (3x3 on 1-3 channels) spent more on the calls than on
 /// their multiply-adds.
 @inline(__always)
-func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
-              segments: Int, segmentLength: Int, segmentStride: Int = 0,
-              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-              epilogue: GemmEpilogue, column0: Int, runLength: Int = GemmTile.rows, runStride: Int = 0) {
+func gemmTile(
+    rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int = GemmTile.rows,
+    segments: Int, segmentLength: Int, segmentStride: Int = 0,
+    panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    epilogue: GemmEpilogue, column0: Int, runLength: Int = GemmTile.rows, runStride: Int = 0
+) {
     if rows <= 2 && runLength <= GemmTile.rows {
-        thinTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
-                 segmentLength: segmentLength, segmentStride: segmentStride,
-                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
+        thinTile(
+            rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+            segmentLength: segmentLength, segmentStride: segmentStride,
+            panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0)
     } else if cols <= GemmTile.Vector.scalarCount {
-        narrowTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
-                   segmentLength: segmentLength, segmentStride: segmentStride,
-                   panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
-                   runLength: runLength, runStride: runStride)
+        narrowTile(
+            rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+            segmentLength: segmentLength, segmentStride: segmentStride,
+            panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+            runLength: runLength, runStride: runStride)
     } else {
-        wideTile(rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
-                 segmentLength: segmentLength, segmentStride: segmentStride,
-                 panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
-                 runLength: runLength, runStride: runStride)
+        wideTile(
+            rows: rows, cols: cols, table: table, tableStride: tableStride, segments: segments,
+            segmentLength: segmentLength, segmentStride: segmentStride,
+            panel: panel, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+            runLength: runLength, runStride: runStride)
     }
 }
 
@@ -179,10 +191,12 @@ func gemmTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
 // accumulators. Panels, bias and slopes are 64-byte aligned, so they are read as typed vectors.
 
 @inline(never)
-func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
-              segmentLength: Int, segmentStride: Int,
-              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-              epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int) {
+func wideTile(
+    rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+    segmentLength: Int, segmentStride: Int,
+    panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int
+) {
     typealias V = GemmTile.Vector
     var start = 0
     while true {
@@ -209,18 +223,21 @@ func wideTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
                 kk &+= 1
             }
         }
-        finishTile(rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
-                   c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
+        finishTile(
+            rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
+            c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51)
         if start + GemmTile.rows >= runLength { return }
         start = min(start + GemmTile.rows, runLength - GemmTile.rows)
     }
 }
 
 @inline(never)
-func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
-                segmentLength: Int, segmentStride: Int,
-                panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int) {
+func narrowTile(
+    rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+    segmentLength: Int, segmentStride: Int,
+    panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    epilogue: GemmEpilogue, column0: Int, runLength: Int, runStride: Int
+) {
     typealias V = GemmTile.Vector
     var start = 0
     while true {
@@ -244,8 +261,9 @@ func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>
             }
         }
         let z = V()
-        finishTile(rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
-                   c00, z, c10, z, c20, z, c30, z, c40, z, c50, z)
+        finishTile(
+            rows: rows, cols: cols, c: c + start * ldc, ldc: ldc, epilogue: epilogue, column0: column0,
+            c00, z, c10, z, c20, z, c30, z, c40, z, c50, z)
         if start + GemmTile.rows >= runLength { return }
         start = min(start + GemmTile.rows, runLength - GemmTile.rows)
     }
@@ -254,10 +272,12 @@ func narrowTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>
 /// The last one or two rows of a GEMM whose row count is not a multiple of 6 (7x7 maps: 49 rows =
 /// 8 tiles + 1 row): a third of a full tile's multiply-adds instead of all of them.
 @inline(never)
-func thinTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
-              segmentLength: Int, segmentStride: Int,
-              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-              epilogue: GemmEpilogue, column0: Int) {
+func thinTile(
+    rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, tableStride: Int, segments: Int,
+    segmentLength: Int, segmentStride: Int,
+    panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    epilogue: GemmEpilogue, column0: Int
+) {
     typealias V = GemmTile.Vector
     var c00 = V(), c01 = V(), c10 = V(), c11 = V()
     var b = UnsafePointer<V>(OpaquePointer(panel))
@@ -277,16 +297,19 @@ func thinTile(rows: Int, cols: Int, table: UnsafePointer<UnsafePointer<Float>>, 
         }
     }
     let z = V()
-    finishTile(rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
-               c00, c01, c10, c11, z, z, z, z, z, z, z, z)
+    finishTile(
+        rows: rows, cols: cols, c: c, ldc: ldc, epilogue: epilogue, column0: column0,
+        c00, c01, c10, c11, z, z, z, z, z, z, z, z)
 }
 
 /// Epilogue (bias, PReLU, clamp) and store of a finished tile: row r is (vr0, vr1).
 @inline(__always)
-private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, column0: Int,
-                        _ c00: SIMD8<Float>, _ c01: SIMD8<Float>, _ c10: SIMD8<Float>, _ c11: SIMD8<Float>,
-                        _ c20: SIMD8<Float>, _ c21: SIMD8<Float>, _ c30: SIMD8<Float>, _ c31: SIMD8<Float>,
-                        _ c40: SIMD8<Float>, _ c41: SIMD8<Float>, _ c50: SIMD8<Float>, _ c51: SIMD8<Float>) {
+private func finishTile(
+    rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, column0: Int,
+    _ c00: SIMD8<Float>, _ c01: SIMD8<Float>, _ c10: SIMD8<Float>, _ c11: SIMD8<Float>,
+    _ c20: SIMD8<Float>, _ c21: SIMD8<Float>, _ c30: SIMD8<Float>, _ c31: SIMD8<Float>,
+    _ c40: SIMD8<Float>, _ c41: SIMD8<Float>, _ c50: SIMD8<Float>, _ c51: SIMD8<Float>
+) {
     typealias V = GemmTile.Vector
     let lanes = V.scalarCount
     var c00 = c00, c01 = c01, c10 = c10, c11 = c11, c20 = c20, c21 = c21
@@ -340,8 +363,10 @@ private func finishTile(rows: Int, cols: Int, c: UnsafeMutablePointer<Float>, ld
 /// it, a slice each: the next pair, and after the last pair `next` (the next op's first weights),
 /// started just early enough that the last sweep's tiles can still cover it.
 @inline(__always)
-func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
-                c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, then next: Prefetch = Prefetch()) {
+func packedGemm(
+    m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
+    c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, then next: Prefetch = Prefetch()
+) {
     let tiles = (m + GemmTile.rows - 1) / GemmTile.rows
     let panelsPerChunk = max(2, (192 << 10) / max(1, b.k * GemmTile.cols * 4)) & ~1  // whole pairs
     let threads = Engine.intraOpThreads
@@ -378,18 +403,20 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                     if runForm {
                         // One call: its slice may stop at a piece's end; the next sweep goes on from there.
                         let piece = slice(covered, end)
-                        gemmPanels(pairPanels, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
-                                   segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                                   runLength: runRows, runStride: lda, prefetch: piece)
+                        gemmPanels(
+                            pairPanels, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
+                            segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                            runLength: runRows, runStride: lda, prefetch: piece)
                         covered += piece?.count ?? 0
                     } else {
                         for tile in tileRange {
                             let t0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - t0)
                             for r in 0..<GemmTile.rows { table[r] = a + (t0 + min(r, rows - 1)) * lda }
                             let from = covered + (tile - tileRange.lowerBound) * lineSpan
-                            gemmPanels(pairPanels, of: b, n: b.n, rows: rows, table: UnsafePointer(table.baseAddress!),
-                                       segments: 1, segmentLength: b.k, c: c + t0 * ldc, ldc: ldc, epilogue: epilogue,
-                                       prefetch: slice(from, min(end, from + lineSpan)))
+                            gemmPanels(
+                                pairPanels, of: b, n: b.n, rows: rows, table: UnsafePointer(table.baseAddress!),
+                                segments: 1, segmentLength: b.k, c: c + t0 * ldc, ldc: ldc, epilogue: epilogue,
+                                prefetch: slice(from, min(end, from + lineSpan)))
                         }
                         covered = max(covered, end)
                     }
@@ -397,18 +424,20 @@ func packedGemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedPanels,
                 return
             }
             if runForm {
-                gemmPanels(panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
-                           segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
-                           runLength: runRows, runStride: lda)
+                gemmPanels(
+                    panelRange, of: b, n: b.n, rows: GemmTile.rows, table: UnsafePointer(table.baseAddress!),
+                    segments: 1, segmentLength: b.k, c: c + r0 * ldc, ldc: ldc, epilogue: epilogue,
+                    runLength: runRows, runStride: lda)
                 return
             }
             for chunk in stride(from: panelRange.lowerBound, to: panelRange.upperBound, by: panelsPerChunk) {
                 for tile in tileRange {
                     let t0 = tile * GemmTile.rows, rows = min(GemmTile.rows, m - t0)
                     for r in 0..<GemmTile.rows { table[r] = a + (t0 + min(r, rows - 1)) * lda }
-                    gemmPanels(chunk..<min(panelRange.upperBound, chunk + panelsPerChunk), of: b, n: b.n, rows: rows,
-                               table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
-                               c: c + t0 * ldc, ldc: ldc, epilogue: epilogue)
+                    gemmPanels(
+                        chunk..<min(panelRange.upperBound, chunk + panelsPerChunk), of: b, n: b.n, rows: rows,
+                        table: UnsafePointer(table.baseAddress!), segments: 1, segmentLength: b.k,
+                        c: c + t0 * ldc, ldc: ldc, epilogue: epilogue)
                 }
             }
         }

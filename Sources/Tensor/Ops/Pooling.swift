@@ -22,8 +22,9 @@ final class PoolKernel: Kernel, @unchecked Sendable {
         let x = try single(inputs)
         let (n, h, w, c) = try x.nhwc()
         let (oh, ow, pt, pl) = try window.geometry(h: h, w: w, ceil: ceil)
-        let (_, _, pb, pr) = window.padding.resolve(h: h, w: w, kh: window.kh, kw: window.kw,
-                                                    sh: window.sh, sw: window.sw, dh: window.dh, dw: window.dw)
+        let (_, _, pb, pr) = window.padding.resolve(
+            h: h, w: w, kh: window.kh, kw: window.kw,
+            sh: window.sh, sw: window.sw, dh: window.dh, dw: window.dw)
         let y = arena.tensor([n, oh, ow, c], layout: .nhwc)
         let kh = window.kh, kw = window.kw, sh = window.sh, sw = window.sw, dh = window.dh, dw = window.dw
         let isMax = mode == .max, countIncludePad = countIncludePad
@@ -42,9 +43,10 @@ final class PoolKernel: Kernel, @unchecked Sendable {
                     oxB = ow
                     while oxB > oxA && (oxB - 1) * sw - pl + (kw - 1) * dw >= w { oxB -= 1 }
                     if oxB > oxA {
-                        maxPoolRun(xp + ((b * h + y0 + kyLo * dh) * w + oxA * sw - pl) * c, out: yp + (row * ow + oxA) * c,
-                                   pixels: oxB - oxA, c: c, kRows: kyHi - kyLo, kw: kw,
-                                   rowStep: dh * w * c, tapStep: dw * c, pixelStep: sw * c)
+                        maxPoolRun(
+                            xp + ((b * h + y0 + kyLo * dh) * w + oxA * sw - pl) * c, out: yp + (row * ow + oxA) * c,
+                            pixels: oxB - oxA, c: c, kRows: kyHi - kyLo, kw: kw,
+                            rowStep: dh * w * c, tapStep: dw * c, pixelStep: sw * c)
                     }
                 }
                 for ox in 0..<ow where ox < oxA || ox >= oxB {
@@ -61,8 +63,9 @@ final class PoolKernel: Kernel, @unchecked Sendable {
                         }
                         scale = 1 / Float(max(divisor, 1))
                     }
-                    poolPixel(xp + b * h * w * c, w: w, c: c, y0: y0, x0: x0, dh: dh, dw: dw,
-                              ky: kyLo..<max(kyLo, kyHi), kx: kxLo..<max(kxLo, kxHi), isMax: isMax, scale: scale, out: out)
+                    poolPixel(
+                        xp + b * h * w * c, w: w, c: c, y0: y0, x0: x0, dh: dh, dw: dw,
+                        ky: kyLo..<max(kyLo, kyHi), kx: kxLo..<max(kxLo, kxHi), isMax: isMax, scale: scale, out: out)
                 }
             }
         }
@@ -73,8 +76,10 @@ final class PoolKernel: Kernel, @unchecked Sendable {
     /// or the sum times `scale` over the window cells inside the image. `isMax` is fixed per
     /// kernel, so the branch in `combine` is hoisted out of the loops.
     @inline(__always)
-    private func poolPixel(_ image: UnsafePointer<Float>, w: Int, c: Int, y0: Int, x0: Int, dh: Int, dw: Int,
-                           ky: Range<Int>, kx: Range<Int>, isMax: Bool, scale: Float, out: UnsafeMutablePointer<Float>) {
+    private func poolPixel(
+        _ image: UnsafePointer<Float>, w: Int, c: Int, y0: Int, x0: Int, dh: Int, dw: Int,
+        ky: Range<Int>, kx: Range<Int>, isMax: Bool, scale: Float, out: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         let rowStep = dh * w * c, colStep = dw * c
         let first = image + ((y0 + ky.lowerBound * dh) * w + x0 + kx.lowerBound * dw) * c
@@ -147,8 +152,10 @@ final class PoolKernel: Kernel, @unchecked Sendable {
 /// even 16 channels give four independent max chains; the lane-wise max compiles to vmaxps,
 /// which, like the per-pixel path, skips a NaN in the input (it keeps the running maximum).
 @inline(never)
-private func maxPoolRun(_ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, pixels: Int, c: Int,
-                        kRows: Int, kw: Int, rowStep: Int, tapStep: Int, pixelStep: Int) {
+private func maxPoolRun(
+    _ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, pixels: Int, c: Int,
+    kRows: Int, kw: Int, rowStep: Int, tapStep: Int, pixelStep: Int
+) {
     typealias V = SIMD8<Float>
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) func maxed(_ acc: V, _ v: V) -> V {

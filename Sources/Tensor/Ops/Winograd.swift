@@ -52,8 +52,10 @@ struct Winograd3x3: @unchecked Sendable {
 
     /// y [n, oh, ow, cout] from x [n, h, w, cin]; padding top/left (pt, pl), the rest implied by
     /// oh/ow. The epilogue (bias, PReLU, clamp) is applied to each output vector before it is stored.
-    func run(x: UnsafePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
-             pt: Int, pl: Int, epilogue: GemmEpilogue, arena: Arena) {
+    func run(
+        x: UnsafePointer<Float>, n: Int, h: Int, w: Int, y: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
+        pt: Int, pl: Int, epilogue: GemmEpilogue, arena: Arena
+    ) {
         let tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2
         let perBlock = min(tilesPerBlock, (tilesW + GemmTile.rows - 1) / GemmTile.rows * GemmTile.rows)
         let blocksPerRow = (tilesW + perBlock - 1) / perBlock
@@ -68,11 +70,13 @@ struct Winograd3x3: @unchecked Sendable {
                     let row = block / blocksPerRow, tx0 = block % blocksPerRow * perBlock
                     let b = row / tilesH, ty = row % tilesH
                     let count = min(perBlock, tilesW - tx0)
-                    transformInput(x: x + b * h * w * cin, h: h, w: w, iy0: 2 * ty - pt, ix0: 2 * tx0 - pl,
-                                   tiles: count, stride: perBlock, v: v)
+                    transformInput(
+                        x: x + b * h * w * cin, h: h, w: w, iy0: 2 * ty - pt, ix0: 2 * tx0 - pl,
+                        tiles: count, stride: perBlock, v: v)
                     multiply(v: v, m: m, tiles: count, stride: perBlock)
-                    transformOutput(m: m, tiles: count, stride: perBlock, y: y + b * oh * ow * cout,
-                                    oh: oh, ow: ow, oy: 2 * ty, ox0: 2 * tx0, epilogue: epilogue)
+                    transformOutput(
+                        m: m, tiles: count, stride: perBlock, y: y + b * oh * ow * cout,
+                        oh: oh, ow: ow, oy: 2 * ty, ox0: 2 * tx0, epilogue: epilogue)
                 }
             }
         }
@@ -81,8 +85,10 @@ struct Winograd3x3: @unchecked Sendable {
     /// V[ξ][t][c] = (Bᵀ d B)[ξ] for the 4x4 input tile at (iy0, ix0 + 2t); zeros outside the image
     /// and in the padded channel tail.
     @inline(never)  // its own function: inlined into run, the SIMD loads/stores stopped inlining
-    private func transformInput(x: UnsafePointer<Float>, h: Int, w: Int, iy0: Int, ix0: Int, tiles: Int, stride: Int,
-                                v: UnsafeMutablePointer<Float>) {
+    private func transformInput(
+        x: UnsafePointer<Float>, h: Int, w: Int, iy0: Int, ix0: Int, tiles: Int, stride: Int,
+        v: UnsafeMutablePointer<Float>
+    ) {
         let plane = stride * cinPadded, lanes = V.scalarCount, cin = cin
         for t in 0..<tiles {
             let tx = ix0 + 2 * t
@@ -134,9 +140,10 @@ struct Winograd3x3: @unchecked Sendable {
                 while t0 < tiles {
                     let rows = min(GemmTile.rows, tiles - t0)
                     for r in 0..<GemmTile.rows { table[r] = UnsafePointer(vx + (t0 + min(r, rows - 1)) * cinPadded) }
-                    gemmPanels(0..<u[xi].panelCount, of: u[xi], n: u[xi].panelCount * GemmTile.cols, rows: rows,
-                               table: tableBase, segments: 1, segmentLength: cinPadded,
-                               c: mx + t0 * mStride, ldc: mStride, epilogue: .none)
+                    gemmPanels(
+                        0..<u[xi].panelCount, of: u[xi], n: u[xi].panelCount * GemmTile.cols, rows: rows,
+                        table: tableBase, segments: 1, segmentLength: cinPadded,
+                        c: mx + t0 * mStride, ldc: mStride, epilogue: .none)
                     t0 += GemmTile.rows
                 }
             }
@@ -146,8 +153,10 @@ struct Winograd3x3: @unchecked Sendable {
     /// Y = Aᵀ M A (Aᵀ = [[1,1,1,0],[0,1,-1,-1]]) + bias, clamped; stores the 2x2 outputs of each
     /// tile that fall inside the output.
     @inline(never)
-    private func transformOutput(m: UnsafeMutablePointer<Float>, tiles: Int, stride: Int, y: UnsafeMutablePointer<Float>,
-                                 oh: Int, ow: Int, oy: Int, ox0: Int, epilogue: GemmEpilogue) {
+    private func transformOutput(
+        m: UnsafeMutablePointer<Float>, tiles: Int, stride: Int, y: UnsafeMutablePointer<Float>,
+        oh: Int, ow: Int, oy: Int, ox0: Int, epilogue: GemmEpilogue
+    ) {
         let plane = stride * mStride, lanes = V.scalarCount, cout = cout
         let lo = epilogue.lo, hi = epilogue.hi
         let clamps = lo > -.infinity || hi < .infinity
@@ -176,8 +185,7 @@ struct Winograd3x3: @unchecked Sendable {
                 @inline(__always) func store(_ i: Int, _ j: Int, _ value: V) {
                     guard i < rows, j < cols else { return }
                     let p = y + ((oy + i) * ow + ox + j) * cout + cb
-                    if n == lanes { UnsafeMutableRawPointer(p).storeBytes(of: value, as: V.self) }
-                    else { for l in 0..<n { p[l] = value[l] } }
+                    if n == lanes { UnsafeMutableRawPointer(p).storeBytes(of: value, as: V.self) } else { for l in 0..<n { p[l] = value[l] } }
                 }
                 store(0, 0, y00); store(0, 1, y01); store(1, 0, y10); store(1, 1, y11)
                 cb += lanes

@@ -74,15 +74,15 @@ public final class ModelPackage: @unchecked Sendable {
         let file = try weightFile(forNetwork: name)
         let decl = manifest["networks"]![name]!
         let net: Network
-        do { net = try Network(manifest: manifest, network: name, weights: file) }
-        catch { throw ModelPackageError("network \(name): \(error)") }
+        do { net = try Network(manifest: manifest, network: name, weights: file) } catch { throw ModelPackageError("network \(name): \(error)") }
         let arena = Arena(bytes: 1 << 16)
         let probes = net.inputs.map { input -> Tensor in
             // A free dimension gets the smallest size every declared network accepts (P-Net: 12).
             Tensor(zeros: [1] + input.shape.map { $0 ?? 12 }, layout: .nhwc)
         }
-        do { _ = try net.run(probes, arena: arena) }
-        catch { throw ModelPackageError("network \(name) does not run on its declared input: \(error)\(tensorHint(decl, error))") }
+        do { _ = try net.run(probes, arena: arena) } catch {
+            throw ModelPackageError("network \(name) does not run on its declared input: \(error)\(tensorHint(decl, error))")
+        }
         return net
     }
 

@@ -10,7 +10,7 @@ enum SHA256 {
             if let base = bytes.baseAddress {
                 _ = COpenSSL.SHA256(base.assumingMemoryBound(to: UInt8.self), bytes.count, out.baseAddress)
             } else {
-                let none: [UInt8] = [0]   // empty input: any valid pointer with length 0
+                let none: [UInt8] = [0]  // empty input: any valid pointer with length 0
                 _ = none.withUnsafeBufferPointer { COpenSSL.SHA256($0.baseAddress, 0, out.baseAddress) }
             }
         }

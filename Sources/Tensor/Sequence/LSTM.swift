@@ -10,16 +10,16 @@ import COpenBLAS
 /// inside the recurrence (a GEMV for batch 1), and the cell update is one SIMD pass over the gates.
 public final class LSTMKernel: Kernel {
     struct Cell {
-        let wIh: Tensor       // [4H, width]
-        let wHhT: Tensor      // [H, 4H]: W_hh transposed at load (see the recurrence)
-        let bias: Tensor      // [4H] = bias_ih + bias_hh
+        let wIh: Tensor  // [4H, width]
+        let wHhT: Tensor  // [H, 4H]: W_hh transposed at load (see the recurrence)
+        let bias: Tensor  // [4H] = bias_ih + bias_hh
     }
 
     public let inputSize: Int
     public let hidden: Int
     public let layers: Int
     public let directions: Int
-    let cells: [Cell]         // [layer * directions + direction]
+    let cells: [Cell]  // [layer * directions + direction]
 
     public init(_ spec: OpSpec) throws {
         hidden = try spec.boundedInt("hidden_size")
@@ -59,14 +59,16 @@ public final class LSTMKernel: Kernel {
         guard inputs.count == 1 || inputs.count == 3 else {
             throw TensorError.invalid("lstm: expected inputs x or x, h0, c0; got \(inputs.count)")
         }
-        let r = try forward(inputs[0], h0: inputs.count == 3 ? inputs[1] : nil,
-                            c0: inputs.count == 3 ? inputs[2] : nil, arena)
+        let r = try forward(
+            inputs[0], h0: inputs.count == 3 ? inputs[1] : nil,
+            c0: inputs.count == 3 ? inputs[2] : nil, arena)
         return [r.y, r.h, r.c]
     }
 
     /// y [B, T, dirs*H], h_n and c_n [layers*dirs, B, H]; all from the arena.
     public func forward(_ x: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, _ arena: Arena) throws
-        -> (y: Tensor, h: Tensor, c: Tensor) {
+        -> (y: Tensor, h: Tensor, c: Tensor)
+    {
         guard x.rank == 3, x.dim(2) == inputSize, x.dim(0) > 0, x.dim(1) > 0 else {
             throw TensorError.shape("lstm: x has shape \(x.shape), expected [B>0, T>0, \(inputSize)]")
         }
@@ -89,9 +91,10 @@ public final class LSTMKernel: Kernel {
             // run side by side (one fork per layer, not per step).
             Engine.parallelRanges(directions, minimumPerPart: 1) { range in
                 for d in range {
-                    recur(cells[layer * directions + d], reverse: d == 1, x: layerIn, width: layerWidth, B: B, T: T,
-                          gates: gates + d * B * T * G, h: hN.data + (layer * directions + d) * B * H,
-                          c: cN.data + (layer * directions + d) * B * H, out: out + d * H, ldy: directions * H)
+                    recur(
+                        cells[layer * directions + d], reverse: d == 1, x: layerIn, width: layerWidth, B: B, T: T,
+                        gates: gates + d * B * T * G, h: hN.data + (layer * directions + d) * B * H,
+                        c: cN.data + (layer * directions + d) * B * H, out: out + d * H, ldy: directions * H)
                 }
             }
             input = UnsafePointer(y.data)
@@ -102,15 +105,18 @@ public final class LSTMKernel: Kernel {
 
     /// One direction of one layer over all steps: gates = x W_ih^T for every (batch, step) row in
     /// one GEMM, then per step gates += h W_hh^T and the cell update; h_t goes to out[b, t].
-    func recur(_ cell: Cell, reverse: Bool, x: UnsafePointer<Float>, width: Int, B: Int, T: Int,
-               gates: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
-               out: UnsafeMutablePointer<Float>, ldy: Int) {
+    func recur(
+        _ cell: Cell, reverse: Bool, x: UnsafePointer<Float>, width: Int, B: Int, T: Int,
+        gates: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+        out: UnsafeMutablePointer<Float>, ldy: Int
+    ) {
         let H = hidden, G = 4 * H
-        BLAS.gemm(m: B * T, n: G, k: width, a: x, lda: width, b: cell.wIh.data, ldb: width,
-                  transB: true, c: gates, ldc: G)
+        BLAS.gemm(
+            m: B * T, n: G, k: width, a: x, lda: width, b: cell.wIh.data, ldb: width,
+            transB: true, c: gates, ldc: G)
         for step in 0..<T {
             let t = reverse ? T - 1 - step : step
-            let g = gates + t * G          // batch row b at g + b*T*G
+            let g = gates + t * G  // batch row b at g + b*T*G
             // Gates += h W_hh^T, from W_hh^T [H, 4H]: OpenBLAS's axpy-style sgemv_n kernel on it is
             // faster than the dot-product sgemv on W_hh and than a hand-written 8-chain FMA loop
             // (benchmarks/RESULTS.md).
@@ -120,8 +126,9 @@ public final class LSTMKernel: Kernel {
                 BLAS.gemm(m: B, n: G, k: H, a: h, lda: H, b: cell.wHhT.data, ldb: G, c: g, ldc: T * G, accumulate: true)
             }
             for b in 0..<B {
-                lstmCell(gates: g + b * T * G, bias: cell.bias.data, h: h + b * H, c: c + b * H,
-                         out: out + (b * T + t) * ldy, hidden: H)
+                lstmCell(
+                    gates: g + b * T * G, bias: cell.bias.data, h: h + b * H, c: c + b * H,
+                    out: out + (b * T + t) * ldy, hidden: H)
             }
         }
     }
@@ -129,8 +136,10 @@ public final class LSTMKernel: Kernel {
 
 /// One LSTM step for one sequence: c = σ(f)c + σ(i)tanh(g); h = σ(o)tanh(c); h also written to `out`.
 @inlinable
-func lstmCell(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
-              c: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, hidden H: Int) {
+func lstmCell(
+    gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+    c: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, hidden H: Int
+) {
     var j = 0
     while j < H {
         let n = min(8, H - j)

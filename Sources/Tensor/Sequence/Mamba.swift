@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The Mamba block of mamba_ssm (`Mamba` module, Gu & Dao 2023) at inference:
@@ -20,13 +20,13 @@ import Darwin
 /// stay in L1.
 public final class MambaKernel: Kernel {
     public let dModel: Int, dInner: Int, dState: Int, dConv: Int, dtRank: Int
-    let inProj: Tensor, inBias: Tensor?          // [2Di, D], [2Di]
-    let convWeight: Tensor, convBias: Tensor     // [d_conv, Di] (tap-major, for channel-vector loads), [Di]
-    let xProj: Tensor                            // [R + 2N, Di]
-    let dtProj: Tensor, dtBias: Tensor           // [Di, R], [Di]
-    let negA: Tensor                             // [N, Di] = -exp(A_log)^T
-    let skip: Tensor                             // D [Di]
-    let outProj: Tensor, outBias: Tensor?        // [D, Di], [D]
+    let inProj: Tensor, inBias: Tensor?  // [2Di, D], [2Di]
+    let convWeight: Tensor, convBias: Tensor  // [d_conv, Di] (tap-major, for channel-vector loads), [Di]
+    let xProj: Tensor  // [R + 2N, Di]
+    let dtProj: Tensor, dtBias: Tensor  // [Di, R], [Di]
+    let negA: Tensor  // [N, Di] = -exp(A_log)^T
+    let skip: Tensor  // D [Di]
+    let outProj: Tensor, outBias: Tensor?  // [D, Di], [D]
 
     public init(_ spec: OpSpec) throws {
         let w = try spec.tensor("in_proj.weight")
@@ -80,8 +80,9 @@ public final class MambaKernel: Kernel {
         let B = x.dim(0), L = x.dim(1), rows = B * L, Di = dInner, N = dState, R = dtRank, W = R + 2 * N
         let xz = arena.floats(rows * 2 * Di)
         if let inBias { for r in 0..<rows { (xz + r * 2 * Di).update(from: inBias.data, count: 2 * Di) } }
-        BLAS.gemm(m: rows, n: 2 * Di, k: dModel, a: x.data, lda: dModel, b: inProj.data, ldb: dModel,
-                  transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
+        BLAS.gemm(
+            m: rows, n: 2 * Di, k: dModel, a: x.data, lda: dModel, b: inProj.data, ldb: dModel,
+            transB: true, c: xz, ldc: 2 * Di, accumulate: inBias != nil)
 
         let u = arena.floats(rows * Di)
         Engine.parallelRanges(rows, minimumPerPart: 32) { range in
@@ -99,15 +100,17 @@ public final class MambaKernel: Kernel {
         Engine.parallelRanges(B * blocks, minimumPerPart: 4) { range in
             for item in range {
                 let o = (item / blocks) * L, c = (item % blocks) * 8
-                scan(channel: c, lanes: min(8, Di - c), L: L, u: u + o * Di, dt: dt + o * Di,
-                     z: xz + o * 2 * Di + Di, bc: dbl + o * W + R, y: y + o * Di)
+                scan(
+                    channel: c, lanes: min(8, Di - c), L: L, u: u + o * Di, dt: dt + o * Di,
+                    z: xz + o * 2 * Di + Di, bc: dbl + o * W + R, y: y + o * Di)
             }
         }
 
         let out = arena.tensor([B, L, dModel])
         if let outBias { for r in 0..<rows { (out.data + r * dModel).update(from: outBias.data, count: dModel) } }
-        BLAS.gemm(m: rows, n: dModel, k: Di, a: y, lda: Di, b: outProj.data, ldb: Di,
-                  transB: true, c: out.data, ldc: dModel, accumulate: outBias != nil)
+        BLAS.gemm(
+            m: rows, n: dModel, k: Di, a: y, lda: Di, b: outProj.data, ldb: Di,
+            transB: true, c: out.data, ldc: dModel, accumulate: outBias != nil)
         return out
     }
 
@@ -131,19 +134,24 @@ public final class MambaKernel: Kernel {
     /// softplus on delta, the D skip and the SiLU(z) gate. `bc` points at B_t (then C_t) in row t of
     /// x_proj's output. The N state vectors and A columns live on the stack (L1) for all L steps.
     @inline(__always)
-    func scan(channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
-              z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    func scan(
+        channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
+        z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+    ) {
         let N = dState
         withUnsafeTemporaryAllocation(of: Float8.self, capacity: 2 * N) { buf in
-            scan(channel: c, lanes: lanes, L: L, u: u, dt: dt, z: z, bc: bc, y: y, s: buf.baseAddress!,
-                 a: buf.baseAddress! + N)
+            scan(
+                channel: c, lanes: lanes, L: L, u: u, dt: dt, z: z, bc: bc, y: y, s: buf.baseAddress!,
+                a: buf.baseAddress! + N)
         }
     }
 
     @inline(__always)
-    func scan(channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
-              z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-              s: UnsafeMutablePointer<Float8>, a: UnsafeMutablePointer<Float8>) {
+    func scan(
+        channel c: Int, lanes: Int, L: Int, u: UnsafePointer<Float>, dt: UnsafePointer<Float>,
+        z: UnsafePointer<Float>, bc: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        s: UnsafeMutablePointer<Float8>, a: UnsafeMutablePointer<Float8>
+    ) {
         let Di = dInner, N = dState, W = dtRank + 2 * N
         for n in 0..<N {
             s[n] = Float8()

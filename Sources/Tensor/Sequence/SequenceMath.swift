@@ -16,9 +16,9 @@ public func exp8(_ x0: Float8) -> Float8 {
     var x = x0.replacing(with: -87.3, where: x0 .< -87.3)
     x.replace(with: 88.7, where: x .> 88.7)
     let shifted = x * 1.44269504088896341 + 12582912.0
-    let n = shifted - 12582912.0                                   // round(x / ln 2)
+    let n = shifted - 12582912.0  // round(x / ln 2)
     let r = x - n * ln2Hi - n * ln2Lo
-    var p = Float8(repeating: 1.9875691500e-4)      // addingProduct: FMA (a * b + c is two ops)
+    var p = Float8(repeating: 1.9875691500e-4)  // addingProduct: FMA (a * b + c is two ops)
     p = Float8(repeating: 1.3981999507e-3).addingProduct(p, r)
     p = Float8(repeating: 8.3334519073e-3).addingProduct(p, r)
     p = Float8(repeating: 4.1665795894e-2).addingProduct(p, r)
@@ -34,7 +34,7 @@ public func exp8(_ x0: Float8) -> Float8 {
 public func log8(_ x: Float8) -> Float8 {
     let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
     var e = Float8(((bits &>> 23) & 0xff) &- 126)
-    var m = unsafeBitCast((bits & 0x007f_ffff) | 0x3f00_0000, to: Float8.self)   // mantissa in [0.5, 1)
+    var m = unsafeBitCast((bits & 0x007f_ffff) | 0x3f00_0000, to: Float8.self)  // mantissa in [0.5, 1)
     let small = m .< 0.707106781186547524
     e.replace(with: e - 1, where: small)
     m = m.replacing(with: m + m, where: small) - 1

@@ -108,8 +108,10 @@ extension TemporalBlockKernel.CausalConv {
     /// t - (k_max-1-k)*d, zero before 0) are copies of whole input rows, then one GEMM per chunk of
     /// rows. Chunks hold ~4M floats but at least 512 rows (unless `chunkRows` says otherwise), so a
     /// long clip needs no T*k*C buffer and the GEMMs stay tall enough to be efficient and threaded.
-    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int,
-               chunkRows: Int?, arena: Arena) {
+    func apply(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, B: Int, T: Int, dilation: Int,
+        chunkRows: Int?, arena: Arena
+    ) {
         let C = inChannels, O = outChannels, K = kernel, rows = B * T
         for r in 0..<rows { (y + r * O).update(from: bias.data, count: O) }
         if K == 1 {
@@ -133,8 +135,9 @@ extension TemporalBlockKernel.CausalConv {
                     }
                 }
             }
-            BLAS.gemm(m: count, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, transB: true,
-                      c: y + first * O, ldc: O, accumulate: true)
+            BLAS.gemm(
+                m: count, n: O, k: K * C, a: cols, lda: K * C, b: weight.data, ldb: K * C, transB: true,
+                c: y + first * O, ldc: O, accumulate: true)
             first += count
         }
     }
