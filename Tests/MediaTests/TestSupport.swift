@@ -32,22 +32,13 @@ func runTool(_ tool: String, _ arguments: [String]) throws -> Data {
 
 /// The frame times ffprobe reports for the first video stream, relative to the stream's start_time.
 func ffprobeFrameTimes(_ path: String) throws -> [Double] {
-    let start = String(
-        decoding: try runTool(
-            "ffprobe",
-            [
-                "-v", "error", "-select_streams", "v:0", "-show_entries",
-                "stream=start_time", "-of", "csv=p=0", path,
-            ]), as: UTF8.self)
-    let startTime = Double(start.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-    let text = String(
-        decoding: try runTool(
-            "ffprobe",
-            [
-                "-v", "error", "-select_streams", "v:0", "-show_entries",
-                "frame=pts_time", "-of", "csv=p=0", path,
-            ]), as: UTF8.self)
-    return text.split(whereSeparator: \.isNewline).compactMap {
+    /// ffprobe's values of `entries` for the first video stream, one line each.
+    func probe(_ entries: String) throws -> [Substring] {
+        let out = try runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "csv=p=0", path])
+        return String(decoding: out, as: UTF8.self).split(whereSeparator: \.isNewline)
+    }
+    let startTime = try probe("stream=start_time").first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+    return try probe("frame=pts_time").compactMap {
         Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ", ")))
     }.map { $0 - startTime }
 }
