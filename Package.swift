@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "HTTP", "Media", "Tensor", "Affect", "Pipeline",
+                "HTTP", "Media", "Tensor", "Affect", "Pipeline", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
