@@ -9,6 +9,7 @@ public struct LiveState: Sendable, Equatable, Codable {
     public struct Person: Sendable, Equatable, Codable {
         public var id: Int
         public var filter: KalmanFilterState
+        public init(id: Int, filter: KalmanFilterState) { self.id = id; self.filter = filter }
     }
 
     public static let currentVersion = 1
@@ -25,4 +26,8 @@ public struct LiveState: Sendable, Equatable, Codable {
     public var issued: Double
     public var tracker: FaceTracker.State
     public var persons: [Person]
+
+    public init(model: String, t: Double?, issued: Double, tracker: FaceTracker.State, persons: [Person]) {
+        self.model = model; self.t = t; self.issued = issued; self.tracker = tracker; self.persons = persons
+    }
 }

@@ -11,9 +11,13 @@ extension FaceTracker {
             public var landmarks: [[Float]]
             public var missed: Int
             public var hits: Int
+            public init(id: Int, box: [Float], landmarks: [[Float]], missed: Int, hits: Int) {
+                self.id = id; self.box = box; self.landmarks = landmarks; self.missed = missed; self.hits = hits
+            }
         }
         public var nextID: Int
         public var tracks: [Track]
+        public init(nextID: Int, tracks: [Track]) { self.nextID = nextID; self.tracks = tracks }
     }
 
     public var state: State {
