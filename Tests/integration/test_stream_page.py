@@ -55,7 +55,7 @@ def test_page_streams_the_fake_camera_and_draws_estimates():
                     "-pix_fmt", "yuv420p", y4m], check=True, timeout=120)
     server = Server({"workers.count": 1})
     browser = subprocess.Popen(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=700,760",
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=700,1000",
          f"--user-data-dir={tmp}/profile", "--remote-debugging-port=0", "--use-fake-device-for-media-stream",
          "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={y4m}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
