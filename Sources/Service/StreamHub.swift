@@ -69,7 +69,8 @@ final class StreamHub: @unchecked Sendable {
     private func closeIdle() {
         let now = DispatchTime.now().uptimeNanoseconds
         let limit = UInt64(idleTimeout * 1e9)
-        for session in sessions.withLock({ Array($0.values) }) where now - session.lastMessage > limit {
+        // A message may land after `now` was read: lastMessage can be the later time.
+        for session in sessions.withLock({ Array($0.values) }) where session.lastMessage &+ limit < now {
             session.close(.goingAway, "idle for \(idleTimeout) s")
         }
     }
