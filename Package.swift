@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "HTTP", "Media", "Tensor", "Affect", "Pipeline",
+                "HTTP", "Media", "Tensor", "Affect", "Pipeline", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -119,7 +119,9 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "OpCases", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline),
         .testTarget(
-            name: "ServiceTests", dependencies: ["Service", "Media", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline
+            name: "ServiceTests",
+            dependencies: ["Service", "Media", "Affect", "HTTP", "Pipeline", "Vision", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: cpuBaseline
         ),
         .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),

@@ -8,6 +8,9 @@ extension HTTPRequestHead {
     /// handler may pick one when it accepts the upgrade (e.g. a token-carrying protocol for auth).
     public var webSocketProtocols: [String] { tokens("Sec-WebSocket-Protocol").map(String.init) }
 
+    /// 101 when this is a valid opening handshake, else the status `upgradeToWebSocket` refuses it with.
+    public var webSocketHandshakeStatus: Int { WebSocketHandshake.answer(self, subprotocol: nil).status }
+
     func tokens(_ name: String) -> [Substring] {
         headers.values(name).flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS() }.filter { !$0.isEmpty }
     }

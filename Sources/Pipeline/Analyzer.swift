@@ -122,25 +122,11 @@ public final class Analyzer: @unchecked Sendable {
 
     // MARK: - the pipeline
 
-    private func plan(_ request: AnalyzeRequest, forLabelling: Bool) throws -> WorkPlan {
-        guard request.maxFaces >= 1, request.maxFaces <= 256 else { throw AnalyzerError.invalidRequest("max_faces must be in 1...256") }
-        let needs = models.affect.requiredSources
-        let embeddings = request.includeEmbeddings || forLabelling
-        var temporalFeatures = false
-        if case .network = models.affect.temporal { temporalFeatures = true }
-        return WorkPlan(
-            maxFaces: request.maxFaces, flip: request.flip, expressions: request.includeExpressions,
-            face: embeddings || needs.contains(.face),
-            person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
-            scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
-            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
-    }
-
     private func run(
         _ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
         isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo
     ) throws -> Analysis {
-        let plan = try plan(request, forLabelling: forLabelling)
+        let plan = try models.plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
         let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)

@@ -81,17 +81,19 @@ final class FrameWorker: @unchecked Sendable {
         detector = FaceDetector(networks: models.detector)
     }
 
-    func run(_ chunk: [RGBFrame], plan: WorkPlan) throws -> [FrameOutput] {
+    /// `reusing`: the boxes a chunk that does not start on a detection frame carries on with (a
+    /// live session's last detection); without them the chunk's first frame is detected.
+    func run(_ chunk: [RGBFrame], plan: WorkPlan, reusing: [Face]? = nil) throws -> [FrameOutput] {
         let affect = models.affect
         guard let expression = affect.expression else { throw AnalyzerError.model("the package has no expression encoder") }
         var facesPerFrame: [[Face]] = []
         var crops: [[UInt8]] = [], cropOwner: [(frame: Int, face: Int)] = []
         var personImages: [[UInt8]] = []
         var sceneImages: [[UInt8]] = [], sceneOwner: [Int] = []
-        var lastFaces: [Face] = []
+        var lastFaces: [Face] = reusing ?? []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
-            let detect = k == 0 || frame.detect  // a chunk starts with a detection (the decode thread sees to it)
+            let detect = frame.detect || (k == 0 && reusing == nil)  // the decode thread starts chunks on a detection
             let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
             lastFaces = faces
             facesPerFrame.append(faces)
@@ -186,5 +188,22 @@ final class FrameWorker: @unchecked Sendable {
     private func rows(_ t: Tensor) -> [[Float]] {
         let w = t.count / max(t.dim(0), 1)
         return (0..<t.dim(0)).map { Array(UnsafeBufferPointer(start: t.data + $0 * w, count: w)) }
+    }
+}
+
+extension AnalyzerModels {
+    /// What `request` needs computed per frame with this package.
+    func plan(_ request: AnalyzeRequest, forLabelling: Bool) throws -> WorkPlan {
+        guard request.maxFaces >= 1, request.maxFaces <= 256 else { throw AnalyzerError.invalidRequest("max_faces must be in 1...256") }
+        let needs = affect.requiredSources
+        let embeddings = request.includeEmbeddings || forLabelling
+        var temporalFeatures = false
+        if case .network = affect.temporal { temporalFeatures = true }
+        return WorkPlan(
+            maxFaces: request.maxFaces, flip: request.flip, expressions: request.includeExpressions,
+            face: embeddings || needs.contains(.face),
+            person: (embeddings || needs.contains(.person)) && affect.person != nil,
+            scene: (embeddings || needs.contains(.scene)) && affect.scene != nil,
+            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
     }
 }

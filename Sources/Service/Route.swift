@@ -5,6 +5,8 @@ import HTTP
 enum Route: Equatable, Sendable {
     case live, ready, metrics, models
     case analyze, frames, label, submitJob
+    /// `/`: the live page; `/v1/stream`: its WebSocket.
+    case page, stream
     case jobStatus(id: String), cancelJob(id: String)
 
     /// A match: the path's template (the metrics label, "unmatched" for an unknown path) and the
@@ -28,6 +30,8 @@ enum Route: Equatable, Sendable {
         case "/v1/frames": (template, methods) = ("/v1/frames", ["POST": .frames])
         case "/v1/label": (template, methods) = ("/v1/label", ["POST": .label])
         case "/v1/jobs": (template, methods) = ("/v1/jobs", ["POST": .submitJob])
+        case "/": (template, methods) = ("/", ["GET": .page, "HEAD": .page])
+        case "/v1/stream": (template, methods) = ("/v1/stream", ["GET": .stream])
         case _ where path.hasPrefix(jobPrefix) && path.count > jobPrefix.count && !path.dropFirst(jobPrefix.count).contains("/"):
             let id = String(path.dropFirst(jobPrefix.count))
             (template, methods) = ("/v1/jobs/{id}", ["GET": .jobStatus(id: id), "DELETE": .cancelJob(id: id)])
@@ -49,6 +53,7 @@ enum Route: Equatable, Sendable {
         switch self {
         case .live, .ready: !config.authHealth
         case .metrics: !config.authMetrics
+        case .page: true  // the page holds no data; it asks for the key it then streams with
         default: false
         }
     }

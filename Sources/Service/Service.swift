@@ -5,6 +5,7 @@ import Foundation
 import HTTP
 import Logging
 import Media
+import Pipeline
 import Synchronization
 import Tensor
 
@@ -19,10 +20,11 @@ public final class Service: Sendable {
     let models: ModelList
     let jobs: JobStore
     let input: RequestInput
+    let streams: StreamHub
 
     public init(
         config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
-        pool: WorkerPool<WorkerContext>
+        pool: WorkerPool<WorkerContext>, live: AnalyzerModels
     ) {
         self.config = config
         self.logger = logger
@@ -32,6 +34,7 @@ public final class Service: Sendable {
         self.models = ModelList(package)
         self.jobs = JobStore(retention: config.jobRetention, capacity: config.maxJobRecords)
         self.input = RequestInput(config: config, limits: ServiceHost.mediaLimits(config))
+        self.streams = StreamHub(models: live, config: config)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
@@ -55,6 +58,7 @@ public final class Service: Sendable {
         guard keys.isEnabled, !route.isOpen(config) else { return }
         let authorization = head.headers["Authorization"]
         guard !keys.accepts(authorization: authorization) else { return }
+        if route == .stream, Self.streamCredentials(head).contains(where: keys.accepts) { return }
         throw ProblemError(
             401, authorization == nil ? "an API key is required: send Authorization: Bearer <key>" : "the API key is not valid",
             headers: HTTPHeaders([("WWW-Authenticate", "Bearer")]))
@@ -77,6 +81,8 @@ public final class Service: Sendable {
         case .submitJob: try submitJob(try input.clip(request, allowStream: false), exchange)
         case .jobStatus(let id): exchange.send(try .json(200, try job(id)))
         case .cancelJob(let id): exchange.send(try .json(200, try cancelJob(id)))
+        case .page: exchange.send(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StreamPage.html))
+        case .stream: try openStream(exchange)
         }
     }
 

@@ -52,6 +52,13 @@ public struct ServiceConfig: Sendable, Equatable {
     public var jobDeadline = 300.0
     public var jobRetention = 600.0
     public var maxJobRecords = 1000
+    // live streams (/v1/stream)
+    public var streamMaxSessions = 256
+    public var streamMaxMessageBytes = 4 << 20
+    public var streamMaxPixels = 2_073_600
+    public var streamIdleTimeout = 30.0
+    public var streamWorkers = 0
+    public var streamStateKey = ""
     // auth
     public var apiKeys: [String] = []
     public var apiKeysFile = ""
@@ -68,6 +75,8 @@ public struct ServiceConfig: Sendable, Equatable {
     /// Workers actually started: `workers: 0` means one per core (docs/engine.md: workers x
     /// intra-op threads <= cores, with one intra-op thread each).
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Threads analysing live frames for every stream session (`stream.workers: 0` = one per core).
+    public var effectiveStreamWorkers: Int { streamWorkers > 0 ? streamWorkers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
 extension ServiceConfig {
@@ -112,6 +121,7 @@ extension ServiceConfig {
         }
         if maxInMemoryBodyBytes > maxBodyBytes { throw ConfigError(key: key(\.maxInMemoryBodyBytes), "exceeds \(key(\.maxBodyBytes))") }
         if maxFPS < defaultFPS { throw ConfigError(key: key(\.defaultFPS), "\(defaultFPS) exceeds \(key(\.maxFPS)) \(maxFPS)") }
+        if !streamStateKey.isEmpty && streamStateKey.count < 16 { throw ConfigError(key: key(\.streamStateKey), "needs at least 16 characters") }
         if apiKeys.contains(where: { $0.count < 16 }) { throw ConfigError(key: key(\.apiKeys), "every key needs at least 16 characters") }
     }
 

@@ -36,7 +36,7 @@ public final class ServiceHost: Sendable {
                 "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
                 "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
             ])
-        service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool)
+        service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models)
         server = HTTPServer(config: Self.httpConfig(config), logger: logger, handler: service.handle)
         try server.start()
     }
@@ -59,6 +59,10 @@ public final class ServiceHost: Sendable {
         h.idleTimeout = .milliseconds(Int64(c.idleTimeout * 1000))
         h.writeTimeout = .milliseconds(Int64(c.writeTimeout * 1000))
         h.gzip = c.gzip
+        // WebSockets serve /v1/stream only: its limits are the server's.
+        h.webSocket.maxMessageBytes = c.streamMaxMessageBytes
+        h.webSocket.maxFrameBytes = c.streamMaxMessageBytes
+        h.webSocket.maxConnections = c.streamMaxSessions
         if !c.tlsCert.isEmpty { h.tls = HTTPTLSConfig(certificatePath: c.tlsCert, privateKeyPath: c.tlsKey) }
         return h
     }

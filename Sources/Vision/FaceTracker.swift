@@ -34,9 +34,9 @@ public final class FaceTracker {
     }
 
     public let config: Config
-    public private(set) var tracks: [Track] = []
-    private var nextID = 1
-    private var frame = -1
+    public internal(set) var tracks: [Track] = []
+    var nextID = 1
+    var frame = -1
 
     public init(config: Config = Config()) { self.config = config }
 

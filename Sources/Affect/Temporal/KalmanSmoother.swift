@@ -78,6 +78,12 @@ public struct KalmanSmoother: Sendable, Equatable {
         return (max(observationNoise, 1e-12) + headVariance) / min(o.confidence, 1)
     }
 
+    /// The measurement update of one axis (the filter's only arithmetic besides adding process noise).
+    static func update(mean m: Double, variance p: Double, observed y: Double, noise r: Double) -> (Double, Double) {
+        let gain = p / (p + r)
+        return (m + gain * (y - m), p * (1 - gain))
+    }
+
     func runAxis(_ samples: [Sample], _ axis: KeyPath<VA, Double>)
         -> (filtered: [(Double, Double)?], smoothed: [(Double, Double)?])
     {
@@ -92,9 +98,7 @@ public struct KalmanSmoother: Sendable, Equatable {
                 p += processNoise * dt
                 predictedVar[k] = p
                 if let r = observationVariance(samples[k].observation, axis) {
-                    let gain = p / (p + r)
-                    m += gain * (samples[k].observation!.va[keyPath: axis] - m)
-                    p *= 1 - gain
+                    (m, p) = Self.update(mean: m, variance: p, observed: samples[k].observation!.va[keyPath: axis], noise: r)
                     lastObserved = k
                 }
                 state = (m, p)
