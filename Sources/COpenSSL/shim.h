@@ -1,8 +1,10 @@
-// OpenSSL for optional TLS in the HTTP server. Some settings are macros over SSL_CTX_ctrl,
-// which Swift cannot call: wrap them.
+// OpenSSL for optional TLS in the HTTP server, SHA-256 and HMAC (model packages, webhooks). Some
+// settings are macros over SSL_CTX_ctrl, which Swift cannot call: wrap them.
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 /// TLS 1.2 or newer; partial writes from a buffer that may move between retries (the server's
 /// output buffer grows while a write is pending).

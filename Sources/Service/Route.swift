@@ -4,7 +4,7 @@ import HTTP
 
 enum Route: Equatable, Sendable {
     case live, ready, metrics, models
-    case analyze, frames, label, submitJob
+    case analyze, frames, label, submitJob, listJobs
     case jobStatus(id: String), cancelJob(id: String)
 
     /// A match: the path's template (the metrics label, "unmatched" for an unknown path) and the
@@ -27,7 +27,7 @@ enum Route: Equatable, Sendable {
         case "/v1/analyze": (template, methods) = ("/v1/analyze", ["POST": .analyze])
         case "/v1/frames": (template, methods) = ("/v1/frames", ["POST": .frames])
         case "/v1/label": (template, methods) = ("/v1/label", ["POST": .label])
-        case "/v1/jobs": (template, methods) = ("/v1/jobs", ["POST": .submitJob])
+        case "/v1/jobs": (template, methods) = ("/v1/jobs", ["POST": .submitJob, "GET": .listJobs])
         case _ where path.hasPrefix(jobPrefix) && path.count > jobPrefix.count && !path.dropFirst(jobPrefix.count).contains("/"):
             let id = String(path.dropFirst(jobPrefix.count))
             (template, methods) = ("/v1/jobs/{id}", ["GET": .jobStatus(id: id), "DELETE": .cancelJob(id: id)])
