@@ -29,7 +29,7 @@ def data_dir():
 
 
 def store_settings(data_dir, **extra):
-    return {"jobs.store": f"sqlite://{data_dir}/jobs.db", "workers.count": 1, "jobs.lease": 1.5,
+    return {"jobs.store": f"sqlite://{data_dir}/jobs.db", "workers.count": 1, "jobs.lease": 3,
             "jobs.poll_interval": 0.1, **extra}
 
 
