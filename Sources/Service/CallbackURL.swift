@@ -3,6 +3,8 @@
 import Foundation
 
 struct CallbackURL: Sendable, Equatable {
+    /// https (TLS, certificate verified) or http.
+    let secure: Bool
     let host: String
     let port: Int
     /// Path and query, as sent in the request line.
@@ -10,16 +12,19 @@ struct CallbackURL: Sendable, Equatable {
 
     static let maxLength = 2048
 
-    /// `http://host[:port][/path][?query]`; nil for anything else (https is not supported yet).
+    /// `http[s]://host[:port][/path][?query]`; nil for anything else.
     init?(_ text: String) {
-        guard text.count <= Self.maxLength, text.lowercased().hasPrefix("http://"), !text.contains(where: { $0.isWhitespace || $0 == "#" })
+        let lower = text.lowercased()
+        guard text.count <= Self.maxLength, lower.hasPrefix("http://") || lower.hasPrefix("https://"),
+            !text.contains(where: { $0.isWhitespace || $0 == "#" })
         else { return nil }
-        let rest = text.dropFirst("http://".count)
+        secure = lower.hasPrefix("https://")
+        let rest = text.dropFirst(secure ? "https://".count : "http://".count)
         let authority = rest.prefix { $0 != "/" && $0 != "?" }
         let path = rest.dropFirst(authority.count)
         guard !authority.isEmpty, !authority.contains("@") else { return nil }
         var host = Substring(authority)
-        var port = 80
+        var port = secure ? 443 : 80
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             host = authority[authority.index(after: authority.startIndex)..<close]
@@ -39,10 +44,13 @@ struct CallbackURL: Sendable, Equatable {
         target = path.isEmpty ? "/" : (path.hasPrefix("?") ? "/" + path : String(path))
     }
 
-    /// The origin (`http://host:port`) the allow-list names.
-    var origin: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    /// The origin (`https://host:port`) the allow-list names.
+    var origin: String { "\(secure ? "https" : "http")://\(hostHeader)" }
 
-    /// Whether one of `allowed` (origins, `http://host` meaning port 80) names this URL's origin.
+    /// `host:port`, an IPv6 address in brackets.
+    var hostHeader: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    /// Whether one of `allowed` (origins; without a port, the scheme's) names this URL's origin.
     func isAllowed(by allowed: [String]) -> Bool {
         allowed.contains { entry in CallbackURL(entry).map { $0.origin == origin } ?? false }
     }

@@ -47,7 +47,7 @@ extension Service {
     func callbackURL(_ text: String?) throws(ProblemError) -> String? {
         guard let text else { return nil }
         guard let url = CallbackURL(text) else {
-            throw ProblemError(400, "callback_url must be an http:// URL of at most \(CallbackURL.maxLength) characters")
+            throw ProblemError(400, "callback_url must be an http:// or https:// URL of at most \(CallbackURL.maxLength) characters")
         }
         guard url.isAllowed(by: config.webhookAllow) else {
             throw ProblemError(400, "callback_url \(url.origin) is not allowed: jobs.webhook_allow lists the origins callbacks may go to (none by default)")

@@ -71,7 +71,8 @@ extension Service {
         runner.finishedLoop.signal()
     }
 
-    /// Claims one job and hands it to the pool; false when there was none (or the store failed).
+    /// Claims one job and hands it to the pool; false when there was none, the store failed or the
+    /// pool refused it (the loop then waits before trying again).
     func claimOne() -> Bool {
         let now = Self.now
         let claimed: ClaimedJob?
@@ -86,18 +87,18 @@ extension Service {
             return false
         }
         guard let claimed else { return false }
-        start(claimed)
-        return true
+        return start(claimed)
     }
 
-    func start(_ claimed: ClaimedJob) {
+    /// Whether the pool took the job (when full of synchronous requests, the job goes back to the queue).
+    func start(_ claimed: ClaimedJob) -> Bool {
         let id = claimed.record.id
         let ticket = JobTicket()
         runner.held.withLock { $0[id] = JobRunner.Held(ticket: ticket, copy: claimed.uploadIsCopy ? claimed.upload : nil) }
         let parsed: ParsedRequest
         do { parsed = try storedRequest(claimed) } catch {
             finishJob(id, .failed, error: problem(for: error, ticket: nil))
-            return
+            return true
         }
         let result = pool.submit(ticket) { [self] ctx, ticket in
             do {
@@ -124,12 +125,13 @@ extension Service {
         }
         guard result == .accepted else {
             releaseJob(id)
-            return
+            return false
         }
         ticket.onCancel { [self] reason in
             if reason == .deadline { finishJob(id, .failed, error: ProblemError(504, deadlineDetail)) }
         }
         armDeadline(ticket)
+        return true
     }
 
     /// The request a claimed job stands for: its stored options over today's configuration, its upload.

@@ -84,7 +84,7 @@ final class PostgresConnection: SQLConnection {
                 continue
             }
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, v.count))
-            for (i, byte) in v.enumerated() { buffer[i] = CChar(bitPattern: byte) }
+            v.withUnsafeBytes { bytes in if let base = bytes.baseAddress { memcpy(buffer, base, bytes.count) } }
             buffers.append(buffer)
             pointers.append(UnsafePointer(buffer))
         }

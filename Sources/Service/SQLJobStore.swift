@@ -191,7 +191,7 @@ final class SQLJobStore: JobStore, @unchecked Sendable {
 
     func claim(owner: String, leaseUntil: Double, maxAttempts: Int, now: Double, scratch: String) throws -> (ClaimedJob?, expired: Int) {
         let skip = dialect.skipLocked
-        let (claimed, given, expired) = try locked { c -> ((id: String, options: String)?, [String], Int) in
+        let (claimed, abandoned, expired) = try locked { c -> ((id: String, options: String)?, [String], Int) in
             try c.transaction {
                 let dead = try c.query(
                     "SELECT id, attempts FROM jobs WHERE status = 'running' AND lease_until < ? AND attempts >= ? ORDER BY seq\(skip)",
@@ -215,7 +215,7 @@ final class SQLJobStore: JobStore, @unchecked Sendable {
                 return ((id, row.text(2) ?? "{}"), dead.compactMap { $0.text(0) }, dead.count + (row.text(1) == "running" ? 1 : 0))
             }
         }
-        given.forEach(removeUpload)
+        abandoned.forEach(removeUpload)
         guard let claimed, let record = try get(claimed.id) else { return (nil, expired) }
         switch uploads {
         case .files(let dir):

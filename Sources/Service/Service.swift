@@ -38,7 +38,7 @@ public final class Service: Sendable {
             throw ConfigError(key: ServiceConfig.key(\.jobStore), "cannot open the job store: \(error)")
         }
         self.jobs = store
-        self.webhooks = WebhookSender(store: store, config: config, metrics: metrics)
+        self.webhooks = try WebhookSender(store: store, config: config, metrics: metrics)
         self.input = RequestInput(config: config, limits: ServiceHost.mediaLimits(config))
     }
 

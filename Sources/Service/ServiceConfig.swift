@@ -58,6 +58,7 @@ public struct ServiceConfig: Sendable, Equatable {
     public var jobPollInterval = 0.5
     public var webhookAllow: [String] = []
     public var webhookSecret = ""
+    public var webhookCAFile = ""
     public var webhookTimeout = 5.0
     public var webhookBackoff = 1.0
     public var webhookRetryFor = 3600.0
@@ -122,7 +123,7 @@ extension ServiceConfig {
         if maxInMemoryBodyBytes > maxBodyBytes { throw ConfigError(key: key(\.maxInMemoryBodyBytes), "exceeds \(key(\.maxBodyBytes))") }
         if maxFPS < defaultFPS { throw ConfigError(key: key(\.defaultFPS), "\(defaultFPS) exceeds \(key(\.maxFPS)) \(maxFPS)") }
         if let bad = webhookAllow.first(where: { CallbackURL($0) == nil }) {
-            throw ConfigError(key: key(\.webhookAllow), "\"\(bad)\" is not an origin like http://host:port")
+            throw ConfigError(key: key(\.webhookAllow), "\"\(bad)\" is not an origin like https://host:port")
         }
         if !webhookAllow.isEmpty && webhookSecret.count < 16 {
             throw ConfigError(key: key(\.webhookSecret), "needs at least 16 characters when \(key(\.webhookAllow)) allows callbacks")

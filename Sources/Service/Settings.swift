@@ -63,6 +63,7 @@ extension ServiceConfig {
         Setting("jobs.poll_interval", env: "JOB_POLL_INTERVAL", \.jobPollInterval, .seconds()),
         Setting("jobs.webhook_allow", env: "WEBHOOK_ALLOW", \.webhookAllow, .list),
         Setting("jobs.webhook_secret", env: "WEBHOOK_SECRET", \.webhookSecret, .text),
+        Setting("jobs.webhook_ca_file", env: "WEBHOOK_CA_FILE", \.webhookCAFile, .text),
         Setting("jobs.webhook_timeout", env: "WEBHOOK_TIMEOUT", \.webhookTimeout, .seconds()),
         Setting("jobs.webhook_backoff", env: "WEBHOOK_BACKOFF", \.webhookBackoff, .seconds()),
         Setting("jobs.webhook_retry_for", env: "WEBHOOK_RETRY_FOR", \.webhookRetryFor, .seconds()),

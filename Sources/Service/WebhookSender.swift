@@ -10,6 +10,7 @@ final class WebhookSender: Sendable {
     let store: JobStore
     let config: ServiceConfig
     let metrics: ServiceMetrics
+    let tls: WebhookTLS
     let stopped = Atomic<Bool>(false)
     let signal = DispatchSemaphore(value: 0)
     let exited = DispatchSemaphore(value: 0)
@@ -17,10 +18,11 @@ final class WebhookSender: Sendable {
     /// The longest wait between two attempts.
     static let maxBackoff = 300.0
 
-    init(store: JobStore, config: ServiceConfig, metrics: ServiceMetrics) {
+    init(store: JobStore, config: ServiceConfig, metrics: ServiceMetrics) throws(ConfigError) {
         self.store = store
         self.config = config
         self.metrics = metrics
+        tls = try WebhookTLS(caFile: config.webhookCAFile)
     }
 
     func start() {
@@ -68,7 +70,7 @@ final class WebhookSender: Sendable {
                     ("affectd-signature", Self.signature(secret: config.webhookSecret, time: Int(started.timeIntervalSince1970), body: body)),
                     ("affectd-job-id", record.id),
                 ]
-                status = try WebhookClient(timeout: config.webhookTimeout).post(url, headers: headers, body: body)
+                status = try WebhookClient(timeout: config.webhookTimeout, tls: tls).post(url, headers: headers, body: body)
                 if let s = status, !(200..<300).contains(s) { failure = "the receiver answered \(s)" }
             } catch {
                 failure = "\(error)"

@@ -134,7 +134,12 @@ final class JobStoreTests: XCTestCase {
         XCTAssertFalse(CallbackURL("http://127.0.0.1:8124/done")!.isAllowed(by: allowed))
         XCTAssertFalse(CallbackURL("http://hooks.example.evil.net/")!.isAllowed(by: allowed))
         XCTAssertFalse(CallbackURL("http://127.0.0.1:8123/")!.isAllowed(by: []))
-        for bad in ["https://x/", "ftp://x", "http://", "http://u@h/", "http://h:0/", "http://h:99999/", "http://h/a b", String(repeating: "a", count: 3000)] {
+        let secure = CallbackURL("https://Hooks.Example/a")
+        XCTAssertEqual(secure?.origin, "https://hooks.example:443")
+        XCTAssertFalse(secure!.isAllowed(by: allowed), "http://hooks.example allows port 80 in the clear only")
+        XCTAssertTrue(secure!.isAllowed(by: ["https://hooks.example"]))
+        XCTAssertEqual(CallbackURL("http://[::1]:9/x")?.hostHeader, "[::1]:9")
+        for bad in ["ftp://x", "http://", "http://u@h/", "http://h:0/", "http://h:99999/", "http://h/a b", String(repeating: "a", count: 3000)] {
             XCTAssertNil(CallbackURL(bad), bad)
         }
     }

@@ -3,6 +3,8 @@ its signature, and `affectd analyze` results to compare job results with."""
 import hashlib
 import hmac
 import json
+import os
+import ssl
 import subprocess
 import threading
 import time
@@ -63,10 +65,20 @@ def verify_signature(secret, header, body, tolerance=300):
     return hmac.compare_digest(expected, fields["v1"]) and abs(time.time() - int(fields["t"])) < tolerance
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers `statuses` in turn (then 200) and keeps what it got."""
+def self_signed(directory, name="localhost"):
+    """A certificate for `name` (and its key) made by the openssl command: the https receiver's."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
-    def __init__(self, statuses=()):
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that answers `statuses` in turn (then 200) and keeps what it got;
+    with `tls` (cert, key) it speaks https and its origin names localhost."""
+
+    def __init__(self, statuses=(), tls=None):
         self.statuses = list(statuses)
         self.received = []
         receiver = self
@@ -85,6 +97,11 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.origin = f"https://localhost:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

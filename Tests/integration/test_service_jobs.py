@@ -9,7 +9,7 @@ import tempfile
 import pytest
 import requests
 
-from jobs_support import Receiver, cli_result, submit, verify_signature, wait_finished, wait_for
+from jobs_support import Receiver, cli_result, self_signed, submit, verify_signature, wait_finished, wait_for
 from service_server import CLIP, FEAT, Server, metric, need
 
 SHORT = os.path.join(FEAT, "single_face.mp4")
@@ -56,6 +56,10 @@ def test_kill_9_and_restart_loses_nothing(data_dir):
         assert all(jobs[j]["result"] == cli_result(SHORT, 5) for j in quick)
         assert jobs[slow]["attempts"] == 2 and all(jobs[j]["attempts"] == 1 for j in quick)
         assert metric(second.url, "affectd_job_lease_expiries_total") == 1
+        # The store's counts reach /metrics (refreshed every 5 s): the autoscaler's signal.
+        wait_for(lambda: metric(second.url, "affectd_jobs", {"status": "succeeded"}) == 3, timeout=15,
+                 what="affectd_jobs{status=succeeded} 3")
+        assert metric(second.url, "affectd_jobs", {"status": "queued"}) == 0
         assert os.listdir(os.path.join(data_dir, "uploads")) == []
     finally:
         assert second.stop() == 0
@@ -136,6 +140,34 @@ def test_callback_refusals(hooks):
         problem(r, status)
 
 
+def test_https_webhook_verifies_the_receivers_certificate(data_dir):
+    """https: delivered when the certificate chains to jobs.webhook_ca_file; with the system's CAs the
+    self-signed receiver is refused, each attempt recorded, until the retry window closes."""
+    cert, key = self_signed(data_dir)
+    receiver = Receiver(tls=(cert, key))
+    common = {"workers.count": 1, "jobs.poll_interval": 0.1, "jobs.webhook_allow": [receiver.origin],
+              "jobs.webhook_secret": SECRET, "jobs.webhook_backoff": 0.2}
+    trusting = Server({**common, "jobs.webhook_ca_file": cert})
+    try:
+        job = submit(trusting.url, SHORT, f"?fps=1&callback_url={receiver.origin}/hook")
+        wait_for(lambda: receiver.received, timeout=30, what="an https delivery")
+        headers, body = receiver.received[0]
+        assert json.loads(body)["id"] == job and verify_signature(SECRET, headers["affectd-signature"], body)
+    finally:
+        assert trusting.stop() == 0
+    strict = Server({**common, "jobs.webhook_retry_for": 1})
+    try:
+        job = submit(strict.url, SHORT, f"?fps=1&callback_url={receiver.origin}/hook")
+        record = wait_for(lambda: (lambda j: j if j.get("webhook", {}).get("state") == "failed" else None)(
+            requests.get(f"{strict.url}/v1/jobs/{job}", timeout=5).json()), timeout=30, what="given up")
+        assert all("certificate" in d["error"] and "status" not in d for d in record["webhook"]["deliveries"])
+        assert metric(strict.url, "affectd_webhook_deliveries_total", {"outcome": "gave_up"}) == 1
+        assert len(receiver.received) == 1
+    finally:
+        assert strict.stop() == 0
+        receiver.close()
+
+
 def test_default_config_refuses_every_callback():
     server = Server({"workers.count": 1})
     try:
@@ -161,12 +193,14 @@ def test_idempotency_key(hooks):
     problem(other, 409)
     listed = requests.get(f"{server.url}/v1/jobs?limit=500", timeout=5).json()["jobs"]
     assert sum(1 for j in listed if j["id"] == first) == 1
+    longest = submit(server.url, SHORT, "?fps=2", {"Idempotency-Key": "k" * 255})
     for bad in ("k" * 256, "with space", "caf\u00e9"):
         with open(SHORT, "rb") as f:
             r = requests.post(f"{server.url}/v1/jobs", data=f,
                               headers={"Content-Type": "video/mp4", "Idempotency-Key": bad.encode()}, timeout=30)
         problem(r, 400)
     wait_finished(server.url, first)
+    wait_finished(server.url, longest)
 
 
 def test_listing_pages_filters_and_limits(hooks):
