@@ -12,6 +12,10 @@ final class JobRunner: Sendable {
     struct Held {
         let ticket: JobTicket
         let copy: String?
+        /// When this replica claimed it (uptime nanoseconds) and how long the claim took, for the log
+        /// line of its outcome.
+        let claimed = DispatchTime.now().uptimeNanoseconds
+        let claimNanoseconds: UInt64
         var frames = 0
         var lastT: Double?
         var duration: Double?
@@ -75,6 +79,7 @@ extension Service {
     /// pool refused it (the loop then waits before trying again).
     func claimOne() -> Bool {
         let now = Self.now
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let claimed: ClaimedJob?
         do {
             let (job, expired) = try jobs.claim(
@@ -87,14 +92,16 @@ extension Service {
             return false
         }
         guard let claimed else { return false }
-        return start(claimed)
+        return start(claimed, claimNanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
     }
 
     /// Whether the pool took the job (when full of synchronous requests, the job goes back to the queue).
-    func start(_ claimed: ClaimedJob) -> Bool {
+    func start(_ claimed: ClaimedJob, claimNanoseconds: UInt64) -> Bool {
         let id = claimed.record.id
         let ticket = JobTicket()
-        runner.held.withLock { $0[id] = JobRunner.Held(ticket: ticket, copy: claimed.uploadIsCopy ? claimed.upload : nil) }
+        runner.held.withLock {
+            $0[id] = JobRunner.Held(ticket: ticket, copy: claimed.uploadIsCopy ? claimed.upload : nil, claimNanoseconds: claimNanoseconds)
+        }
         let parsed: ParsedRequest
         do { parsed = try storedRequest(claimed) } catch {
             finishJob(id, .failed, error: problem(for: error, ticket: nil))
@@ -143,13 +150,21 @@ extension Service {
     }
 
     func finishJob(_ id: String, _ status: JobStatus, result: String? = nil, error: ProblemError? = nil) {
-        let progress = runner.held.withLock { h in
-            h[id].map { JobProgress(id: id, frames: $0.frames, lastT: $0.lastT, duration: $0.duration) }
-        }
+        let held = runner.held.withLock { $0[id] }
+        let progress = held.map { JobProgress(id: id, frames: $0.frames, lastT: $0.lastT, duration: $0.duration) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
         do { try jobs.finish(id, owner: runner.owner, status: status, result: result, error: error, progress: progress, now: Self.now) } catch {
             // The lease runs out and another replica runs the job again.
             logger.error("job store: could not record the outcome", metadata: ["job": "\(id)", "error": "\(error)"])
         }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        logger.info(
+            "job finished",
+            metadata: [
+                "job": "\(id)", "status": "\(status.rawValue)", "run_ms": "\((t0 - (held?.claimed ?? t0)) / 1_000_000)",
+                "claim_ms": "\(String(format: "%.3f", Double(held?.claimNanoseconds ?? 0) / 1e6))",
+                "finish_ms": "\(String(format: "%.3f", Double(t1 - t0) / 1e6))",
+            ])
         runner.drop(id)
         webhooks.wake()
     }
