@@ -24,6 +24,25 @@ final class PostgresConnection: SQLConnection {
 
     @discardableResult
     func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> [SQLRow] {
+        let result = try execute(sql, params, binary: false)
+        defer { PQclear(result) }
+        let rows = PQntuples(result)
+        let columns = PQnfields(result)
+        return (0..<rows).map { r in
+            SQLRow(values: (0..<columns).map { c in PQgetisnull(result, r, c) == 1 ? .null : .text(String(cString: PQgetvalue(result, r, c))) })
+        }
+    }
+
+    /// Asks for the answer in binary: a bytea column arrives as its bytes, not as hex text.
+    func blob(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> [UInt8]? {
+        let result = try execute(sql, params, binary: true)
+        defer { PQclear(result) }
+        guard PQntuples(result) > 0, PQgetisnull(result, 0, 0) == 0, let value = PQgetvalue(result, 0, 0) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: value, count: Int(PQgetlength(result, 0, 0))))
+    }
+
+    /// Runs one statement; the caller clears the result.
+    private func execute(_ sql: String, _ params: [SQLValue], binary: Bool) throws(SQLError) -> OpaquePointer? {
         if PQstatus(conn) != CONNECTION_OK { PQreset(conn) }
         let text = Self.numbered(sql)
         let values: [[UInt8]?] = params.map { p in
@@ -38,21 +57,12 @@ final class PostgresConnection: SQLConnection {
         let lengths = params.map { p -> Int32 in if case .blob(let b) = p { Int32(b.count) } else { 0 } }
         let formats = params.map { p -> Int32 in if case .blob = p { 1 } else { 0 } }
         let result = Self.withPointers(values) { pointers in
-            PQexecParams(conn, text, Int32(params.count), nil, pointers, lengths, formats, 0)
+            PQexecParams(conn, text, Int32(params.count), nil, pointers, lengths, formats, binary ? 1 : 0)
         }
-        defer { PQclear(result) }
         switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK: return []
-        case PGRES_TUPLES_OK:
-            let rows = PQntuples(result)
-            let columns = PQnfields(result)
-            return (0..<rows).map { r in
-                SQLRow(
-                    values: (0..<columns).map { c in
-                        PQgetisnull(result, r, c) == 1 ? .null : .text(String(cString: PQgetvalue(result, r, c)))
-                    })
-            }
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK: return result
         default:
+            defer { PQclear(result) }
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
             throw SQLError(message: "postgres: \(message) (in \(sql.prefix(60)))", isUniqueViolation: state == "23505")

@@ -42,33 +42,9 @@ struct SQLRow: Sendable {
         }
     }
 
-    /// A blob; PostgreSQL's text form of bytea is `\x` and hex digits.
     func blob(_ i: Int) -> [UInt8]? {
-        switch values[i] {
-        case .blob(let b): return b
-        case .text(let s):
-            guard s.hasPrefix("\\x") else { return Array(s.utf8) }
-            let digits = Array(s.utf8.dropFirst(2))
-            var out = [UInt8]()
-            out.reserveCapacity(digits.count / 2)
-            var i = 0
-            while i + 1 < digits.count {
-                guard let hi = hexValue(digits[i]), let lo = hexValue(digits[i + 1]) else { return nil }
-                out.append(hi << 4 | lo)
-                i += 2
-            }
-            return out
-        default: return nil
-        }
-    }
-
-    private func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        if case .blob(let b) = values[i] { return b }
+        return nil
     }
 }
 
@@ -97,6 +73,8 @@ protocol SQLConnection: AnyObject {
     var dialect: SQLDialect { get }
     @discardableResult
     func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> [SQLRow]
+    /// The first column of the first row as bytes (an upload), without a text round trip.
+    func blob(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> [UInt8]?
 }
 
 extension SQLConnection {

@@ -222,7 +222,7 @@ final class SQLJobStore: JobStore, @unchecked Sendable {
             return (ClaimedJob(record: record, options: claimed.options, upload: dir + "/" + claimed.id, uploadIsCopy: false), expired)
         case .table:
             let copy = scratch + "/affectd-job-\(claimed.id)-\(UUID().uuidString)"
-            let bytes = try locked { try $0.query("SELECT data FROM job_uploads WHERE id = ?", .text(claimed.id)) }.first?.blob(0) ?? []
+            let bytes = try locked { try $0.blob("SELECT data FROM job_uploads WHERE id = ?", [.text(claimed.id)]) } ?? []
             try Data(bytes).write(to: URL(fileURLWithPath: copy))
             return (ClaimedJob(record: record, options: claimed.options, upload: copy, uploadIsCopy: true), expired)
         }
@@ -272,8 +272,8 @@ final class SQLJobStore: JobStore, @unchecked Sendable {
                 c, id: id, status: .cancelled, result: nil, error: ProblemError(409, "the job was cancelled by DELETE"), now: now,
                 guardSQL: "status IN ('queued', 'running')", [])
         }
-        // A running job's upload goes when its worker notices (its replica may still be reading it).
-        if record.status == .queued { removeUpload(id) }
+        // A running job's worker has its upload open (or a local copy): removing it here is safe.
+        removeUpload(id)
         return try get(id)
     }
 

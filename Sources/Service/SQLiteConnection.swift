@@ -52,6 +52,8 @@ final class SQLiteConnection: SQLConnection {
         }
     }
 
+    func blob(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> [UInt8]? { try query(sql, params).first?.blob(0) }
+
     private func row(_ statement: OpaquePointer) -> SQLRow {
         SQLRow(
             values: (0..<sqlite3_column_count(statement)).map { i in

@@ -48,11 +48,16 @@ class Postgres:
         out = subprocess.run(self.prefix + args, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, f"{args[0]} failed:\n{out.stdout}\n{out.stderr}"
 
-    def psql(self, sql):
+    def psql(self, sql, database="postgres"):
         out = subprocess.run(self.prefix + [_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "affectd",
-                                            "-d", "postgres", "-tAc", sql], capture_output=True, text=True, timeout=60)
+                                            "-d", database, "-tAc", sql], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
+
+    def database(self, name):
+        """A new, empty database on this server (a store no other replica of the test run uses): its URL."""
+        self.psql(f"CREATE DATABASE {name}")
+        return f"postgres://affectd@127.0.0.1:{self.port}/{name}"
 
     def stop(self):
         try:

@@ -4,13 +4,14 @@ Idempotency-Key, signed webhooks with retries and the allow-list, the listing an
 import json
 import os
 import signal
+import subprocess
 import tempfile
 
 import pytest
 import requests
 
 from jobs_support import Receiver, cli_result, self_signed, submit, verify_signature, wait_finished, wait_for
-from service_server import CLIP, FEAT, Server, metric, need
+from service_server import BIN, CLIP, FEAT, MODEL, ROOT, Server, metric, need, write_config
 
 SHORT = os.path.join(FEAT, "single_face.mp4")
 SECRET = "test-webhook-secret-0123456789"
@@ -31,6 +32,16 @@ def data_dir():
 def store_settings(data_dir, **extra):
     return {"jobs.store": f"sqlite://{data_dir}/jobs.db", "workers.count": 1, "jobs.lease": 3,
             "jobs.poll_interval": 0.1, **extra}
+
+
+def test_a_store_that_cannot_open_stops_the_start():
+    path = write_config({"model.dir": MODEL, "jobs.store": "sqlite:///proc/affectd-none/jobs.db"})
+    try:
+        out = subprocess.run([BIN, "serve", "--config", path], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("AFFECTD_")})
+    finally:
+        os.unlink(path)
+    assert out.returncode == 1 and "jobs.store" in out.stderr and "start-up failed" in out.stderr, out.stderr
 
 
 def test_kill_9_and_restart_loses_nothing(data_dir):
@@ -83,7 +94,8 @@ def test_sigterm_gives_running_jobs_back_to_the_queue(data_dir):
         # Released, not lost: queued again with its attempt not counted, and the new replica runs it.
         record = requests.get(f"{second.url}/v1/jobs/{job}", timeout=5).json()
         assert record["status"] in ("queued", "running") and record["attempts"] <= 1, record
-        requests.delete(f"{second.url}/v1/jobs/{job}", timeout=5)
+        assert requests.delete(f"{second.url}/v1/jobs/{job}", timeout=5).json()["status"] == "cancelled"
+        assert os.listdir(os.path.join(data_dir, "uploads")) == []
     finally:
         assert second.stop() == 0
 
