@@ -48,7 +48,7 @@ final class JobRunner: Sendable {
 extension Service {
     static var now: Double { Date().timeIntervalSince1970 }
 
-    /// The claim-and-renew loop, on its own thread until `stopJobRunner`.
+    /// The claim-and-renew loop, on its own thread until `drainJobs` stops it.
     func startJobRunner() {
         let t = Thread { [self] in runnerLoop() }
         t.name = "jobs"

@@ -55,19 +55,22 @@ final class SQLJobStore: JobStore, @unchecked Sendable {
 
     private func createSchema() throws {
         let d = dialect
-        let statements = [
-            """
-            CREATE TABLE IF NOT EXISTS jobs (
-              seq \(d.serialKey), id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, created \(d.real) NOT NULL,
-              started \(d.real), finished \(d.real), options TEXT NOT NULL, frames INTEGER NOT NULL DEFAULT 0,
-              last_t \(d.real), duration \(d.real), result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-              lease_owner TEXT, lease_until \(d.real), idem_key TEXT UNIQUE, body_hash TEXT NOT NULL,
-              callback_url TEXT, metadata TEXT, webhook_state TEXT, webhook_next \(d.real), deliveries TEXT)
-            """,
-            "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq)",
-            "CREATE INDEX IF NOT EXISTS jobs_by_webhook ON jobs (webhook_state, webhook_next)",
-            "CREATE TABLE IF NOT EXISTS job_uploads (id TEXT PRIMARY KEY, data \(d.blob) NOT NULL)",
-        ]
+        let statements =
+            [
+                """
+                CREATE TABLE IF NOT EXISTS jobs (
+                  seq \(d.serialKey), id TEXT NOT NULL UNIQUE, status TEXT NOT NULL, created \(d.real) NOT NULL,
+                  started \(d.real), finished \(d.real), options TEXT NOT NULL, frames INTEGER NOT NULL DEFAULT 0,
+                  last_t \(d.real), duration \(d.real), result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                  lease_owner TEXT, lease_until \(d.real), idem_key TEXT UNIQUE, body_hash TEXT NOT NULL,
+                  callback_url TEXT, metadata TEXT, webhook_state TEXT, webhook_next \(d.real), deliveries TEXT)
+                """,
+                "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq)",
+                "CREATE INDEX IF NOT EXISTS jobs_by_webhook ON jobs (webhook_state, webhook_next)",
+                "CREATE TABLE IF NOT EXISTS job_uploads (id TEXT PRIMARY KEY, data \(d.blob) NOT NULL)",
+            ]
+            // Media does not compress: PostgreSQL should not try to (TOAST compression) on every upload.
+            + (d == .postgres ? ["ALTER TABLE job_uploads ALTER COLUMN data SET STORAGE EXTERNAL"] : [])
         try locked { c in
             for s in statements {
                 // Replicas starting together may race to create the same table: the loser retries once.
