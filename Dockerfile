@@ -9,11 +9,12 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------------------------------------------------
 FROM ${SWIFT_IMAGE} AS builder
 ENV DEBIAN_FRONTEND=noninteractive
-# Headers of the system-library targets (FFmpeg, OpenBLAS, OpenSSL, zlib) and Python for the model converter.
+# Headers of the system-library targets (FFmpeg, OpenBLAS, OpenSSL, zlib, SQLite, libpq) and Python for the
+# model converter.
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-      libopenblas-dev libssl-dev zlib1g-dev python3-venv ca-certificates \
+      libopenblas-dev libssl-dev zlib1g-dev libsqlite3-dev libpq-dev python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -44,18 +45,20 @@ RUN mkdir -p /staging/opt/affectd/config && cp config/affectd.yaml /staging/opt/
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
-# The packages of the shared libraries affectd links (FFmpeg 5.1, OpenBLAS with pthreads, OpenSSL 3, zlib);
+# The packages of the shared libraries affectd links (FFmpeg 5.1, OpenBLAS with pthreads, OpenSSL 3, zlib,
+# SQLite 3 and libpq 15 for the job store);
 # scripts/container-check checks that `ldd affectd` resolves every one. Intel Quick Sync's hardware runtime
 # (libmfx1's libmfxhw64 and plugins, 26 MB) is loaded only for QSV codecs, which affectd never opens: removed.
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       libavformat59 libavcodec59 libavutil57 libswscale6 libswresample4 \
-      libopenblas0-pthread libssl3 zlib1g \
+      libopenblas0-pthread libssl3 zlib1g libsqlite3-0 libpq5 \
  && rm -rf /usr/lib/*-linux-gnu/libmfxhw64.so* /usr/lib/*-linux-gnu/mfx /usr/share/mfx \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 affectd \
  && useradd --system --uid 10001 --gid affectd --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin affectd
+      --shell /usr/sbin/nologin affectd \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/affectd
 
 COPY --from=builder /staging/opt/affectd /opt/affectd
 
@@ -72,6 +75,9 @@ ENV PATH=/opt/affectd/bin:/usr/local/bin:/usr/bin:/bin \
     AFFECTD_HOST=0.0.0.0 \
     OPENBLAS_NUM_THREADS=1
 
+# The job store's data directory (jobs.store sqlite:///var/lib/affectd/jobs.db): a volume, so accepted jobs
+# outlive the container (deploy/ mounts a PersistentVolumeClaim there).
+VOLUME /var/lib/affectd
 # A numeric non-root user, so Kubernetes' runAsNonRoot can check it. Uploads spool to /tmp.
 USER 10001:10001
 WORKDIR /opt/affectd

@@ -46,7 +46,7 @@ build: system
 
 # The service on the default model, 127.0.0.1:8080 (settings: config/affectd.yaml; Ctrl-C drains and stops).
 run: setup
-	$(BIN) serve --config config/affectd.yaml --model models/default
+	$(BIN) serve --config config/affectd.yaml --model models/default --set jobs.store=sqlite://$(CURDIR)/.data/jobs.db
 
 test: setup check test-swift test-integration
 

@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CEpoll"),  // epoll + eventfd headers (Linux), for the HTTP event loop
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Media: demux, decode, sample, convert. Knows nothing of models.
         .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: cpuBaseline),
@@ -74,11 +76,12 @@ let package = Package(
         // Pipeline: media in, result out (decode thread, frame workers, collector, streaming estimates).
         .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect"], swiftSettings: cpuBaseline),
 
-        // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).
+        // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs),
+        // durable jobs in SQLite or PostgreSQL, signed webhooks (OpenSSL HMAC).
         .target(
             name: "Service",
             dependencies: [
-                "HTTP", "Media", "Tensor", "Affect", "Pipeline", "COpenSSL",
+                "HTTP", "Media", "Tensor", "Affect", "Pipeline", "CSQLite", "CLibPQ", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

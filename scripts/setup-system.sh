@@ -8,6 +8,8 @@ PACKAGES=(
   ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
   libopenblas-dev libopenblas0-pthread
   libssl-dev zlib1g-dev
+  libsqlite3-dev libpq-dev   # job stores (Sources/CSQLite, Sources/CLibPQ)
+  postgresql                 # the job-store tests start their own server (Tests/integration/pg_server.py)
   python3-venv
   valgrind wrk curl
   nginx-light

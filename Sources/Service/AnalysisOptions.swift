@@ -101,6 +101,16 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
     }
 }
 
+/// A job's options as the store keeps them (a job never streams).
+extension AnalysisOptions: Encodable {
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(fps, forKey: .fps)
+        try c.encodeIfPresent(maxFaces, forKey: .maxFaces)
+        try c.encodeIfPresent(include.map { $0.map(\.rawValue).sorted() }, forKey: .include)
+    }
+}
+
 extension DecodingError {
     var context: Context? {
         switch self {

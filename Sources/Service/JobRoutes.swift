@@ -1,75 +1,137 @@
-// /v1/jobs: queue an analysis and answer 202 at once; GET /v1/jobs/{id} reads the record, DELETE
-// cancels a running job or removes a finished one.
+// /v1/jobs: store the upload and the job durably, answer 202 (a worker of any replica claims it
+// later); GET /v1/jobs lists records, GET /v1/jobs/{id} reads one, DELETE cancels an unfinished
+// job or removes a finished one. Any replica answers: everything is in the store.
+import Affect
 import Foundation
 import HTTP
 import Media
 
 extension Service {
-    func submitJob(_ parsed: ParsedRequest, _ exchange: Exchange) throws {
-        var parsed = parsed
-        // The server deletes a spooled body once the 202 is sent: keep our own copy for the job.
-        var kept: String? = nil
-        if case .clip(.file(let path)) = parsed.work {
-            let mine = config.temporaryDirectory + "/affectd-job-\(UUID().uuidString)"
-            guard rename(path, mine) == 0 else { throw ProblemError(500, "could not keep the uploaded body for the job") }
-            kept = mine
-            parsed.work = .clip(.file(mine))
-        }
-        let ticket = JobTicket()
-        guard let id = jobs.create(ticket: ticket) else {
-            if let kept { unlink(kept) }
-            throw ProblemError(config.overloadStatus, "\(config.maxJobRecords) unfinished jobs exist (jobs.max_records); retry later", headers: retryAfter)
-        }
-        let result = pool.submit(ticket) { [self, parsed, kept] ctx, ticket in
-            defer { if let kept { unlink(kept) } }
-            jobs.update(id) {
-                $0.status = .running; $0.started = Date()
+    /// The job's own fields besides the media and the analysis options (query parameters or parts).
+    static let jobExtras = ["callback_url", "metadata"]
+    static let maxMetadataBytes = 16 << 10
+    static let maxIdempotencyKey = 255
+    static let maxListLimit = 500
+
+    func submitJob(_ request: HTTPRequest, _ exchange: Exchange) throws {
+        let parsed = try input.clip(request, allowStream: false, extras: Self.jobExtras)
+        guard case .clip(let upload) = parsed.work else { throw ProblemError(500, "a job is a clip") }
+        let callback = try callbackURL(parsed.extras["callback_url"])
+        let metadata = try metadata(parsed.extras["metadata"])
+        let key = try idempotencyKey(request.head.headers["Idempotency-Key"])
+        let options = try ResultJSON.encode(parsed.options)
+        let uploadPart: Digest.Part =
+            switch upload {
+            case .memory(let data): .bytes(data)
+            case .file(let path): .file(path)
             }
-            do {
-                // The record shows the clip's duration while it runs; the analysis reads the input opened here.
-                var reader: MediaReader?
-                if case .clip(let source) = parsed.work {
-                    let opened = try MediaReader(source: source, limits: parsed.request.limits)
-                    jobs.update(id) { $0.duration = opened.probe.duration }
-                    reader = opened
-                }
-                let output = try execute(parsed, reader: reader, &ctx, ticket) { [jobs] frame in
-                    jobs.update(id) {
-                        $0.framesDone += 1; $0.lastT = frame.t
-                    }
-                }
-                jobs.finish(id, status: .succeeded, result: output)
-            } catch {
-                jobs.finish(id, status: ticket.cancelReason == .userRequest ? .cancelled : .failed, error: problem(for: error, ticket: ticket))
-            }
+        let hash = try Digest.sha256([.bytes(options + [0] + Data((callback ?? "").utf8) + [0] + Data((metadata ?? "").utf8) + [0]), uploadPart])
+        let job = NewJob(
+            id: Self.newJobID(), options: String(decoding: options, as: UTF8.self), callbackURL: callback, metadata: metadata,
+            idempotencyKey: key, bodyHash: hash)
+        let created = try store { try jobs.create(job, upload: upload, maxUnfinished: config.maxJobRecords, now: Self.now) }
+        switch created {
+        case .created(let record):
+            runner.wake.signal()
+            exchange.send(try .json(202, record, headers: HTTPHeaders([("Location", "/v1/jobs/\(record.id)")])))
+        case .replayed(let record):
+            exchange.send(try .json(202, record, headers: HTTPHeaders([("Location", "/v1/jobs/\(record.id)"), ("Idempotent-Replayed", "true")])))
+        case .conflict:
+            throw ProblemError(409, "Idempotency-Key \(key ?? "") was used before with a different request (media, options, callback_url or metadata)")
+        case .full:
+            throw ProblemError(
+                config.overloadStatus, "\(config.maxJobRecords) unfinished jobs exist (jobs.max_records); retry later", headers: retryAfter)
         }
-        guard result == .accepted else {
-            jobs.remove(id)
-            if let kept { unlink(kept) }
-            throw overloaded(result)
-        }
-        ticket.onCancel { [self] reason in
-            switch reason {
-            case .userRequest: jobs.finish(id, status: .cancelled, error: ProblemError(409, "the job was cancelled by DELETE"))
-            case .deadline: jobs.finish(id, status: .failed, error: ProblemError(504, deadlineDetail))
-            case .shutdown: jobs.finish(id, status: .failed, error: ProblemError(503, "the server shut down before the job ran"))
-            case .clientGone: break
-            }
-        }
-        armDeadline(ticket)
-        guard let record = jobs.get(id) else { throw ProblemError(500, "the job record expired at once") }
-        exchange.send(try .json(202, record, headers: HTTPHeaders([("Location", "/v1/jobs/\(id)")])))
     }
 
+    func callbackURL(_ text: String?) throws(ProblemError) -> String? {
+        guard let text else { return nil }
+        guard let url = CallbackURL(text) else {
+            throw ProblemError(400, "callback_url must be an http:// or https:// URL of at most \(CallbackURL.maxLength) characters")
+        }
+        guard url.isAllowed(by: config.webhookAllow) else {
+            throw ProblemError(400, "callback_url \(url.origin) is not allowed: jobs.webhook_allow lists the origins callbacks may go to (none by default)")
+        }
+        return text
+    }
+
+    func metadata(_ text: String?) throws(ProblemError) -> String? {
+        guard let text else { return nil }
+        guard text.utf8.count <= Self.maxMetadataBytes else { throw ProblemError(413, "metadata exceeds \(Self.maxMetadataBytes) bytes") }
+        guard case .object = JSONValue.parse(text) else { throw ProblemError(400, "metadata must be a JSON object") }
+        return text
+    }
+
+    func idempotencyKey(_ text: String?) throws(ProblemError) -> String? {
+        guard let text else { return nil }
+        guard (1...Self.maxIdempotencyKey).contains(text.utf8.count), text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw ProblemError(400, "Idempotency-Key must be 1 to \(Self.maxIdempotencyKey) visible ASCII characters")
+        }
+        return text
+    }
+
+    static func newJobID() -> String { Digest.hex((0..<12).map { _ in UInt8.random(in: 0...255) }) }
+
     func job(_ id: String) throws(ProblemError) -> JobRecord {
-        guard let record = jobs.get(id) else { throw ProblemError(404, "no job \(id) (unknown, or expired after jobs.retention)") }
+        guard let record = try store({ try jobs.get(id) }) else { throw ProblemError(404, "no job \(id) (unknown, or expired after jobs.retention)") }
         return record
     }
 
-    /// Cancels a job that has not finished (its record then shows the outcome); removes a finished one.
+    /// GET /v1/jobs?status=&limit=&cursor=: records in creation order, without their results.
+    func listJobs(_ query: Substring?) throws(ProblemError) -> JobList {
+        var values = try QueryDecoder.parse(query)
+        let status = try values.removeValue(forKey: "status").map { s throws(ProblemError) in
+            guard let status = JobStatus(rawValue: s) else {
+                throw ProblemError(400, "status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return status
+        }
+        let limit = try values.removeValue(forKey: "limit").map { s throws(ProblemError) in
+            guard let n = Int(s), (1...Self.maxListLimit).contains(n) else { throw ProblemError(400, "limit must be an integer in 1...\(Self.maxListLimit)") }
+            return n
+        }
+        let cursor = try values.removeValue(forKey: "cursor").map { s throws(ProblemError) in
+            guard let c = Int64(s), c >= 0 else { throw ProblemError(400, "cursor must be a next_cursor this listing returned") }
+            return c
+        }
+        if let unknown = values.keys.sorted().first { throw ProblemError(400, "unknown parameter \"\(unknown)\" (status, limit, cursor)") }
+        let page = try store { try jobs.list(status: status, cursor: cursor, limit: limit ?? 50) }
+        return JobList(jobs: page.jobs.map(\.summary), nextCursor: page.nextCursor)
+    }
+
+    /// Cancels a job that has not finished (the record says so at once; the replica running it
+    /// stops at its next lease renewal, this one at once); removes a finished one.
     func cancelJob(_ id: String) throws(ProblemError) -> JobRecord {
-        let record = try job(id)
-        if record.finished == nil { record.ticket.cancel(.userRequest) } else { jobs.remove(id) }
-        return jobs.get(id) ?? record
+        guard let record = try store({ try jobs.cancel(id, now: Self.now) }) else {
+            throw ProblemError(404, "no job \(id) (unknown, or expired after jobs.retention)")
+        }
+        if let ticket = runner.held.withLock({ $0[id]?.ticket }) {
+            ticket.cancel(.userRequest)
+            runner.drop(id)
+        }
+        webhooks.wake()
+        return record
+    }
+
+    /// A store operation; its failure is the store's, answered 503 (another replica, or a retry, may succeed).
+    func store<T>(_ body: () throws -> T) throws(ProblemError) -> T {
+        do { return try body() } catch let p as ProblemError { throw p } catch {
+            logger.error("job store failed", metadata: ["error": "\(error)"])
+            throw ProblemError(503, "the job store is unavailable; retry later", headers: retryAfter)
+        }
+    }
+}
+
+/// GET /v1/jobs (openapi.yaml "JobList").
+struct JobList: Encodable {
+    let jobs: [JobRecord]
+    let nextCursor: String?
+
+    enum CodingKeys: String, CodingKey { case jobs, nextCursor = "next_cursor" }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(jobs, forKey: .jobs)
+        try c.encode(nextCursor, forKey: .nextCursor)
     }
 }

@@ -1,105 +1,83 @@
-// Async job records (/v1/jobs): status, progress, result or error. Finished records are kept for
-// `jobs.retention` seconds, and at most `jobs.max_records` records exist (the oldest finished go
-// first; when every record is unfinished, new jobs are refused rather than old ones forgotten).
+// Where async jobs live (docs/jobs.md): their records, their uploads, who runs them. Every replica
+// reads and writes the same store, so any replica answers for any job, and a job outlives the
+// process that accepted it.
 import Foundation
-import Synchronization
+import Media
 
-enum JobStatus: String, Encodable { case queued, running, succeeded, failed, cancelled }
-
-struct JobRecord {
+/// A job to create: what the client sent, already checked.
+struct NewJob: Sendable {
     let id: String
-    let ticket: JobTicket
-    let created: Date
-    var status: JobStatus = .queued
-    var started: Date?
-    var finished: Date?
-    /// Analysed frames so far, and the clip's duration and last frame time when known.
-    var framesDone = 0
-    var lastT: Double?
-    var duration: Double?
-    var result: AnalysisOutput?
-    var error: ProblemError?
-
-    var progress: Double {
-        if status == .succeeded { return 1 }
-        if status == .running, let t = lastT, let d = duration, d > 0 { return min(0.99, max(0, t / d)) }
-        return 0
-    }
+    /// The analysis options as JSON (AnalysisOptions), read again when a worker claims the job.
+    let options: String
+    let callbackURL: String?
+    let metadata: String?
+    let idempotencyKey: String?
+    /// SHA-256 of the upload, the options, the callback and the metadata: what the key stands for.
+    let bodyHash: String
 }
 
-/// The record as GET /v1/jobs/{id} shows it (openapi.yaml "Job"): `started` and `finished` are null
-/// until then; `error` and `result` appear once the job has one.
-extension JobRecord: Encodable {
-    enum CodingKeys: String, CodingKey {
-        case id, status, created, started, finished, progress, framesAnalyzed = "frames_analyzed", error, result
-    }
-
-    func encode(to encoder: Encoder) throws {
-        let time = { (d: Date) in ISO8601DateFormatter().string(from: d) }
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(status, forKey: .status)
-        try c.encode(time(created), forKey: .created)
-        try c.encode(started.map(time), forKey: .started)
-        try c.encode(finished.map(time), forKey: .finished)
-        try c.encode(progress, forKey: .progress)
-        try c.encode(framesDone, forKey: .framesAnalyzed)
-        try c.encodeIfPresent(error, forKey: .error)
-        try c.encodeIfPresent(result, forKey: .result)
-    }
+enum JobCreation: Sendable {
+    case created(JobRecord)
+    /// The idempotency key was used before with the same body: that job.
+    case replayed(JobRecord)
+    /// The idempotency key was used before with another body.
+    case conflict
+    /// `jobs.max_records` unfinished jobs exist.
+    case full
 }
 
-final class JobStore: Sendable {
-    let retention: Double
-    let capacity: Int
-    let records = Mutex<[String: JobRecord]>([:])
+/// A job a worker of this replica now holds a lease on: its options and a local path to its upload.
+struct ClaimedJob: Sendable {
+    let record: JobRecord
+    let options: String
+    let upload: String
+    /// Whether the path is a local copy (of an upload kept in the database) to delete after the run.
+    let uploadIsCopy: Bool
+}
 
-    init(retention: Double, capacity: Int) {
-        self.retention = retention
-        self.capacity = capacity
-    }
+/// What a worker reports with each lease renewal.
+struct JobProgress: Sendable {
+    let id: String
+    let frames: Int
+    let lastT: Double?
+    let duration: Double?
+}
 
-    /// A new queued record, or nil when the store is full of unfinished jobs.
-    func create(ticket: JobTicket) -> String? {
-        var raw = [UInt8](repeating: 0, count: 12)
-        for i in raw.indices { raw[i] = UInt8.random(in: 0...255) }
-        let id = raw.map { String(format: "%02x", $0) }.joined()
-        return records.withLock { r -> String? in
-            expire(&r)
-            if r.count >= capacity {
-                guard let oldest = r.values.filter({ $0.finished != nil }).min(by: { $0.finished! < $1.finished! }) else { return nil }
-                r[oldest.id] = nil
-            }
-            r[id] = JobRecord(id: id, ticket: ticket, created: Date())
-            return id
-        }
-    }
+struct JobPage: Sendable {
+    let jobs: [JobRecord]
+    let nextCursor: String?
+}
 
-    func update(_ id: String, _ change: (inout JobRecord) -> Void) {
-        records.withLock { r in if r[id] != nil { change(&r[id]!) } }
-    }
+protocol JobStore: Sendable {
+    /// Stores the upload durably, then the record (or finds the job an idempotency key names).
+    func create(_ job: NewJob, upload: MediaSource, maxUnfinished: Int, now: Double) throws -> JobCreation
+    func get(_ id: String) throws -> JobRecord?
+    /// Records in creation order after `cursor`, optionally of one status.
+    func list(status: JobStatus?, cursor: Int64?, limit: Int) throws -> JobPage
+    /// Fails jobs whose lease expired `maxAttempts` times, then takes the oldest queued job or one
+    /// whose lease expired. Returns it (if any) and how many expired leases it found.
+    func claim(owner: String, leaseUntil: Double, maxAttempts: Int, now: Double, scratch: String) throws -> (ClaimedJob?, expired: Int)
+    /// Extends the leases `owner` holds and saves progress; returns the ids that are no longer its
+    /// (cancelled, or taken over after its lease expired).
+    func renew(_ progress: [JobProgress], owner: String, leaseUntil: Double) throws -> [String]
+    /// Records the outcome and the last progress unless the job is no longer `owner`'s (the first outcome wins).
+    func finish(_ id: String, owner: String, status: JobStatus, result: String?, error: ProblemError?, progress: JobProgress?, now: Double) throws
+    /// Gives a running job back to the queue (shutdown); its attempt does not count.
+    func release(_ id: String, owner: String) throws
+    /// Cancels an unfinished job (the running replica notices at its next renewal) or deletes a
+    /// finished one; nil when there is no such job.
+    func cancel(_ id: String, now: Double) throws -> JobRecord?
+    func counts() throws -> [JobStatus: Int]
+    /// Deletes finished records older than `before` whose webhook is not pending.
+    func expire(before: Double) throws
+    /// Takes the oldest due webhook, holding it until `holdUntil` so other replicas skip it.
+    func claimDelivery(now: Double, holdUntil: Double) throws -> JobRecord?
+    func recordDelivery(_ id: String, _ delivery: WebhookDelivery, state: WebhookState, next: Double?) throws
+}
 
-    /// Finishes a record unless it already finished (the first outcome wins).
-    func finish(_ id: String, status: JobStatus, result: AnalysisOutput? = nil, error: ProblemError? = nil) {
-        update(id) { rec in
-            guard rec.finished == nil else { return }
-            rec.status = status
-            rec.finished = Date()
-            rec.result = result
-            rec.error = error
-        }
-    }
-
-    func get(_ id: String) -> JobRecord? {
-        records.withLock { r in
-            expire(&r); return r[id]
-        }
-    }
-
-    func remove(_ id: String) { records.withLock { r in r[id] = nil } }
-
-    private func expire(_ r: inout [String: JobRecord]) {
-        let now = Date()
-        for (id, rec) in r where rec.finished.map({ now.timeIntervalSince($0) > retention }) == true { r[id] = nil }
+extension ProblemError: Decodable {
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(try c.decode(Int.self, forKey: .status), try c.decode(String.self, forKey: .detail))
     }
 }

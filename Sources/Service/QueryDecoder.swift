@@ -4,8 +4,9 @@
 import Foundation
 
 enum QueryDecoder {
-    static func decode<T: Decodable>(_ type: T.Type, from query: Substring?) throws -> T {
-        try T(from: QueryValues(values: try parse(query)))
+    /// `ignoring`: parameters another part of the request reads (a job's callback_url).
+    static func decode<T: Decodable>(_ type: T.Type, from query: Substring?, ignoring: [String] = []) throws -> T {
+        try T(from: QueryValues(values: try parse(query).filter { !ignoring.contains($0.key) }))
     }
 
     static func parse(_ query: Substring?) throws(ProblemError) -> [String: String] {

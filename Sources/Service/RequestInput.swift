@@ -17,6 +17,9 @@ struct ParsedRequest: Sendable {
     var work: Work
     var request: AnalyzeRequest
     var stream: Bool
+    /// The options as given (a job stores them), and the values of the `extras` a route asked for.
+    var options = AnalysisOptions()
+    var extras: [String: String] = [:]
 }
 
 struct RequestInput: Sendable {
@@ -27,14 +30,20 @@ struct RequestInput: Sendable {
     static let imageTypes: Set<String> = ["image/jpeg", "image/png"]
 
     /// /v1/analyze and /v1/jobs: raw video body, or multipart with `file` and optional `options` (JSON object).
-    func clip(_ request: HTTPRequest, allowStream: Bool) throws -> ParsedRequest {
+    /// `extras` (a job's callback_url, metadata) come from query parameters or parts of those names.
+    func clip(_ request: HTTPRequest, allowStream: Bool, extras: [String] = []) throws -> ParsedRequest {
         try request.requireBody()
+        let query = try QueryDecoder.parse(request.head.query)
+        var found = query.filter { extras.contains($0.key) }
         if request.mediaType == "multipart/form-data" {
             let parts = try request.multipartParts()
             guard let file = parts.first(where: { $0.name == "file" }) else { throw ProblemError(400, "multipart body has no part named \"file\"") }
             let options = try parts.first(where: { $0.name == "options" }).map(optionsPart)
             guard !file.body.isEmpty else { throw ProblemError(400, "the \"file\" part is empty") }
-            return try parsed(.clip(.memory(file.body)), request, options, allowStream: allowStream)
+            for p in parts where extras.contains(p.name) { found[p.name] = String(decoding: p.body, as: UTF8.self) }
+            var out = try parsed(.clip(.memory(file.body)), request, options, allowStream: allowStream, ignoring: extras)
+            out.extras = found
+            return out
         }
         guard let type = request.mediaType, Self.videoTypes.contains(type) else {
             throw ProblemError(
@@ -42,7 +51,9 @@ struct RequestInput: Sendable {
                 "Content-Type \(request.head.headers["Content-Type"] ?? "(none)") is not accepted: send video/mp4, video/quicktime, video/webm, application/octet-stream or multipart/form-data"
             )
         }
-        return try parsed(.clip(try request.bodySource()), request, nil, allowStream: allowStream)
+        var out = try parsed(.clip(try request.bodySource()), request, nil, allowStream: allowStream, ignoring: extras)
+        out.extras = found
+        return out
     }
 
     /// /v1/frames: multipart of JPEG/PNG parts (optional `timestamps` part: JSON array of seconds,
@@ -115,15 +126,15 @@ struct RequestInput: Sendable {
     }
 
     /// The work with its options: the query's, overridden by those of the body (`options`), checked.
-    func parsed(_ work: Work, _ request: HTTPRequest, _ options: AnalysisOptions?, allowStream: Bool) throws -> ParsedRequest {
+    func parsed(_ work: Work, _ request: HTTPRequest, _ options: AnalysisOptions?, allowStream: Bool, ignoring: [String] = []) throws -> ParsedRequest {
         var merged: AnalysisOptions
-        do { merged = try QueryDecoder.decode(AnalysisOptions.self, from: request.head.query) } catch {
+        do { merged = try QueryDecoder.decode(AnalysisOptions.self, from: request.head.query, ignoring: ignoring) } catch {
             throw AnalysisOptions.problem(error, source: "the query")
         }
         if let options { merged = merged.overridden(by: options) }
         return ParsedRequest(
             work: work, request: try merged.request(config: config, limits: limits, allowStream: allowStream),
-            stream: merged.stream ?? false)
+            stream: merged.stream ?? false, options: merged)
     }
 
     func optionsPart(_ part: MultipartPart) throws -> AnalysisOptions {

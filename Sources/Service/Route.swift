@@ -4,7 +4,7 @@ import HTTP
 
 enum Route: Equatable, Sendable {
     case live, ready, metrics, models
-    case analyze, frames, label, submitJob
+    case analyze, frames, label, submitJob, listJobs
     /// `/`: the live page; `/v1/stream`: its WebSocket.
     case page, stream
     case jobStatus(id: String), cancelJob(id: String)
@@ -29,7 +29,7 @@ enum Route: Equatable, Sendable {
         case "/v1/analyze": (template, methods) = ("/v1/analyze", ["POST": .analyze])
         case "/v1/frames": (template, methods) = ("/v1/frames", ["POST": .frames])
         case "/v1/label": (template, methods) = ("/v1/label", ["POST": .label])
-        case "/v1/jobs": (template, methods) = ("/v1/jobs", ["POST": .submitJob])
+        case "/v1/jobs": (template, methods) = ("/v1/jobs", ["POST": .submitJob, "GET": .listJobs])
         case "/": (template, methods) = ("/", ["GET": .page, "HEAD": .page])
         case "/v1/stream": (template, methods) = ("/v1/stream", ["GET": .stream])
         case _ where path.hasPrefix(jobPrefix) && path.count > jobPrefix.count && !path.dropFirst(jobPrefix.count).contains("/"):

@@ -19,25 +19,39 @@ public final class Service: Sendable {
     let draining = Atomic<Bool>(false)
     let models: ModelList
     let jobs: JobStore
+    let runner = JobRunner()
+    let webhooks: WebhookSender
     let input: RequestInput
     let streams: StreamHub
 
+    /// Opens the job store (`jobs.store`); `startJobs` then starts claiming and delivering.
     public init(
         config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
         pool: WorkerPool<WorkerContext>, live: AnalyzerModels
-    ) {
+    ) throws {
         self.config = config
         self.logger = logger
         self.metrics = metrics
         self.pool = pool
         self.keys = APIKeys(config.apiKeys)
         self.models = ModelList(package)
-        self.jobs = JobStore(retention: config.jobRetention, capacity: config.maxJobRecords)
+        let store: JobStore
+        do { store = try SQLJobStore.open(config.jobStore, scratch: config.temporaryDirectory) } catch {
+            throw ConfigError(key: ServiceConfig.key(\.jobStore), "cannot open the job store: \(error)")
+        }
+        self.jobs = store
+        self.webhooks = try WebhookSender(store: store, config: config, metrics: metrics)
         self.input = RequestInput(config: config, limits: ServiceHost.mediaLimits(config))
         self.streams = StreamHub(models: live, config: config)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Starts claiming jobs from the store (this replica's workers run them) and delivering webhooks.
+    public func startJobs() {
+        startJobRunner()
+        webhooks.start()
+    }
     public func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     @Sendable public func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -78,7 +92,8 @@ public final class Service: Sendable {
         case .analyze: runNow(try input.clip(request, allowStream: true), exchange)
         case .frames: runNow(try input.frames(request), exchange)
         case .label: runNow(try input.label(request), exchange)
-        case .submitJob: try submitJob(try input.clip(request, allowStream: false), exchange)
+        case .submitJob: try submitJob(request, exchange)
+        case .listJobs: exchange.send(try .json(200, try listJobs(request.head.query)))
         case .jobStatus(let id): exchange.send(try .json(200, try job(id)))
         case .cancelJob(let id): exchange.send(try .json(200, try cancelJob(id)))
         case .page: exchange.send(HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StreamPage.html))

@@ -59,6 +59,16 @@ public struct ServiceConfig: Sendable, Equatable {
     public var streamIdleTimeout = 30.0
     public var streamWorkers = 0
     public var streamStateKey = ""
+    public var jobStore = "sqlite:///var/lib/affectd/jobs.db"
+    public var jobLease = 30.0
+    public var jobMaxAttempts = 3
+    public var jobPollInterval = 0.5
+    public var webhookAllow: [String] = []
+    public var webhookSecret = ""
+    public var webhookCAFile = ""
+    public var webhookTimeout = 5.0
+    public var webhookBackoff = 1.0
+    public var webhookRetryFor = 3600.0
     // auth
     public var apiKeys: [String] = []
     public var apiKeysFile = ""
@@ -122,6 +132,12 @@ extension ServiceConfig {
         if maxInMemoryBodyBytes > maxBodyBytes { throw ConfigError(key: key(\.maxInMemoryBodyBytes), "exceeds \(key(\.maxBodyBytes))") }
         if maxFPS < defaultFPS { throw ConfigError(key: key(\.defaultFPS), "\(defaultFPS) exceeds \(key(\.maxFPS)) \(maxFPS)") }
         if !streamStateKey.isEmpty && streamStateKey.count < 16 { throw ConfigError(key: key(\.streamStateKey), "needs at least 16 characters") }
+        if let bad = webhookAllow.first(where: { CallbackURL($0) == nil }) {
+            throw ConfigError(key: key(\.webhookAllow), "\"\(bad)\" is not an origin like https://host:port")
+        }
+        if !webhookAllow.isEmpty && webhookSecret.count < 16 {
+            throw ConfigError(key: key(\.webhookSecret), "needs at least 16 characters when \(key(\.webhookAllow)) allows callbacks")
+        }
         if apiKeys.contains(where: { $0.count < 16 }) { throw ConfigError(key: key(\.apiKeys), "every key needs at least 16 characters") }
     }
 

@@ -36,9 +36,10 @@ public final class ServiceHost: Sendable {
                 "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
                 "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
             ])
-        service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models)
+        service = try Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models)
         server = HTTPServer(config: Self.httpConfig(config), logger: logger, handler: service.handle)
         try server.start()
+        service.startJobs()
     }
 
     public var port: UInt16 { server.port }
@@ -102,9 +103,14 @@ public final class ServiceHost: Sendable {
         service.beginDraining()
         logger.notice("draining: readiness is 503", metadata: ["propagation_s": "\(c.propagationWindow)", "drain_timeout_s": "\(c.drainTimeout)"])
         if c.propagationWindow > 0 { Thread.sleep(forTimeInterval: c.propagationWindow) }
-        // No new jobs from here; the server stops accepting and waits for in-flight answers.
+        // No new claims or requests from here; the server stops accepting and waits for in-flight answers.
+        let deadline = Date(timeIntervalSinceNow: c.drainTimeout)
+        service.runner.claiming.store(false, ordering: .relaxed)
         service.pool.close()
         server.stop(gracePeriod: .milliseconds(Int64(c.drainTimeout * 1000)))
+        // Jobs still running at the deadline go back to the store's queue for another replica.
+        service.drainJobs(until: deadline)
+        service.webhooks.stop()
         // Whatever is still queued after the grace period gets an explicit error, never silence.
         service.pool.cancelQueued(.shutdown)
         let idle = service.pool.drain(timeout: 1)

@@ -22,6 +22,11 @@ public final class ServiceMetrics: Sendable {
     let stageTimers = Mutex<[String: Metrics.Timer]>([:])
     /// In-flight requests, counted here because gauges only take absolute values.
     let inFlightCount = Mutex(0)
+    /// Jobs in the store by status (the whole store, as every replica sees it; the autoscaler reads `queued`).
+    let jobsByStatus: [String: CoreMetrics.Gauge]
+    let leaseExpiries: CoreMetrics.Counter
+    let webhookDeliveries: [String: CoreMetrics.Counter]
+    static let webhookOutcomes = ["delivered", "retry", "gave_up"]
 
     public init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -36,6 +41,18 @@ public final class ServiceMetrics: Sendable {
         decodeTime = Metrics.Timer(label: "affectd_decode_seconds", factory: f)
         framesAnalysed = CoreMetrics.Counter(label: "affectd_frames_analysed_total", factory: f)
         facesFound = CoreMetrics.Counter(label: "affectd_faces_found_total", factory: f)
+        jobsByStatus = Dictionary(
+            uniqueKeysWithValues: JobStatus.allCases.map {
+                ($0.rawValue, CoreMetrics.Gauge(label: "affectd_jobs", dimensions: [("status", $0.rawValue)], factory: f))
+            })
+        leaseExpiries = CoreMetrics.Counter(label: "affectd_job_lease_expiries_total", factory: f)
+        webhookDeliveries = Dictionary(
+            uniqueKeysWithValues: Self.webhookOutcomes.map {
+                ($0, CoreMetrics.Counter(label: "affectd_webhook_deliveries_total", dimensions: [("outcome", $0)], factory: f))
+            })
+        jobsByStatus.values.forEach { $0.record(0) }
+        leaseExpiries.increment(by: 0)
+        webhookDeliveries.values.forEach { $0.increment(by: 0) }
         queueDepth.record(0)
         inFlight.record(0)
         busyWorkers.record(0)
@@ -101,6 +118,16 @@ public final class ServiceMetrics: Sendable {
         framesAnalysed.increment(by: Int64(frames))
         facesFound.increment(by: Int64(faces))
     }
+
+    func recordJobCounts(_ counts: [JobStatus: Int]) {
+        for status in JobStatus.allCases { jobsByStatus[status.rawValue]?.record(counts[status] ?? 0) }
+    }
+
+    /// Leases found expired (a replica died holding the job): each re-queues or fails its job.
+    func leaseExpired(count: Int) { leaseExpiries.increment(by: Int64(count)) }
+
+    /// One webhook attempt: `delivered`, `retry` (failed, another attempt is due) or `gave_up`.
+    func webhookDelivery(outcome: String) { webhookDeliveries[outcome]?.increment() }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -63,6 +63,16 @@ extension ServiceConfig {
         Setting("stream.idle_timeout", env: "STREAM_IDLE_TIMEOUT", \.streamIdleTimeout, .seconds()),
         Setting("stream.workers", env: "STREAM_WORKERS", \.streamWorkers, .int(0...256)),
         Setting("stream.state_key", env: "STREAM_STATE_KEY", \.streamStateKey, .text),
+        Setting("jobs.store", env: "JOB_STORE", \.jobStore, .jobStore),
+        Setting("jobs.lease", env: "JOB_LEASE", \.jobLease, .seconds()),
+        Setting("jobs.max_attempts", env: "JOB_MAX_ATTEMPTS", \.jobMaxAttempts, .int(1...100)),
+        Setting("jobs.poll_interval", env: "JOB_POLL_INTERVAL", \.jobPollInterval, .seconds()),
+        Setting("jobs.webhook_allow", env: "WEBHOOK_ALLOW", \.webhookAllow, .list),
+        Setting("jobs.webhook_secret", env: "WEBHOOK_SECRET", \.webhookSecret, .text),
+        Setting("jobs.webhook_ca_file", env: "WEBHOOK_CA_FILE", \.webhookCAFile, .text),
+        Setting("jobs.webhook_timeout", env: "WEBHOOK_TIMEOUT", \.webhookTimeout, .seconds()),
+        Setting("jobs.webhook_backoff", env: "WEBHOOK_BACKOFF", \.webhookBackoff, .seconds()),
+        Setting("jobs.webhook_retry_for", env: "WEBHOOK_RETRY_FOR", \.webhookRetryFor, .seconds()),
         Setting("auth.api_keys", env: "API_KEYS", \.apiKeys, .list),
         Setting("auth.api_keys_file", env: "API_KEYS_FILE", \.apiKeysFile, .text),
         Setting("auth.protect_health", env: "PROTECT_HEALTH", \.authHealth, .bool),
@@ -106,6 +116,19 @@ extension SettingValue where V == String {
     static func oneOf(_ allowed: [String]) -> Self {
         Self { v throws(Failure) in
             guard allowed.contains(v) else { throw Failure(message: "must be one of \(allowed.joined(separator: ", ")); got \"\(v)\"") }
+            return v
+        }
+    }
+}
+
+extension SettingValue where V == String {
+    /// `sqlite:///absolute/path.db`, `postgres://...` / `postgresql://...`, or `memory` (tests).
+    static var jobStore: Self {
+        Self { v throws(Failure) in
+            if v == "memory" || v.hasPrefix("postgres://") || v.hasPrefix("postgresql://") { return v }
+            guard v.hasPrefix("sqlite:///"), v.count > "sqlite:///".count, !v.hasSuffix("/") else {
+                throw Failure(message: "must be sqlite:///absolute/path/jobs.db, postgres://... or memory; got \"\(v)\"")
+            }
             return v
         }
     }

@@ -58,7 +58,7 @@ enum StreamControl: Equatable {
     /// Parses `text` strictly (unknown types, unknown keys and values out of range are refused);
     /// `options` starts from `current` and is bounded by the service's `maxFPS` and `maxFaces`.
     static func parse(_ text: String, current: StreamOptions, maxFPS: Double, maxFaces: Int) throws(StreamViolation) -> StreamControl {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        guard case .object(let object)? = JSONValue.parse(text) else {
             throw .policy("a control message is a JSON object")
         }
         guard case .string(let type)? = object["type"] else { throw .policy("a control message needs a string \"type\"") }
@@ -81,12 +81,13 @@ enum StreamControl: Equatable {
             switch object["fps"] {
             case nil: break
             case .null?: options.fps = nil
-            case .number(let n)? where n > 0 && n <= maxFPS: options.fps = n
+            case let v? where v.number.map { $0 > 0 && $0 <= maxFPS } == true: options.fps = v.number
             default: throw .policy("options: fps must be a number in (0, \(maxFPS)] or null")
             }
             switch object["max_faces"] {
             case nil: break
-            case .number(let n)? where n == n.rounded() && n >= 1 && n <= Double(maxFaces): options.maxFaces = Int(n)
+            case let v? where v.number.map { $0 == $0.rounded() && $0 >= 1 && $0 <= Double(maxFaces) } == true:
+                options.maxFaces = Int(v.number!)
             default: throw .policy("options: max_faces must be an integer in 1...\(maxFaces)")
             }
             switch object["include"] {
@@ -97,28 +98,6 @@ enum StreamControl: Equatable {
             return .options(options)
         default:
             throw .policy("unknown control message type \"\(type)\"")
-        }
-    }
-}
-
-/// Any JSON value, decoded without loss of its type (a boolean is never a number).
-enum JSONValue: Decodable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
         }
     }
 }

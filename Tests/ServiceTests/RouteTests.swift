@@ -67,7 +67,7 @@ final class RouteTests: XCTestCase {
         try assertProblem(try server.request("GET", "/v1/jobs/0123456789abcdef01234567"), 404, "no job")
         for (method, path, allow) in [
             ("DELETE", "/healthz", "GET, HEAD"), ("POST", "/readyz", "GET, HEAD"), ("PUT", "/metrics", "GET, HEAD"),
-            ("GET", "/v1/analyze", "POST"), ("DELETE", "/v1/jobs", "POST"), ("HEAD", "/v1/jobs/abc", "GET, DELETE"),
+            ("GET", "/v1/analyze", "POST"), ("DELETE", "/v1/jobs", "POST, GET"), ("HEAD", "/v1/jobs/abc", "GET, DELETE"),
         ] {
             let r = try server.request(method, path)
             XCTAssertEqual(r.status, 405, "\(method) \(path)")

@@ -20,6 +20,7 @@ final class TestServer {
             path: nil, environment: [:],
             overrides: [
                 "server.port=0", "model.dir=\(model)", "workers.count=1", "shutdown.propagation_window=0", "shutdown.drain_timeout=5",
+                "jobs.store=memory", "jobs.poll_interval=0.05",
             ] + settings)
         host = try ServiceHost(config: config, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }

@@ -3,6 +3,7 @@ Service tests. Needs the release binary (`make build`, or AFFECTD_BIN) and `make
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -49,6 +50,11 @@ class Server:
         need(os.path.join(MODEL, "manifest.json"))
         base = {"server.port": 0, "model.dir": MODEL, "shutdown.propagation_window": 0, "log.level": "info"}
         base.update(settings or {})
+        # A job store of its own unless the test shares one between servers.
+        self.data_dir = None
+        if "jobs.store" not in base:
+            self.data_dir = tempfile.mkdtemp(prefix="affectd-data-")
+            base["jobs.store"] = f"sqlite://{self.data_dir}/jobs.db"
         self.config = write_config(base)
         self.log = tempfile.NamedTemporaryFile(prefix="affectd-serve-", suffix=".log", delete=False)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTD_")}
@@ -88,6 +94,8 @@ class Server:
         for p in (self.config, self.log.name):
             if os.path.exists(p):
                 os.unlink(p)
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def metric(url, name, labels=None):

@@ -1,5 +1,6 @@
-"""deploy/*.yaml: valid Kubernetes objects (strict JSON schemas of several Kubernetes versions, offline, from
-the kubernetes-validate package) whose values agree with each other and with the Dockerfile."""
+"""deploy/{postgres,sqlite}/*.yaml: valid Kubernetes objects (strict JSON schemas of several Kubernetes versions,
+offline, from the kubernetes-validate package) whose values agree with each other and with the Dockerfile. KEDA's
+objects (custom resources the package has no schema for) are checked field by field here."""
 import copy
 import pathlib
 import re
@@ -14,23 +15,30 @@ DEPLOY = ROOT / "deploy"
 VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
 
 
+VARIANTS = ["postgres", "sqlite"]
+KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
+
+
 def load_objects():
-    files = sorted(DEPLOY.glob("*.yaml"))
-    assert files, f"no manifests in {DEPLOY}"
+    assert sorted(p.name for p in DEPLOY.iterdir()) == VARIANTS, "deploy/ holds one folder per job-store variant"
     objects = []
-    for f in files:
-        for doc in yaml.safe_load_all(f.read_text()):
-            if doc is not None:
-                objects.append((f.name, doc))
+    for variant in VARIANTS:
+        files = sorted((DEPLOY / variant).glob("*.yaml"))
+        assert files, f"no manifests in deploy/{variant}"
+        for f in files:
+            for doc in yaml.safe_load_all(f.read_text()):
+                if doc is not None:
+                    objects.append((f"{variant}/{f.name}", doc))
     return objects
 
 
 OBJECTS = load_objects()
+KUBERNETES_OBJECTS = [(n, d) for n, d in OBJECTS if d["kind"] not in KEDA_KINDS]
 
 
-def one(kind):
-    found = [doc for _, doc in OBJECTS if doc["kind"] == kind]
-    assert len(found) == 1, f"expected one {kind} in deploy/, found {len(found)}"
+def one(kind, variant="postgres"):
+    found = [doc for name, doc in OBJECTS if doc["kind"] == kind and name.startswith(variant + "/")]
+    assert len(found) == 1, f"expected one {kind} in deploy/{variant}, found {len(found)}"
     return found[0]
 
 
@@ -40,7 +48,7 @@ def dockerfile_runtime_stage():
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("name,doc", OBJECTS, ids=[f"{n}:{d['kind']}" for n, d in OBJECTS])
+@pytest.mark.parametrize("name,doc", KUBERNETES_OBJECTS, ids=[f"{n}:{d['kind']}" for n, d in KUBERNETES_OBJECTS])
 def test_schema_strict(name, doc, version):
     kubernetes_validate.validate(doc, version, strict=True)
 
@@ -56,43 +64,47 @@ def test_validator_rejects_a_broken_manifest():
         kubernetes_validate.validate(bad, VERSIONS[-1], strict=True)
 
 
-def container():
-    return one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+def container(variant="postgres"):
+    return one("Deployment", variant)["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_port_and_probes_match_the_image():
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_port_and_probes_match_the_image(variant):
     expose = re.search(r"^EXPOSE (\d+)", dockerfile_runtime_stage(), re.M)
     assert expose, "Dockerfile runtime stage has no EXPOSE"
-    ports = {p["name"]: p["containerPort"] for p in container()["ports"]}
+    ports = {p["name"]: p["containerPort"] for p in container(variant)["ports"]}
     assert ports["http"] == int(expose.group(1))
-    c = container()
+    c = container(variant)
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
-def test_runs_as_the_images_non_root_user():
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_runs_as_the_images_non_root_user(variant):
     user = re.search(r"^USER (\d+):(\d+)", dockerfile_runtime_stage(), re.M)
     assert user, "Dockerfile runtime stage needs a numeric USER uid:gid (runAsNonRoot checks it)"
-    pod = one("Deployment")["spec"]["template"]["spec"]
+    pod = one("Deployment", variant)["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == int(user.group(1)) != 0
     assert pod["securityContext"]["runAsGroup"] == int(user.group(2))
-    sc = container()["securityContext"]
+    sc = container(variant)["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
 
 
-def test_read_only_root_with_writable_tmp():
-    assert container()["securityContext"]["readOnlyRootFilesystem"] is True
-    mounts = {m["mountPath"]: m["name"] for m in container()["volumeMounts"]}
-    volumes = {v["name"]: v for v in one("Deployment")["spec"]["template"]["spec"]["volumes"]}
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_read_only_root_with_writable_tmp(variant):
+    assert container(variant)["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m["name"] for m in container(variant)["volumeMounts"]}
+    volumes = {v["name"]: v for v in one("Deployment", variant)["spec"]["template"]["spec"]["volumes"]}
     assert "/tmp" in mounts, "uploads spool to /tmp: it needs a writable volume"
     assert "emptyDir" in volumes[mounts["/tmp"]]
 
 
-def test_grace_period_outlasts_readiness_propagation_and_drain():
-    pod = one("Deployment")["spec"]["template"]["spec"]
-    readiness = container()["readinessProbe"]
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_grace_period_outlasts_readiness_propagation_and_drain(variant):
+    pod = one("Deployment", variant)["spec"]["template"]["spec"]
+    readiness = container(variant)["readinessProbe"]
     # Load balancers notice the 503 after at most period x failureThreshold; the drain comes on top.
     propagation = readiness["periodSeconds"] * readiness["failureThreshold"]
     assert pod["terminationGracePeriodSeconds"] >= propagation + 60
@@ -110,12 +122,56 @@ def test_service_and_budget_select_the_pods():
     assert all(p["targetPort"] in port_names for p in one("Service")["spec"]["ports"])
 
 
-def test_hpa_scales_the_deployment_on_cpu():
-    hpa = one("HorizontalPodAutoscaler")
-    target = hpa["spec"]["scaleTargetRef"]
+def test_sqlite_variant_is_one_replica_on_a_persistent_volume():
+    deployment = one("Deployment", "sqlite")
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    env = {e["name"]: e.get("value") for e in container("sqlite")["env"]}
+    store = env["AFFECTD_JOB_STORE"]
+    assert store.startswith("sqlite:///")
+    data_dir = store[len("sqlite://"):].rsplit("/", 1)[0]
+    mounts = {m["mountPath"]: m["name"] for m in container("sqlite")["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    claim = volumes[mounts[data_dir]]["persistentVolumeClaim"]["claimName"]
+    pvc = one("PersistentVolumeClaim", "sqlite")
+    assert pvc["metadata"]["name"] == claim and pvc["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # The image makes the same directory, owned by its user, and declares it a volume.
+    assert f"VOLUME {data_dir}" in dockerfile_runtime_stage() and data_dir == "/var/lib/affectd"
+    assert one("Service", "sqlite")["spec"]["selector"].items() <= \
+        deployment["spec"]["template"]["metadata"]["labels"].items()
+    scalers = KEDA_KINDS | {"HorizontalPodAutoscaler"}
+    assert not [d for n, d in OBJECTS if n.startswith("sqlite/") and d["kind"] in scalers]
+
+
+def test_postgres_variant_reads_the_store_from_a_secret():
+    env = {e["name"]: e for e in container("postgres")["env"]}
+    ref = env["AFFECTD_JOB_STORE"]["valueFrom"]["secretKeyRef"]
+    auth = one("TriggerAuthentication")
+    assert auth["apiVersion"] == "keda.sh/v1alpha1"
+    assert {"parameter": "connection", "name": ref["name"], "key": ref["key"]} in auth["spec"]["secretTargetRef"]
+
+
+def test_keda_scales_the_deployment_on_unfinished_jobs():
+    scaled = one("ScaledObject")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    allowed = {"scaleTargetRef", "minReplicaCount", "maxReplicaCount", "pollingInterval", "cooldownPeriod", "advanced",
+               "triggers"}
+    assert set(scaled["spec"]) <= allowed, set(scaled["spec"]) - allowed
+    target = scaled["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", one("Deployment")["metadata"]["name"])
-    cpu = [m for m in hpa["spec"]["metrics"] if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
-    assert cpu and 0 < cpu[0]["resource"]["target"]["averageUtilization"] <= 100
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= one("Deployment")["spec"]["replicas"] <= \
+        scaled["spec"]["maxReplicaCount"]
+    behavior = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    kubernetes_validate.validate({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                  "metadata": {"name": "x"},
+                                  "spec": {"scaleTargetRef": target, "maxReplicas": 2, "behavior": behavior}},
+                                 VERSIONS[-1], strict=True)
+    triggers = {t["type"]: t for t in scaled["spec"]["triggers"]}
+    assert set(triggers) == {"postgresql", "cpu"}
+    pg = triggers["postgresql"]
+    assert set(pg["metadata"]) == {"query", "targetQueryValue", "activationTargetQueryValue"}
+    assert int(pg["metadata"]["targetQueryValue"]) >= 1
+    assert pg["authenticationRef"]["name"] == one("TriggerAuthentication")["metadata"]["name"]
+    assert 0 < int(triggers["cpu"]["metadata"]["value"]) <= 100 and triggers["cpu"]["metricType"] == "Utilization"
     # Utilization is relative to the request: without a CPU request the HPA cannot compute it.
     assert "cpu" in container()["resources"]["requests"]
-    assert hpa["spec"]["minReplicas"] <= one("Deployment")["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+

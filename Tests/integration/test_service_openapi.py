@@ -54,6 +54,6 @@ def test_schemathesis_finds_no_failure():
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
         tail = out.stdout[-6000:] + out.stderr[-2000:]
         assert out.returncode == 0, tail
-        assert re.search(r"Tested: 14\b", out.stdout), tail
+        assert re.search(r"Tested: 15\b", out.stdout), tail
     finally:
         assert s.stop() == 0

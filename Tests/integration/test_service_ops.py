@@ -26,6 +26,9 @@ def analyze(url, query="", timeout=300, clip=CLIP):
     ({"queue.overload_status": 500}, {}, "queue.overload_status"),
     ({"queue.length": 2, "queue.high_water": 5}, {}, "queue.high_water"),
     ({"jobs.deadlin": 3}, {}, "jobs.deadlin"),
+    ({"jobs.store": "mysql://db/jobs"}, {}, "jobs.store"),
+    ({"jobs.webhook_allow": ["http://127.0.0.1:9"]}, {}, "jobs.webhook_secret"),
+    ({"jobs.webhook_allow": ["127.0.0.1:9"], "jobs.webhook_secret": "s" * 16}, {}, "jobs.webhook_allow"),
     ({}, {"AFFECTD_WORKERS": "many"}, "workers.count"),
     ({}, {"AFFECTD_API_KEYS": "short"}, "auth.api_keys"),
 ])

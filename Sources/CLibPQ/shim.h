@@ -1,0 +1,2 @@
+// libpq for the shared job store (Service: jobs.store postgres://).
+#include <libpq-fe.h>
