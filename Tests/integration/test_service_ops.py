@@ -104,7 +104,13 @@ def test_full_queue_is_refused_with_retry_after(status):
         # Readiness is sampled while the jobs run (a fixed sleep raced the jobs once they got fast).
         readiness = []
         with ThreadPoolExecutor(5) as pool:
-            futures = [pool.submit(analyze, s.url, "?fps=2") for _ in range(5)]
+            # The first runs before the others arrive (on a loaded machine all five uploads could
+            # otherwise land before the worker takes the first, leaving one 200).
+            futures = [pool.submit(analyze, s.url, "?fps=2")]
+            deadline = time.monotonic() + 10
+            while requests.get(s.url + "/readyz", timeout=5).json()["busy_workers"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            futures += [pool.submit(analyze, s.url, "?fps=2") for _ in range(4)]
             while not all(f.done() for f in futures):
                 ready = requests.get(s.url + "/readyz", timeout=5)
                 readiness.append((ready.status_code, ready.json()["checks"]["queue_below_high_water"]))
