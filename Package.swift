@@ -64,6 +64,9 @@ let package = Package(
         // Affect: encoders, VA heads, temporal models, confidence, support-set labelling, result model and report.
         .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
+        // Audio: the audio branch (voice activity with the package's VAD networks, prosody).
+        .target(name: "Audio", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+
         // Vision: MTCNN face detection, fer face crop, person crop, tracking.
         .target(
             name: "Vision", dependencies: ["Tensor", "Media"],
@@ -72,7 +75,7 @@ let package = Package(
             ]),
 
         // Pipeline: media in, result out (decode thread, frame workers, collector, streaming estimates).
-        .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect"], swiftSettings: cpuBaseline),
+        .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect", "Audio"], swiftSettings: cpuBaseline),
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs).
         .target(
@@ -122,6 +125,7 @@ let package = Package(
             name: "ServiceTests", dependencies: ["Service", "Media", "TestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: cpuBaseline
         ),
         .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Media", "TestSupport"], swiftSettings: cpuBaseline),
     ],

@@ -24,6 +24,27 @@ final class AudioTests: XCTestCase {
         }
     }
 
+    /// The clip's audio decoded in the video's demux pass equals the audio-only pass, sample for
+    /// sample; a clip without audio gives none, and so does a decoder not asked for it.
+    func testAudioInTheVideoPass() throws {
+        for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/face_noface.mov", "edge/vfr.mp4"] {
+            let path = try Repo.media(clip)
+            let decoder = try MediaReader(source: .file(path)).frames(sampling: .fps(5), threads: 1, audio: true)
+            var frames = 0
+            while try decoder.nextFrame() != nil { frames += 1 }
+            XCTAssertGreaterThan(frames, 0, clip)
+            XCTAssertNil(decoder.audioFailure, clip)
+            guard clip != "edge/vfr.mp4" else { XCTAssertNil(decoder.audio, clip); continue }
+            let separate = try AudioDecoder.decodeMono16k(.file(path))
+            let audio = try XCTUnwrap(decoder.audio, clip)
+            XCTAssertEqual(audio.samples, separate, clip)
+            XCTAssertEqual(audio.startOffset, clip == "feat/face_noface.mov" ? 2.43 : 0, accuracy: 0.01, clip)
+        }
+        let silent = try MediaReader(source: .file(try Repo.media("feat/single_face.mp4"))).frames()
+        while try silent.nextFrame() != nil {}
+        XCTAssertNil(silent.audio)
+    }
+
     func testNoAudioStream() throws {
         assertMediaError(.noAudioStream) { try AudioDecoder.decodeMono16k(.file(try Repo.media("edge/vfr.mp4"))) }
     }
