@@ -106,11 +106,11 @@ let package = Package(
         // OpCases: parity/benchmark case files (tools/reference/vectors.py) and timing one op from them.
         .target(name: "OpCases", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
-        // affectd-bench: developer tools, not shipped (bench-op, bench-net, decode-bench, http-echo).
+        // affectd-bench: developer tools, not shipped (bench-op, bench-net, bench-vad, decode-bench, http-echo).
         .executableTarget(
             name: "affectd-bench",
             dependencies: [
-                "Media", "MediaCLI", "Tensor", "OpCases", "Vision", "HTTP",
+                "Media", "MediaCLI", "Tensor", "OpCases", "Vision", "HTTP", "Audio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: cpuBaseline),
