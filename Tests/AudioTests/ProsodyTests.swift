@@ -47,6 +47,19 @@ final class ProsodyTests: XCTestCase {
         XCTAssertEqual(median(ProsodyTrack(tone(150, gain: 2, harmonics: 1)).loudness), -3.01, accuracy: 0.05)
     }
 
+    /// pcm_f32le audio may carry NaN, infinities or huge values: the branch must not trap, and what
+    /// cannot be measured is not a number (the result encodes it as null).
+    func testNonFiniteSamplesDoNotTrap() throws {
+        var samples = tone(150, seconds: 2)
+        for i in stride(from: 0, to: samples.count, by: 997) { samples[i] = [.nan, .infinity, -.infinity, 1e30][i % 4] }
+        let track = ProsodyTrack(samples)
+        XCTAssertEqual(track.loudness.count, samples.count / 160 + 1)
+        XCTAssertFalse(track.f0.compactMap { $0 }.contains { !$0.isFinite })
+        let vad = try XCTUnwrap(try VoiceActivityDetector(package: try Repo.defaultPackage()))
+        let findings = try AudioAnalyzer(vad: vad).analyze(samples)
+        XCTAssertEqual(findings.speechProbability.count, (samples.count + 511) / 512)
+    }
+
     func testEspeakSpeechF0WithinTwoPercentOfAutocorrelation() throws {
         for pitch in [20, 50, 80] {
             let file = try SafeTensorsFile(path: try Repo.vector("audio/voice_p\(pitch).safetensors"))

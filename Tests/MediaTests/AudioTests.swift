@@ -45,6 +45,27 @@ final class AudioTests: XCTestCase {
         XCTAssertNil(silent.audio)
     }
 
+    /// An audio codec off the allow-list costs the audio, not the clip: the video is decoded and
+    /// the refusal is kept in `audioFailure`.
+    func testRefusedAudioCodecLeavesTheVideo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("affectd-ac3-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = dir.appendingPathComponent("ac3.mp4").path
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-nostdin", "-v", "error", "-y", "-i", try Repo.media("feat/single_face.mp4"), "-c:v", "copy", "-c:a", "ac3",
+                clip,
+            ])
+        let decoder = try MediaReader(source: .file(clip)).frames(sampling: .fps(5), threads: 1, audio: true)
+        var frames = 0
+        while try decoder.nextFrame() != nil { frames += 1 }
+        XCTAssertGreaterThan(frames, 0)
+        XCTAssertNil(decoder.audio)
+        XCTAssertEqual(decoder.audioFailure, .unsupportedCodec(codec: "ac3", container: "mov,mp4,m4a,3gp,3g2,mj2"))
+    }
+
     func testNoAudioStream() throws {
         assertMediaError(.noAudioStream) { try AudioDecoder.decodeMono16k(.file(try Repo.media("edge/vfr.mp4"))) }
     }

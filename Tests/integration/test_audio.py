@@ -101,3 +101,25 @@ def test_rest_include_audio():
         assert r.status_code == 200 and len(r.json()["audio"]["prosody"]) == len(r.json()["frames"])
     finally:
         assert s.stop() == 0
+
+
+def test_non_finite_samples_give_nulls_not_a_failure(tmp_path):
+    """pcm_f32le can carry NaN and infinities: the analysis still answers, with valid JSON."""
+    import numpy as np
+    t = np.arange(16000 * 4) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 150 * t)).astype("<f4")
+    x[::1000] = np.nan
+    x[500::1000] = np.inf
+    raw, clip = tmp_path / "x.f32", tmp_path / "nan.mkv"
+    raw.write_bytes(x.tobytes())
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", CLIP, "-f", "f32le", "-ar", "16000", "-ac", "1",
+                    "-i", str(raw), "-t", "4", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_f32le",
+                    str(clip)], check=True, capture_output=True)
+    r = subprocess.run([BIN, "analyze", str(clip), "--fps", "2", "--model", MODEL, "--include", "audio"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+    def refuse(name):
+        raise AssertionError(f"non-JSON number {name}")
+    out = json.loads(r.stdout, parse_constant=refuse)
+    assert out["audio"] is not None and len(out["audio"]["prosody"]) == len(out["frames"])

@@ -42,6 +42,17 @@ public struct AnalysisResult: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case model, media, summary, persons, frames, audio }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ModelInfo.self, forKey: .model)
+        media = try c.decode(MediaInfo.self, forKey: .media)
+        summary = try c.decode(Summary.self, forKey: .summary)
+        persons = try c.decode([PersonSummary].self, forKey: .persons)
+        frames = try c.decodeIfPresent([FrameResult].self, forKey: .frames)
+        // "audio": null (asked for, no audio) is not the same as no key (not asked for).
+        audio = c.contains(.audio) ? try c.decode(AudioSection.self, forKey: .audio) : nil
+    }
+
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(model, forKey: .model)

@@ -37,16 +37,16 @@ public struct AudioResult: Codable, Sendable, Equatable {
 public struct SpeechSegmentResult: Codable, Sendable, Equatable {
     public var start: Double
     public var end: Double
-    /// RMS level over the segment, dB re full scale.
-    public var loudnessDb: Double
+    /// RMS level over the segment, dB re full scale (null if the samples were not finite numbers).
+    public var loudnessDb: Double?
     public var f0Hz: Statistics?
     /// Share of the segment's 10 ms frames that are voiced.
     public var voicedFraction: Double
     /// Syllable nuclei per second (level peaks in voiced frames): a speech-rate proxy.
     public var syllableRate: Double
 
-    public init(start: Double, end: Double, loudnessDb: Double, f0Hz: Statistics?, voicedFraction: Double, syllableRate: Double) {
-        self.start = start; self.end = end; self.loudnessDb = loudnessDb; self.f0Hz = f0Hz
+    public init(start: Double, end: Double, loudnessDb: Double?, f0Hz: Statistics?, voicedFraction: Double, syllableRate: Double) {
+        self.start = start; self.end = end; self.loudnessDb = finite(loudnessDb); self.f0Hz = f0Hz
         self.voicedFraction = voicedFraction; self.syllableRate = syllableRate
     }
 
