@@ -40,4 +40,11 @@ final class SignalOpsTests: XCTestCase {
         XCTAssertThrowsError(try make("reshape", ["shape": .array([.number(0), .number(12)])]))
         XCTAssertThrowsError(try make("reshape", ["shape": .array(Array(repeating: .number(1), count: 7))]))
     }
+
+    func testLogIsFlooredAtEps() throws {
+        let y = try make("log", ["eps": .number(0.01)]).run([try Tensor([0, -1, 1, 100], [4])], arena)
+        XCTAssertEqual(y.array, [logf(0.01), logf(0.01), 0, logf(100)])
+        XCTAssertThrowsError(try make("log", ["eps": .number(0)]))
+        XCTAssertThrowsError(try make("log", ["eps": .number(-1)]))
+    }
 }

@@ -10,6 +10,7 @@ let signalOps: [String: OpFactory] = [
     "reflect_pad": { try ReflectPadKernel(spec: $0) },
     "magnitude": { _ in MagnitudeKernel() },
     "reshape": { try ReshapeKernel(spec: $0) },
+    "log": { try LogKernel(spec: $0) },
 ]
 
 /// Pads H and W of NHWC by mirroring without repeating the edge (numpy/PyTorch "reflect"):
@@ -87,6 +88,25 @@ final class ReshapeKernel: Kernel, @unchecked Sendable {
         guard out.reduce(1, *) == x.count else { throw TensorError.shape("reshape: \(x.shape) does not fit \(dims)") }
         let y = arena.tensor(out)
         y.data.update(from: x.data, count: x.count)
+        return y
+    }
+}
+
+/// ln(max(x, eps)), element-wise: the log of a (mel) power or magnitude spectrum, floored so
+/// silence gives ln(eps) rather than -inf. `eps` > 0 (default 1e-6).
+final class LogKernel: Kernel, @unchecked Sendable {
+    let eps: Float
+
+    init(spec: OpSpec) throws {
+        let e = try spec.double("eps", default: 1e-6)
+        guard e > 0, e.isFinite else { throw TensorError.invalid("log: eps must be a positive number") }
+        eps = Float(e)
+    }
+
+    func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
+        let x = try single(inputs)
+        let y = arena.tensor(x.shape, layout: x.layout)
+        for i in 0..<x.count { y.data[i] = logf(max(x.data[i], eps)) }
         return y
     }
 }
