@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 import Tensor
 
 /// One speech span with its prosody: level, F0 statistics over its voiced frames, the voiced share
@@ -70,9 +76,3 @@ public final class AudioAnalyzer {
             syllableRate: seconds > 0 ? Float(nuclei) / seconds : 0)
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
