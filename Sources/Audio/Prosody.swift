@@ -8,7 +8,7 @@
 /// - `loudness`: RMS level of a 30 ms window in dB re full scale (dBFS; a full-scale sine is -3 dB);
 ///   not a perceptual loudness model;
 /// - `f0`: YIN (de Cheveigné & Kawahara 2002): difference function over a 30 ms window,
-///   cumulative-mean normalisation, absolute threshold 0.15, parabolic interpolation, 60–500 Hz;
+///   cumulative-mean normalisation, absolute threshold 0.2, parabolic interpolation, 60–500 Hz;
 /// - `voicing`: 1 − the normalised difference at the chosen lag (clipped to [0, 1]); a frame is
 ///   voiced when YIN found a lag under the threshold and the level is above -60 dBFS.
 public struct ProsodyTrack: Sendable, Equatable {
@@ -18,7 +18,7 @@ public struct ProsodyTrack: Sendable, Equatable {
     static let window = 480
     static let minF0 = 60.0
     static let maxF0 = 500.0
-    static let yinThreshold: Float = 0.15
+    static let yinThreshold: Float = 0.2
     static let silenceDb: Float = -60
 
     /// Per frame k (centre at k * 10 ms): level in dBFS, F0 in Hz (nil: unvoiced or not computed), voicing in [0, 1].

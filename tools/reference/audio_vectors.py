@@ -14,7 +14,7 @@ espeak-ng's 22.05 kHz by the ffmpeg CLI), `vad_onnxruntime` (the speech probabil
 chunk from silero_vad.onnx in onnxruntime, run chunk by chunk as silero's OnnxWrapper does) and
 metadata `segments` (JSON [[start, end], ...] in seconds), `snr_db`, `background`.
 Files `voice_p<P>.safetensors` hold one espeak-ng sentence at pitch P (espeak's -p) without
-background, with `f0_autocorrelation`: the median F0 of its voiced frames measured by an
+background, with `f0_autocorrelation`: its F0 per 10 ms frame (NaN where unvoiced) measured by an
 autocorrelation pitch estimator written here independently of the Swift YIN (for the F0 test).
 """
 from __future__ import annotations
@@ -110,23 +110,30 @@ def scene(background: str, snr_db: float, rng: np.random.Generator):
     return mix.astype(np.float32), truth_segments(clean)
 
 
-def autocorrelation_f0(x: np.ndarray) -> float:
-    """Median F0 over voiced 40 ms frames: the highest normalised autocorrelation peak in 60-500 Hz."""
-    win, hop, f0s = 640, 160, []
+def autocorrelation_f0(x: np.ndarray) -> np.ndarray:
+    """F0 per 10 ms frame (centre at k * 10 ms, NaN where unvoiced): normalised autocorrelation over
+    a 40 ms window; the period is the shortest lag in 60-500 Hz whose local peak reaches 0.9 of the
+    highest (the highest alone is often twice the period: an octave too low); voiced when that peak
+    exceeds 0.7 and the frame is within 25 dB of the loudest; parabolic interpolation of the peak."""
+    win, hop = 640, 160
     lo, hi = SR // 500, SR // 60
     db = frame_db(x)
-    for k in range(0, len(x) - win - hi, hop):
-        if db[min(k // hop, len(db) - 1)] < db.max() - 25:
+    out = np.full(len(x) // hop + 1, np.nan)
+    for k in range(len(out)):
+        start = k * hop - (win + hi) // 2
+        if start < 0 or start + win + hi > len(x) or db[min(k, len(db) - 1)] < db.max() - 25:
             continue
-        f = x[k:k + win + hi] - np.mean(x[k:k + win + hi])
+        f = x[start:start + win + hi] - np.mean(x[start:start + win + hi])
         ac = np.array([np.dot(f[:win], f[lag:lag + win]) for lag in range(hi + 1)])
         ac /= ac[0] + 1e-12
-        lag = lo + int(np.argmax(ac[lo:hi + 1]))
+        top = ac[lo:hi + 1].max()
+        peaks = [t for t in range(lo, hi) if ac[t] >= ac[t - 1] and ac[t] >= ac[t + 1] and ac[t] >= 0.9 * top]
+        lag = peaks[0] if peaks else lo + int(np.argmax(ac[lo:hi + 1]))
         if ac[lag] > 0.7 and 0 < lag < hi:
             a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
             shift = 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c < 0 else 0.0
-            f0s.append(SR / (lag + shift))
-    return float(np.median(f0s))
+            out[k] = SR / (lag + shift)
+    return out
 
 
 def vad_onnx(wheels: Path) -> Path:
@@ -155,9 +162,10 @@ def main(argv=None) -> int:
     for pitch in (20, 50, 80):
         voice = espeak(SENTENCES[0], pitch, 160)
         voice = (0.5 * voice / np.abs(voice).max()).astype(np.float32)
-        safetensors_io.save(args.out / f"voice_p{pitch}.safetensors", {"audio": voice},
-                            {"f0_autocorrelation": str(autocorrelation_f0(voice.astype(np.float64))),
-                             "pitch": str(pitch)})
+        f0 = autocorrelation_f0(voice.astype(np.float64))
+        safetensors_io.save(args.out / f"voice_p{pitch}.safetensors",
+                            {"audio": voice, "f0_autocorrelation": f0.astype(np.float32)},
+                            {"f0_autocorrelation_median": str(np.nanmedian(f0)), "pitch": str(pitch)})
     print(f"audio vectors written to {args.out}")
     return 0
 
