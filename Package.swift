@@ -66,6 +66,9 @@ let package = Package(
         // Affect: encoders, VA heads, temporal models, confidence, support-set labelling, result model and report.
         .target(name: "Affect", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
+        // Audio: the audio branch (voice activity with the package's VAD networks, prosody).
+        .target(name: "Audio", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
+
         // Vision: MTCNN face detection, fer face crop, person crop, tracking.
         .target(
             name: "Vision", dependencies: ["Tensor", "Media"],
@@ -74,7 +77,7 @@ let package = Package(
             ]),
 
         // Pipeline: media in, result out (decode thread, frame workers, collector, streaming estimates).
-        .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect"], swiftSettings: cpuBaseline),
+        .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect", "Audio"], swiftSettings: cpuBaseline),
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs),
         // durable jobs in SQLite or PostgreSQL, signed webhooks (OpenSSL HMAC).
@@ -106,11 +109,11 @@ let package = Package(
         // OpCases: parity/benchmark case files (tools/reference/vectors.py) and timing one op from them.
         .target(name: "OpCases", dependencies: ["Tensor"], swiftSettings: cpuBaseline),
 
-        // affectd-bench: developer tools, not shipped (bench-op, bench-net, decode-bench, http-echo).
+        // affectd-bench: developer tools, not shipped (bench-op, bench-net, bench-vad, decode-bench, http-echo).
         .executableTarget(
             name: "affectd-bench",
             dependencies: [
-                "Media", "MediaCLI", "Tensor", "OpCases", "Vision", "HTTP",
+                "Media", "MediaCLI", "Tensor", "OpCases", "Vision", "HTTP", "Audio",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: cpuBaseline),
@@ -127,6 +130,7 @@ let package = Package(
             swiftSettings: cpuBaseline
         ),
         .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Media", "TestSupport"], swiftSettings: cpuBaseline),
     ],

@@ -2,7 +2,8 @@
 # End-to-end `affectd analyze` on WolfgangLanger_Pexels.mp4 (640x360, 472 frames, 19.7 s): every frame
 # and the default 5 frames/s, default output and with embeddings; wall time, frames/s, CPU time
 # (all threads), time per stage, peak RSS (/usr/bin/time -v). Also every frame with detection on
-# every frame, and how far the default detection interval (boxes reused for 1/3 s) moves the result.
+# every frame, and how far the default detection interval (boxes reused for 1/3 s) moves the result,
+# and what `--include audio` (VAD + prosody, docs/audio.md) adds to the 5 frames/s analysis.
 # Peer: the `fer` library (MTCNN + the same mini-Xception) runs at ~34 frames/s on this machine kind
 # (figure quoted in issue 5, not measured here: fer needs torch and tensorflow, which this set-up
 # does not install); the ratio column divides by it.
@@ -11,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${AFFECTD_BIN:-.build/release/affectd}
 CLIP=${CLIP:-.cache/testdata/feat/WolfgangLanger_Pexels.mp4}
+MODEL=${MODEL:-models/default}
 RUNS=${1:-1}
 PY=${PY:-.venv/bin/python}
 [ -x "$BIN" ] || { echo "analyze.sh: no binary at $BIN (make build)" >&2; exit 2; }
@@ -22,13 +24,14 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 run() {  # name, args...
   local name=$1; shift
   for i in $(seq "$RUNS"); do
-    /usr/bin/time -v "$BIN" analyze "$CLIP" --timings "$@" >"$tmp/$name.json" 2>"$tmp/$name.$i.err"
+    /usr/bin/time -v "$BIN" analyze "$CLIP" --model "$MODEL" --timings "$@" >"$tmp/$name.json" 2>"$tmp/$name.$i.err"
   done
 }
 run all          --fps all
 run all_embed    --fps all --include embeddings
 run fps5         --fps 5
 run fps5_embed   --fps 5 --include embeddings
+run fps5_audio   --fps 5 --include audio
 run all_detect   --fps all --detect-interval 0
 "$PY" - "$tmp" "$RUNS" <<'PY'
 import glob, json, os, re, sys
@@ -45,8 +48,9 @@ def parse(name):
             best = t
     return best
 rows = [("every frame, default", "all"), ("every frame, +embeddings", "all_embed"), ("5 frames/s, default", "fps5"),
-        ("5 frames/s, +embeddings", "fps5_embed"), ("every frame, detect every frame", "all_detect")]
-stages = ["decode", "detect", "crop", "expression", "encoders", "head", "track", "temporal"]
+        ("5 frames/s, +embeddings", "fps5_embed"), ("5 frames/s, +audio", "fps5_audio"),
+        ("every frame, detect every frame", "all_detect")]
+stages = ["decode", "audio", "detect", "crop", "expression", "encoders", "head", "track", "temporal"]
 print(f"\n{'configuration':34} {'frames':>6} {'wall s':>7} {'frames/s':>9} {'/fer':>6} {'CPU s':>7} {'fr/CPU-s':>9} {'RSS MB':>7}  CPU s per stage ({', '.join(stages)})")
 for label, name in rows:
     t = parse(name)
@@ -68,4 +72,10 @@ sign = sum((a[t]["valence"] > 0) == (b[t]["valence"] > 0) for t in common)
 print(f"\ndetection every 1/3 s vs every frame ({len(common)} frames with a face in both): smoothed valence "
       f"mean |diff| {sum(dv) / len(dv):.4f} (max {max(dv):.3f}), raw mean |diff| {sum(dr) / len(dr):.4f}, "
       f"same sign on {sign}/{len(common)}")
+base, audio = parse("fps5"), parse("fps5_audio")
+a_cpu = audio["stages"].get("audio", {}).get("cpu", 0)
+print(f"\n--include audio at 5 frames/s: wall {base['total_wall']:.3f} -> {audio['total_wall']:.3f} s "
+      f"({100 * (audio['total_wall'] / base['total_wall'] - 1):+.1f}%), CPU {base['total_cpu']:.3f} -> "
+      f"{audio['total_cpu']:.3f} s ({100 * (audio['total_cpu'] / base['total_cpu'] - 1):+.1f}%); "
+      f"audio stage {a_cpu:.3f} CPU s (issue 19 bound: +15%)")
 PY

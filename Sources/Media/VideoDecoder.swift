@@ -27,14 +27,21 @@ public final class VideoDecoder {
     private var packetsSent = 0
     private var decodeErrors = 0
     private var readError: Int32?
+    private var audioDecoder: AudioStreamDecoder?
+    /// The clip's audio (16 kHz mono), decoded in the same demux pass as the video when asked for:
+    /// set once `nextFrame()` has returned nil; nil for a clip without (decodable) audio.
+    public private(set) var audio: DecodedAudio?
+    /// Why a clip's audio stream gave no audio (the video is still decoded), else nil.
+    public private(set) var audioFailure: MediaError?
 
     public convenience init(source: MediaSource, limits: MediaLimits = MediaLimits(), sampling: FrameSampling = .everyFrame) throws {
         let input = try MediaInput(source: source, limits: limits)
-        try self.init(input: input, probe: try MediaProbe(input: input), sampling: sampling, still: false, threads: nil)
+        try self.init(input: input, probe: try MediaProbe(input: input), sampling: sampling, still: false, threads: nil, audio: false)
     }
 
     /// Decodes an input already opened and probed (`MediaReader`). A still yields its one frame at t = 0.
-    init(input: MediaInput, probe: MediaProbe, sampling: FrameSampling, still: Bool, threads: Int?) throws {
+    /// `audio`: also decode the main audio stream's packets as they are demuxed (see `audio`).
+    init(input: MediaInput, probe: MediaProbe, sampling: FrameSampling, still: Bool, threads: Int?, audio: Bool) throws {
         limits = input.limits
         self.input = input
         self.probe = probe
@@ -47,8 +54,13 @@ public final class VideoDecoder {
         let fps = nominalFPS(video)
         frameInterval = fps.map { 1 / $0 }
         sampler = still ? nil : FrameSampler(sampling, streamFPS: fps)
-        // Only the chosen stream's packets are demuxed into memory.
-        for s in input.streams where s != video { s.pointee.discard = AVDISCARD_ALL }
+        if audio, !still, let stream = input.bestAudioStream {
+            do {
+                audioDecoder = try AudioStreamDecoder(input: input, stream: stream, videoStart: Double(startPTS) * timeBase)
+            } catch let e as MediaError { audioFailure = e }
+        }
+        // Only the chosen streams' packets are demuxed into memory.
+        for s in input.streams where s != video && s.pointee.index != audioDecoder?.streamIndex { s.pointee.discard = AVDISCARD_ALL }
         codec = try input.openDecoder(video, threads: still ? 1 : threads ?? limits.decoderThreads)
         packet = av_packet_alloc()
         frame = av_frame_alloc()
@@ -73,6 +85,7 @@ public final class VideoDecoder {
             if received == affectd_averror_eof() {
                 finished = true
                 try checkEnd()
+                finishAudio()
                 return nil
             }
             if received != affectd_averror_eagain() {
@@ -97,6 +110,10 @@ public final class VideoDecoder {
                 return
             }
             defer { av_packet_unref(packet) }
+            if let a = audioDecoder, packet!.pointee.stream_index == a.streamIndex {
+                feedAudio(a)
+                continue
+            }
             guard packet!.pointee.stream_index == stream.pointee.index else { continue }
             packetsSent += 1
             // EAGAIN cannot happen here: nextFrame() drained the decoder (receive gave EAGAIN) first.
@@ -104,6 +121,22 @@ public final class VideoDecoder {
             if sent < 0 { try countDecodeError(sent); continue }
             return
         }
+    }
+
+    /// A damaged audio stream loses the audio, not the clip: the failure is kept in `audioFailure`.
+    private func feedAudio(_ a: AudioStreamDecoder) {
+        do { try a.send(packet!) } catch {
+            audioFailure = error as? MediaError ?? .corrupt("audio stream could not be decoded")
+            audioDecoder = nil
+        }
+    }
+
+    private func finishAudio() {
+        guard let a = audioDecoder else { return }
+        audioDecoder = nil
+        do {
+            audio = DecodedAudio(samples: try a.finish(), startOffset: a.startOffset)
+        } catch { audioFailure = error as? MediaError ?? .corrupt("audio stream could not be decoded") }
     }
 
     /// Damaged packets are skipped, as players do; a stream that is mostly damage is refused.

@@ -30,6 +30,8 @@ public struct AnalyzeRequest: Sendable, Equatable {
     public var includeFrames = true
     public var includeExpressions = false
     public var includeEmbeddings = false
+    /// The `audio` section (speech segments, prosody); needs a package with `audio.vad`.
+    public var includeAudio = false
     /// The horizontal-flip test-time pass (feeds the confidence's agreement factor).
     public var flip = true
     public var limits = MediaLimits()

@@ -1,4 +1,5 @@
 import Affect
+import Audio
 import Foundation
 import Media
 import Tensor
@@ -10,10 +11,13 @@ public final class AnalyzerModels: Sendable {
     public let detector: MTCNNNetworks
     /// Keys of a face's `expression` map, in posterior order.
     public let expressionLabels: [String]
+    /// The package's voice activity detector (`audio.vad`), for `include=audio`.
+    public let vad: VoiceActivityDetector?
 
     public init(package: ModelPackage) throws {
         affect = try AffectModel(package: package)
         detector = try MTCNNNetworks(package: package)
+        vad = try VoiceActivityDetector(package: package)
         let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
         let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
         if case .centroidProjection(let p) = affect.vaHead.kind, labels.isEmpty { expressionLabels = p.classNames } else { expressionLabels = labels }
@@ -45,6 +49,7 @@ public final class Analyzer: @unchecked Sendable {
     public let options: AnalyzerOptions
     private let workers: [FrameWorker]
     private let pool = PixelPool()
+    private let audio: AudioBranch?
 
     public init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
         guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
@@ -55,6 +60,7 @@ public final class Analyzer: @unchecked Sendable {
         self.models = models
         self.options = options
         workers = (0..<options.threads).map { _ in FrameWorker(models: models) }
+        audio = models.vad.map(AudioBranch.init)
     }
 
     public convenience init(package: ModelPackage, options: AnalyzerOptions = AnalyzerOptions()) throws {
@@ -85,8 +91,10 @@ public final class Analyzer: @unchecked Sendable {
     ) throws -> Analysis {
         let probe = reader.probe
         // One decoder thread: decoding shares the request's cores with inference (docs/engine.md).
-        let decoder = try reader.frames(sampling: request.sampling, threads: 1)
-        let frames = FrameSource(next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: reader.isStill)
+        let decoder = try reader.frames(sampling: request.sampling, threads: 1, audio: request.includeAudio)
+        let frames = FrameSource(
+            next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: reader.isStill,
+            audio: { decoder.audio })
         var sampleFPS: Double? = nil
         if !frames.still {
             if case .fps(let r) = request.sampling { sampleFPS = probe.fps.map { min($0, r) } ?? r } else { sampleFPS = probe.fps }
@@ -126,12 +134,13 @@ public final class Analyzer: @unchecked Sendable {
         _ frames: FrameSource, request: AnalyzeRequest, forLabelling: Bool, onFrame: ((FrameResult) -> Void)?,
         isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo
     ) throws -> Analysis {
+        if request.includeAudio && audio == nil { throw AnalyzerError.model("the model package has no voice activity detector (audio.vad)") }
         let plan = try models.plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
         let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
         let group = DispatchGroup()
-        let decodeState = startDecoding(frames, into: ring, group: group)
+        let decodeState = startDecoding(frames, into: ring, group: group, audio: request.includeAudio ? audio : nil)
         startWorkers(plan, from: ring, into: results, group: group)
         let collected = collect(results, ring: ring, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
         group.wait()
@@ -145,10 +154,11 @@ public final class Analyzer: @unchecked Sendable {
             try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: workers[0].arena)
         }
         workers[0].arena.reset()
-        let result = AnalysisResult(
+        var result = AnalysisResult(
             model: ModelInfo(name: models.affect.name, version: models.affect.version),
             media: media(decodeState.decoded, collected.frames.count), frames: built,
             includeFrames: request.includeFrames)
+        if request.includeAudio { result.audio = AudioBranch.section(decodeState.audio, times: collected.frames.map(\.t)) }
         timings.totalWall = Clock.wall() - wall0
         timings.totalCPU = Clock.processCPU() - cpu0
         timings.framesAnalyzed = collected.frames.count
@@ -157,7 +167,11 @@ public final class Analyzer: @unchecked Sendable {
 
     /// Stage 1, a thread of its own: demux/decode/convert, marks scene and detection frames, and pushes
     /// chunks of consecutive frames into the ring (each chunk starts on a detection frame).
-    private func startDecoding(_ frames: FrameSource, into ring: BoundedQueue<[RGBFrame]>, group: DispatchGroup) -> DecodeState {
+    /// With `audio`, the clip's audio (decoded in the same pass) is analysed here after the last frame,
+    /// while the workers finish theirs.
+    private func startDecoding(
+        _ frames: FrameSource, into ring: BoundedQueue<[RGBFrame]>, group: DispatchGroup, audio: AudioBranch?
+    ) -> DecodeState {
         let decodeState = DecodeState()
         let pool = self.pool, sceneFPS = options.sceneFPS
         let batch = options.batchFrames, detectInterval = options.detectInterval
@@ -200,6 +214,11 @@ public final class Analyzer: @unchecked Sendable {
                     seq += 1
                 }
                 if !chunk.isEmpty && !ring.push(chunk) { pool.give(chunk) }
+                chunk = []
+                if let audio, let samples = frames.audio() {
+                    let outcome = try timings.measure("audio") { try audio.run(samples) }
+                    decodeState.set(audio: outcome)
+                }
             } catch {
                 pool.give(chunk)
                 decodeState.set(error: error)
@@ -297,6 +316,8 @@ struct FrameSource: @unchecked Sendable {
     var next: () throws -> DecodedFrame?
     var decoded: () -> Int
     var still: Bool
+    /// The clip's audio once the last frame is read (nil: none, or not asked for).
+    var audio: () -> DecodedAudio? = { nil }
     /// Times given by the caller (image batches) instead of the frames' own.
     var times: [Double]? = nil
 }
@@ -319,7 +340,9 @@ final class DecodeState: @unchecked Sendable {
     private(set) var timings = StageTimings()
     private(set) var count = 0
     private(set) var decoded = 0
+    private(set) var audio: AudioBranch.Outcome?
     func set(error: Error) { lock.lock(); self.error = error; lock.unlock() }
+    func set(audio: AudioBranch.Outcome) { lock.lock(); self.audio = audio; lock.unlock() }
     func set(timings: StageTimings, count: Int, decoded: Int) {
         lock.lock(); self.timings = timings; self.count = count; self.decoded = decoded; lock.unlock()
     }

@@ -7,7 +7,7 @@ import Media
 import Pipeline
 
 struct AnalysisOptions: Decodable, Sendable, Equatable {
-    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings }
+    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings, audio }
 
     var fps: Double?
     var maxFaces: Int?
@@ -84,7 +84,8 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
         if let include {
             r.includeExpressions = include.contains(.expressions)
             r.includeEmbeddings = include.contains(.embeddings)
-            r.includeFrames = !include.isEmpty
+            r.includeAudio = include.contains(.audio)
+            r.includeFrames = !include.subtracting([.audio]).isEmpty
         }
         if stream == true && !allowStream { throw ProblemError(400, "stream is not available here") }
         return r

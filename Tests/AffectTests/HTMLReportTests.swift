@@ -44,10 +44,26 @@ final class HTMLReportTests: XCTestCase {
     }
 
     /// The synthetic report renders in headless Chromium without JavaScript errors and draws a
-    /// smoothed curve and a band per person and axis (scripts/check-report.sh; Chromium comes from
-    /// scripts/setup-system.sh).
+    /// smoothed curve and a band per person and axis, and the audio section's speech segment and F0
+    /// points (scripts/check-report.sh; Chromium comes from scripts/setup-system.sh).
     func testRendersInHeadlessChromium() throws {
-        let r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: ResultTests.synthetic())
+        var r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: ResultTests.synthetic())
+        let times = (r.frames ?? []).map(\.t)
+        let voiced = times.filter { $0 >= 1 && $0 < 2 }
+        r.audio = .found(
+            AudioResult(
+                start: 0, end: times.last ?? 0,
+                speech: [
+                    SpeechSegmentResult(
+                        start: 1, end: 2, loudnessDb: -20, f0Hz: Statistics(mean: 120, sd: 5, min: 110, max: 130),
+                        voicedFraction: 0.7, syllableRate: 4)
+                ],
+                prosody: times.map { t in
+                    let speech = t >= 1 && t < 2
+                    return ProsodyPoint(
+                        t: t, speechProbability: speech ? 0.9 : 0.1, speech: speech, loudnessDb: speech ? -20 : -50,
+                        f0Hz: speech ? 120 : nil, voicing: speech ? 0.8 : 0)
+                }))
         let html = try HTMLReport.render(r, thumbnails: [try HTMLReport.Thumbnail(t: 0, person: 1, pngDataURI: Self.png)])
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("affectd-report-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -66,7 +82,10 @@ final class HTMLReportTests: XCTestCase {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "check-report failed: \(stderr)")
-        XCTAssertEqual(stdout.trimmingCharacters(in: .whitespacesAndNewlines), "curves=4 raw_points=21 bands=4")
+        XCTAssertFalse(voiced.isEmpty)
+        XCTAssertEqual(
+            stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            "curves=4 raw_points=21 bands=4 speech_segments=1 f0_points=\(voiced.count)")
         XCTAssertGreaterThan((try? Data(contentsOf: shot))?.count ?? 0, 10_000, "screenshot")
     }
 }

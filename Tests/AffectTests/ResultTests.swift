@@ -82,6 +82,29 @@ final class ResultTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: try ResultJSON.encode(r)), r)
     }
 
+    /// `audio`: absent unless asked for, null for media without audio, else the section (with
+    /// `soundscape: null`); each survives a round trip.
+    func testAudioSectionEncodingAndRoundTrip() throws {
+        var r = AnalysisResult(model: Self.model, media: Self.media, frames: Self.synthetic())
+        XCTAssertNil(try json(try ResultJSON.encode(r))["audio"])
+        r.audio = AudioSection.none
+        XCTAssertTrue(try json(try ResultJSON.encode(r))["audio"] is NSNull)
+        XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: try ResultJSON.encode(r)), r)
+        r.audio = .found(
+            AudioResult(
+                start: 0.5, end: 3,
+                speech: [
+                    SpeechSegmentResult(start: 1, end: 2, loudnessDb: .nan, f0Hz: nil, voicedFraction: 0, syllableRate: 0)
+                ],
+                prosody: [ProsodyPoint(t: 0, speechProbability: nil, speech: nil, loudnessDb: nil, f0Hz: nil, voicing: nil)]))
+        let audio = try XCTUnwrap(try json(try ResultJSON.encode(r))["audio"] as? [String: Any])
+        XCTAssertEqual(Set(audio.keys), ["start", "end", "speech", "prosody", "soundscape"])
+        XCTAssertTrue(audio["soundscape"] is NSNull)
+        let segment = try XCTUnwrap((audio["speech"] as? [[String: Any]])?.first)
+        XCTAssertTrue(segment["loudness_db"] is NSNull, "a NaN level becomes null")
+        XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: try ResultJSON.encode(r)), r)
+    }
+
     func testNoPersonsMeansNullStatisticsAndZeroConfidence() throws {
         let media = MediaInfo(container: "mov,mp4", duration: nil, framesDecoded: 30, framesAnalyzed: 3)
         let r = AnalysisResult(model: Self.model, media: media, frames: [0.0, 1, 2].map { FrameResult(t: $0, faces: []) })

@@ -24,6 +24,48 @@ final class AudioTests: XCTestCase {
         }
     }
 
+    /// The clip's audio decoded in the video's demux pass equals the audio-only pass, sample for
+    /// sample; a clip without audio gives none, and so does a decoder not asked for it.
+    func testAudioInTheVideoPass() throws {
+        for clip in ["feat/WolfgangLanger_Pexels.mp4", "feat/single_face.mp4", "feat/face_noface.mov", "edge/vfr.mp4"] {
+            let path = try Repo.media(clip)
+            let decoder = try MediaReader(source: .file(path)).frames(sampling: .fps(5), threads: 1, audio: true)
+            var frames = 0
+            while try decoder.nextFrame() != nil { frames += 1 }
+            XCTAssertGreaterThan(frames, 0, clip)
+            XCTAssertNil(decoder.audioFailure, clip)
+            guard clip != "edge/vfr.mp4" else { XCTAssertNil(decoder.audio, clip); continue }
+            let separate = try AudioDecoder.decodeMono16k(.file(path))
+            let audio = try XCTUnwrap(decoder.audio, clip)
+            XCTAssertEqual(audio.samples, separate, clip)
+            XCTAssertEqual(audio.startOffset, clip == "feat/face_noface.mov" ? 2.43 : 0, accuracy: 0.01, clip)
+        }
+        let silent = try MediaReader(source: .file(try Repo.media("feat/single_face.mp4"))).frames()
+        while try silent.nextFrame() != nil {}
+        XCTAssertNil(silent.audio)
+    }
+
+    /// An audio codec off the allow-list costs the audio, not the clip: the video is decoded and
+    /// the refusal is kept in `audioFailure`.
+    func testRefusedAudioCodecLeavesTheVideo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("affectd-ac3-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = dir.appendingPathComponent("ac3.mp4").path
+        _ = try runTool(
+            "ffmpeg",
+            [
+                "-nostdin", "-v", "error", "-y", "-i", try Repo.media("feat/single_face.mp4"), "-c:v", "copy", "-c:a", "ac3",
+                clip,
+            ])
+        let decoder = try MediaReader(source: .file(clip)).frames(sampling: .fps(5), threads: 1, audio: true)
+        var frames = 0
+        while try decoder.nextFrame() != nil { frames += 1 }
+        XCTAssertGreaterThan(frames, 0)
+        XCTAssertNil(decoder.audio)
+        XCTAssertEqual(decoder.audioFailure, .unsupportedCodec(codec: "ac3", container: "mov,mp4,m4a,3gp,3g2,mj2"))
+    }
+
     func testNoAudioStream() throws {
         assertMediaError(.noAudioStream) { try AudioDecoder.decodeMono16k(.file(try Repo.media("edge/vfr.mp4"))) }
     }

@@ -12,12 +12,19 @@ public enum Repo {
 
     public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
-    public static let defaultModel = path("models/default")
+    /// models/default, or $AFFECTD_TEST_MODEL (a package built elsewhere, e.g. while developing a converter).
+    public static let defaultModel: String = {
+        if let env = ProcessInfo.processInfo.environment["AFFECTD_TEST_MODEL"], !env.isEmpty { return env }
+        return path("models/default")
+    }()
     public static let testData: String = {
         if let env = ProcessInfo.processInfo.environment["AFFECTD_TESTDATA"], !env.isEmpty { return env }
         return path(".cache/testdata")
     }()
-    public static let vectors = path(".cache/vectors")
+    public static let vectors: String = {
+        if let env = ProcessInfo.processInfo.environment["AFFECTD_TEST_VECTORS"], !env.isEmpty { return env }
+        return path(".cache/vectors")
+    }()
 
     /// `path`, which `command` makes; when it is missing the test fails and this throws.
     public static func required(

@@ -79,9 +79,14 @@ def leftovers(parent: Path) -> list[str]:
 def test_manifest_lists_networks_with_provenance(package):
     m = json.loads((package / "manifest.json").read_text())
     assert m["format"] == "affectd-model/1" and m["name"] == "affectd-default"
-    assert {"pnet", "rnet", "onet", "expression", "efficientnet_lite0"} <= set(m["networks"])
+    assert {"pnet", "rnet", "onet", "expression", "efficientnet_lite0", "vad_encoder", "vad"} <= set(m["networks"])
     prov = {p["network"]: p for p in m["provenance"]}
     pins = {p["package"]: p for p in conv.PINS}
+    vad = prov["vad"]
+    assert (vad["package"], vad["version"], vad["license"], vad["member"]) == \
+        ("silero-vad", "6.2.3", "MIT", "silero_vad/data/silero_vad.onnx")
+    assert vad["wheel_sha256"] == pins["silero-vad"]["sha256"]
+    assert m["audio"]["vad"]["encoder"] == "vad_encoder" and m["audio"]["vad"]["network"] == "vad"
     for net, prefix in KNOWN_MD5_PREFIX.items():
         p = prov[net]
         assert p["member_md5"].startswith(prefix), (net, p["member_md5"])

@@ -414,6 +414,36 @@ def mbconv_like(rng, root):
     net.save("mbconv_like", x, [19, 19, 3], [("features", "features", feats), ("logits", "fc", logits)], root)
 
 
+def audio_encoder_like(rng, root):
+    """An audio encoder over a raw 16 kHz window (the blocks a VQ-MAE-AV-style audio branch needs):
+    reflect pad, an STFT as a conv with a Hann-windowed DFT basis (128 taps, hop 64), magnitude, a
+    mel-like linear map with positive weights, log, two convs over time, global average, linear."""
+    net = Net(rng, "audio")
+    samples, taps, hop, bins, mels = 1024, 128, 64, 65, 16
+    x = f32(rng.standard_normal((1, 1, 1, samples)) * 0.3)
+    h = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (0, 0), (hop, hop)), mode="reflect")
+    net.block(op="reflect_pad", name="pad", pad=[0, hop, 0, hop])
+    n = np.arange(taps)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * n / taps)
+    k = np.arange(bins)[:, None]
+    basis = np.concatenate([window * np.cos(2 * np.pi * k * n / taps), -window * np.sin(2 * np.pi * k * n / taps)])
+    net.weights["audio.stft.basis"] = f32(basis[:, None, None, :])
+    net.block(op="conv2d", name="stft", weight="audio.stft.basis", stride=[1, hop])
+    spec = K.conv2d(h, net.weights["audio.stft.basis"].astype(np.float64), None, (1, hop), (0, 0, 0, 0), (1, 1), 1)
+    net.block(op="magnitude", name="magnitude")
+    mag = np.sqrt(spec[:, :bins] ** 2 + spec[:, bins:] ** 2)
+    fb = net.weights["audio.mel.weight"] = f32(rng.uniform(0, 0.2, (mels, bins)))
+    net.block(op="linear", name="mel", weight="audio.mel.weight")
+    mel = np.einsum("mc,nchw->nmhw", fb.astype(np.float64), mag)
+    net.block(op="log", name="log_mel", eps=1e-4)
+    h = np.log(np.maximum(mel, 1e-4))
+    h = net.conv("time1", h, 24, (1, 3), pad=[0, 1], act="relu")
+    h = net.conv("time2", h, 24, (1, 3), stride=(1, 2), pad=[0, 1], act="relu")
+    net.block(op="global_avg_pool", name="pool")
+    emb = net.linear("embedding", K.global_avg_pool(h), 8)
+    net.save("audio_encoder_like", x, [1, samples, 1], [("embedding", "embedding", emb)], root)
+
+
 def generate(root: Path = ROOT) -> None:
     rng = np.random.default_rng(20261121)
     conv_cases(rng, root)
@@ -426,6 +456,7 @@ def generate(root: Path = ROOT) -> None:
     rnet_like(rng, root)
     xception_like(rng, root)
     mbconv_like(rng, root)
+    audio_encoder_like(rng, root)
 
 
 if __name__ == "__main__":

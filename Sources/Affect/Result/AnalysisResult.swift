@@ -11,6 +11,9 @@ public struct AnalysisResult: Codable, Sendable, Equatable {
     public var persons: [PersonSummary]
     /// Per analysed frame; nil when the request did not ask for frames (then the key is absent).
     public var frames: [FrameResult]?
+    /// The audio section when the request asked for it (`include=audio`; else the key is absent):
+    /// `.none` (JSON null) for a clip without audio.
+    public var audio: AudioSection?
 
     /// Builds the per-person and clip summaries from the frames (smoothed values), so they can
     /// never disagree with them. `includeFrames: false` drops the frames afterwards.
@@ -37,7 +40,18 @@ public struct AnalysisResult: Codable, Sendable, Equatable {
         self.frames = includeFrames ? frames : nil
     }
 
-    enum CodingKeys: String, CodingKey { case model, media, summary, persons, frames }
+    enum CodingKeys: String, CodingKey { case model, media, summary, persons, frames, audio }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(ModelInfo.self, forKey: .model)
+        media = try c.decode(MediaInfo.self, forKey: .media)
+        summary = try c.decode(Summary.self, forKey: .summary)
+        persons = try c.decode([PersonSummary].self, forKey: .persons)
+        frames = try c.decodeIfPresent([FrameResult].self, forKey: .frames)
+        // "audio": null (asked for, no audio) is not the same as no key (not asked for).
+        audio = c.contains(.audio) ? try c.decode(AudioSection.self, forKey: .audio) : nil
+    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -46,6 +60,28 @@ public struct AnalysisResult: Codable, Sendable, Equatable {
         try c.encode(summary, forKey: .summary)
         try c.encode(persons, forKey: .persons)
         try c.encodeIfPresent(frames, forKey: .frames)
+        try c.encodeIfPresent(audio, forKey: .audio)
+    }
+}
+
+/// An asked-for audio section: the findings, or null when the clip has no (decodable) audio.
+public enum AudioSection: Codable, Sendable, Equatable {
+    case none
+    case found(AudioResult)
+
+    public var result: AudioResult? { if case .found(let r) = self { return r }; return nil }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        self = c.decodeNil() ? .none : .found(try c.decode(AudioResult.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .none: try c.encodeNil()
+        case .found(let r): try c.encode(r)
+        }
     }
 }
 

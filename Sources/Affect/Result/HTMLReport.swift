@@ -2,8 +2,9 @@ import Foundation
 
 /// The `--report out.html` page: self-contained (inline CSS, inline JS drawing SVG, thumbnails as
 /// PNG data: URIs; nothing is fetched), showing valence and arousal over time per person — the
-/// smoothed curve with a ±1 sd band of the temporal posterior and the raw single-frame points — and
-/// a thumbnail strip. The page's data is the result JSON itself, embedded verbatim in
+/// smoothed curve with a ±1 sd band of the temporal posterior and the raw single-frame points — a
+/// thumbnail strip and, when the result has an `audio` section, the speech segments, level and F0
+/// on the same time axis. The page's data is the result JSON itself, embedded verbatim in
 /// `<script type="application/json" id="affectd-result">`, so what the page shows is what the
 /// API returned.
 public enum HTMLReport {
@@ -95,11 +96,32 @@ public enum HTMLReport {
           }
           const el = (name, attrs) => { const e = document.createElementNS(NS, name); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
           const host = document.getElementById("persons");
-          if (!result.persons.length) { const p = document.createElement("p"); p.textContent = "No persons were found in this clip."; host.append(p); return; }
           const frames = result.frames || [];
-          const t0 = frames.length ? frames[0].t : 0, t1 = frames.length ? Math.max(frames[frames.length - 1].t, t0 + 1e-3) : 1;
+          const audio = result.audio && result.audio.prosody ? result.audio : null;
+          const times = frames.map((f) => f.t).concat(audio ? audio.prosody.map((p) => p.t) : []);
+          const t0 = times.length ? Math.min(...times) : 0, t1 = times.length ? Math.max(Math.max(...times), t0 + 1e-3) : 1;
           const W = 900, H = 180, L = 40, R = 10, T = 10, B = 24;
-          const x = (t) => L + (t - t0) / (t1 - t0) * (W - L - R), y = (v) => T + (1 - v) / 2 * (H - T - B);
+          const x = (t) => L + (Math.min(t1, Math.max(t0, t)) - t0) / (t1 - t0) * (W - L - R), y = (v) => T + (1 - v) / 2 * (H - T - B);
+          if (result.audio !== undefined) {
+            // The sound on the faces' time axis: speech segments (shaded), level (dBFS, -80..0) and F0 (Hz, 50..400).
+            const h = document.createElement("h2");
+            h.textContent = audio ? `Sound · ${audio.speech.length} speech segment(s)` : "Sound · this clip has no audio";
+            host.append(h);
+            if (audio) {
+              const svg = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-axis": "audio" });
+              const yDb = (d) => y(Math.max(-1, Math.min(1, (d + 40) / 40))), yF0 = (f) => y(Math.max(-1, Math.min(1, (f - 225) / 175)));
+              for (const seg of audio.speech)
+                svg.append(el("rect", { x: x(seg.start), y: T, width: Math.max(1, x(seg.end) - x(seg.start)), height: H - T - B, fill: "#16a34a", "fill-opacity": 0.15, class: "speech" }));
+              const level = audio.prosody.filter((p) => p.loudness_db !== null);
+              svg.append(el("polyline", { points: level.map((p) => `${x(p.t)},${yDb(p.loudness_db)}`).join(" "), fill: "none", stroke: "#555", "stroke-width": 1.5, class: "loudness" }));
+              for (const p of audio.prosody) if (p.f0_hz !== null)
+                svg.append(el("circle", { cx: x(p.t), cy: yF0(p.f0_hz), r: 2.2, fill: "#7c3aed", class: "f0" }));
+              const name = el("text", { x: L + 4, y: T + 12, "font-size": 12, fill: "#555" });
+              name.textContent = "speech (green) · level dBFS −80..0 (line) · F0 50..400 Hz (dots)"; svg.append(name);
+              host.append(svg);
+            }
+          }
+          if (!result.persons.length) { const p = document.createElement("p"); p.textContent = "No persons were found in this clip."; host.append(p); document.body.setAttribute("data-rendered", "true"); return; }
           for (const person of result.persons) {
             const h = document.createElement("h2");
             h.textContent = `Person ${person.id} · ${person.frames} frames · confidence ${fmt(person.confidence)}`;

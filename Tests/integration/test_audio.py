@@ -1,0 +1,125 @@
+"""The audio branch end to end: `affectd analyze --include audio` and `include=audio` over REST on
+real media, a clip with known speech (espeak-ng muxed onto WolfgangLanger's video at a set time),
+and the HTML report drawing it.
+
+Needs the release binary, a model package with `audio.vad` (models/default from `make model`, or
+AFFECTD_TEST_MODEL), the test media and espeak-ng (scripts/setup-system.sh).
+"""
+import json
+import os
+import subprocess
+import wave
+
+import pytest
+import requests
+
+from service_server import BIN, CLIP, EDGE, FEAT, ROOT, Server, need
+
+MODEL = os.environ.get("AFFECTD_TEST_MODEL") or os.path.join(ROOT, "models", "default")
+SPEECH_AT = 2.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vad_model():
+    need(os.path.join(MODEL, "manifest.json"))
+    if "audio" not in json.load(open(os.path.join(MODEL, "manifest.json"))):
+        pytest.fail(f"{MODEL} has no audio section: rebuild it with `make model`")
+
+
+def analyze(path, *args):
+    r = subprocess.run([BIN, "analyze", path, "--fps", "5", "--model", MODEL, *args], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def speech_clip(tmp_path_factory):
+    """8 s of WolfgangLanger's video with one espeak-ng sentence (pitch 50) starting at 2 s, as AAC."""
+    d = tmp_path_factory.mktemp("speech")
+    wav, clip = d / "s.wav", d / "speech.mp4"
+    subprocess.run(["espeak-ng", "-v", "en", "-p", "50", "-s", "160", "-w", str(wav),
+                    "The weather was calm and bright this morning."], check=True, capture_output=True)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", CLIP, "-i", str(wav), "-t", "8",
+                    "-filter_complex", f"[1:a]adelay={int(SPEECH_AT * 1000)}:all=1,apad[a]", "-map", "0:v",
+                    "-map", "[a]", "-c:v", "copy", "-c:a", "aac", "-ar", "44100", str(clip)],
+                   check=True, capture_output=True)
+    with wave.open(str(wav)) as w:
+        seconds = w.getnframes() / w.getframerate()  # espeak-ng pads a little silence at both ends
+    return str(clip), seconds
+
+
+def test_clip_with_speech_has_its_segment_and_pitch(speech_clip, tmp_path):
+    clip, spoken = speech_clip
+    report = tmp_path / "speech.html"
+    r = analyze(clip, "--include", "audio", "--report", str(report))
+    audio = r["audio"]
+    assert len(audio["speech"]) == 1, audio["speech"]
+    seg = audio["speech"][0]
+    assert abs(seg["start"] - SPEECH_AT) < 0.3, seg
+    assert spoken - 0.6 < seg["end"] - seg["start"] < spoken + 0.1, (seg, spoken)
+    # espeak-ng -p 50 speaks near 103 Hz (tools/reference/audio_vectors.py measures it independently).
+    assert 90 < seg["f0_hz"]["mean"] < 120 and 0.3 < seg["voiced_fraction"] <= 1, seg
+    assert 1 < seg["syllable_rate"] < 8, seg
+    assert [p["t"] for p in audio["prosody"]] == [f["t"] for f in r["frames"]]
+    inside = [p for p in audio["prosody"] if seg["start"] + 0.2 < p["t"] < seg["end"] - 0.2]
+    outside = [p for p in audio["prosody"] if p["t"] < SPEECH_AT - 0.5]
+    assert inside and all(p["speech"] for p in inside) and not any(p["speech"] for p in outside)
+    assert min(p["loudness_db"] for p in inside) > max(p["loudness_db"] for p in outside)
+    check = subprocess.run([os.path.join(ROOT, "scripts", "check-report.sh"), str(report)], capture_output=True,
+                           text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    assert "speech_segments=1" in check.stdout, check.stdout
+
+
+@pytest.mark.parametrize("name,has_audio", [("feat/WolfgangLanger_Pexels.mp4", True), ("feat/no_face.mp4", True),
+                                            ("edge/vfr.mp4", False), ("feat/single_face.jpg", False)])
+def test_cli_audio_section_or_null(name, has_audio):
+    path = os.path.join(FEAT if name.startswith("feat/") else EDGE, name.split("/", 1)[1])
+    need(path)
+    r = analyze(path, "--include", "audio")
+    assert "audio" in r
+    assert (r["audio"] is not None) == has_audio, r["audio"]
+    if has_audio:
+        assert r["audio"]["soundscape"] is None and len(r["audio"]["prosody"]) == r["media"]["frames_analyzed"]
+    assert "audio" not in analyze(path)
+
+
+def test_rest_include_audio():
+    need(CLIP)
+    s = Server({"workers.count": 1, "model.dir": MODEL})
+    try:
+        with open(CLIP, "rb") as f:
+            body = f.read()
+        r = requests.post(s.url + "/v1/analyze?include=audio&fps=2", data=body, headers={"Content-Type": "video/mp4"},
+                          timeout=120)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert "frames" not in out and out["audio"]["end"] == pytest.approx(19.69, abs=0.05)
+        r = requests.post(s.url + "/v1/analyze?include=frames,audio&fps=2", data=body,
+                          headers={"Content-Type": "video/mp4"}, timeout=120)
+        assert r.status_code == 200 and len(r.json()["audio"]["prosody"]) == len(r.json()["frames"])
+    finally:
+        assert s.stop() == 0
+
+
+def test_non_finite_samples_give_nulls_not_a_failure(tmp_path):
+    """pcm_f32le can carry NaN and infinities: the analysis still answers, with valid JSON."""
+    import numpy as np
+    t = np.arange(16000 * 4) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 150 * t)).astype("<f4")
+    x[::1000] = np.nan
+    x[500::1000] = np.inf
+    raw, clip = tmp_path / "x.f32", tmp_path / "nan.mkv"
+    raw.write_bytes(x.tobytes())
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", CLIP, "-f", "f32le", "-ar", "16000", "-ac", "1",
+                    "-i", str(raw), "-t", "4", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_f32le",
+                    str(clip)], check=True, capture_output=True)
+    r = subprocess.run([BIN, "analyze", str(clip), "--fps", "2", "--model", MODEL, "--include", "audio"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+    def refuse(name):
+        raise AssertionError(f"non-JSON number {name}")
+    out = json.loads(r.stdout, parse_constant=refuse)
+    assert out["audio"] is not None and len(out["audio"]["prosody"]) == len(out["frames"])
