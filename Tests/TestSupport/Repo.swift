@@ -3,7 +3,7 @@ import Tensor
 import XCTest
 
 /// Where every test suite finds the repository and the data `make setup` generates: the default model
-/// package (models/default), the test media (.cache/testdata, or $AFFECTD_TESTDATA) and the parity
+/// package (models/default, or $AFFECTD_TEST_MODEL: a package built elsewhere), the test media (.cache/testdata, or $AFFECTD_TESTDATA) and the parity
 /// vectors (.cache/vectors). Missing data fails the test with the command that makes it.
 public enum Repo {
     /// The repository root (this file is Tests/TestSupport/Repo.swift).
@@ -12,7 +12,10 @@ public enum Repo {
 
     public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
-    public static let defaultModel = path("models/default")
+    public static let defaultModel: String = {
+        if let env = ProcessInfo.processInfo.environment["AFFECTD_TEST_MODEL"], !env.isEmpty { return env }
+        return path("models/default")
+    }()
     public static let testData: String = {
         if let env = ProcessInfo.processInfo.environment["AFFECTD_TESTDATA"], !env.isEmpty { return env }
         return path(".cache/testdata")
