@@ -10,10 +10,13 @@ public final class AnalyzerModels: Sendable {
     public let detector: MTCNNNetworks
     /// Keys of a face's `expression` map, in posterior order.
     public let expressionLabels: [String]
+    /// Landmarks, blendshapes and pose (nil: the package has no face_landmarker section).
+    public let faceMesh: FaceMesh?
 
     public init(package: ModelPackage) throws {
         affect = try AffectModel(package: package)
         detector = try MTCNNNetworks(package: package)
+        faceMesh = package.manifest["face_landmarker"] == nil ? nil : try FaceMesh(package: package)
         let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
         let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
         if case .centroidProjection(let p) = affect.vaHead.kind, labels.isEmpty { expressionLabels = p.classNames } else { expressionLabels = labels }
@@ -133,7 +136,15 @@ public final class Analyzer: @unchecked Sendable {
             face: embeddings || needs.contains(.face),
             person: (embeddings || needs.contains(.person)) && models.affect.person != nil,
             scene: (embeddings || needs.contains(.scene)) && models.affect.scene != nil,
-            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
+            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures,
+            signals: try signals(request))
+    }
+
+    private func signals(_ request: AnalyzeRequest) throws -> WorkPlan.Signals? {
+        let s = WorkPlan.Signals(blendshapes: request.includeBlendshapes, pose: request.includePose, mesh: request.includeMesh)
+        guard s.blendshapes || s.pose || s.mesh else { return nil }
+        guard models.faceMesh != nil else { throw AnalyzerError.model("the package has no face landmark network (blendshapes, pose, landmarks)") }
+        return s
     }
 
     private func run(

@@ -7,7 +7,7 @@ import Media
 import Pipeline
 
 struct AnalysisOptions: Decodable, Sendable, Equatable {
-    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings }
+    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings, blendshapes, pose, landmarks }
 
     var fps: Double?
     var maxFaces: Int?
@@ -84,6 +84,9 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
         if let include {
             r.includeExpressions = include.contains(.expressions)
             r.includeEmbeddings = include.contains(.embeddings)
+            r.includeBlendshapes = include.contains(.blendshapes)
+            r.includePose = include.contains(.pose)
+            r.includeMesh = include.contains(.landmarks)
             r.includeFrames = !include.isEmpty
         }
         if stream == true && !allowStream { throw ProblemError(400, "stream is not available here") }

@@ -74,7 +74,7 @@ struct AnalyzeCommand: ParsableCommand {
         commandName: "analyze", abstract: "Valence, arousal and confidence per person and frame of a clip or image, as JSON.")
 
     @Argument(help: "Video or image file.") var file: String
-    @Option(help: "Extra outputs, comma-separated: expressions, embeddings.") var include: String = ""
+    @Option(help: "Extra outputs, comma-separated: expressions, embeddings, blendshapes, pose, landmarks.") var include: String = ""
     @Option(help: "Also write a self-contained HTML report to this path.") var report: String?
     @OptionGroup var analysis: AnalysisOptions
 
@@ -84,8 +84,11 @@ struct AnalyzeCommand: ParsableCommand {
             switch item {
             case "expressions": request.includeExpressions = true
             case "embeddings": request.includeEmbeddings = true
+            case "blendshapes": request.includeBlendshapes = true
+            case "pose": request.includePose = true
+            case "landmarks": request.includeMesh = true
             case "frames", "faces": break  // always part of the CLI's output
-            default: throw ValidationError("--include: unknown output \(item) (expressions, embeddings)")
+            default: throw ValidationError("--include: unknown output \(item) (expressions, embeddings, blendshapes, pose, landmarks)")
             }
         }
         let analyzer = try analysis.analyzer()
