@@ -5,6 +5,7 @@ Needs the pinned wheels in .cache/wheels (`make setup`); a missing wheel fails t
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
@@ -23,6 +25,7 @@ import convert_default_model as conv  # noqa: E402
 import face_landmarker  # noqa: E402
 import safetensors_io  # noqa: E402
 import tflite_graph  # noqa: E402
+from service_server import FEAT, Server, need  # noqa: E402
 
 WHEELS = REPO / ".cache" / "wheels"
 
@@ -90,3 +93,33 @@ def test_a_graph_unlike_the_template_is_refused(task):
     blendshapes = tflite_graph.Graph(task["face_blendshapes.tflite"])
     with pytest.raises(tflite_graph.GraphError, match="not supported"):
         face_landmarker.landmarks_network(blendshapes, "x")
+
+
+# ---------------------------------------------------------------- the service
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server({"workers.count": 1})
+    yield s
+    assert s.stop() == 0
+
+
+def test_include_blendshapes_pose_landmarks(server):
+    still = need(str(Path(FEAT) / "0-f15-hao-ph.jpg"))
+    body = {"frames": [{"image": base64.b64encode(open(still, "rb").read()).decode()}]}
+    r = requests.post(server.url + "/v1/frames?include=blendshapes,pose,landmarks", json=body, timeout=120)
+    assert r.status_code == 200, r.text
+    (face,) = r.json()["frames"][0]["faces"]
+    assert len(face["blendshapes"]) == 52 and face["blendshapes"]["mouthSmileLeft"] > 0.5
+    assert set(face["pose"]) == {"yaw", "pitch", "roll"} and abs(face["pose"]["roll"]) < 10
+    assert len(face["mesh"]) == 478 and all(len(p) == 3 for p in face["mesh"])
+    x, y, w, h = face["box"]
+    nose = face["mesh"][1]
+    assert x < nose[0] < x + w and y < nose[1] < y + h
+    assert face["presence"] > 0.9
+    plain = requests.post(server.url + "/v1/frames", json=body, timeout=120).json()["frames"][0]["faces"][0]
+    assert not {"blendshapes", "pose", "mesh", "presence"} & set(plain)
+    only_pose = requests.post(server.url + "/v1/frames?include=pose", json=body, timeout=120).json()
+    assert {"pose", "presence"} <= set(only_pose["frames"][0]["faces"][0])
+    assert "blendshapes" not in only_pose["frames"][0]["faces"][0]
