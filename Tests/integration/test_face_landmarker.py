@@ -25,7 +25,7 @@ import convert_default_model as conv  # noqa: E402
 import face_landmarker  # noqa: E402
 import safetensors_io  # noqa: E402
 import tflite_graph  # noqa: E402
-from service_server import FEAT, Server, need  # noqa: E402
+from service_server import BIN, FEAT, ROOT, Server, need  # noqa: E402
 
 WHEELS = REPO / ".cache" / "wheels"
 
@@ -123,3 +123,18 @@ def test_include_blendshapes_pose_landmarks(server):
     only_pose = requests.post(server.url + "/v1/frames?include=pose", json=body, timeout=120).json()
     assert {"pose", "presence"} <= set(only_pose["frames"][0]["faces"][0])
     assert "blendshapes" not in only_pose["frames"][0]["faces"][0]
+
+
+def test_report_plots_blendshapes_and_pose(tmp_path):
+    clip = need(str(Path(FEAT) / "single_face.mp4"))
+    report = tmp_path / "faces.html"
+    r = subprocess.run([BIN, "analyze", clip, "--fps", "2", "--include", "blendshapes,pose", "--report", str(report)],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    faces = [f for frame in json.loads(r.stdout)["frames"] for f in frame["faces"]]
+    assert faces and all("blendshapes" in f and "pose" in f and "mesh" not in f for f in faces)
+    check = subprocess.run([str(REPO / "scripts" / "check-report.sh"), str(report)], capture_output=True, text=True,
+                           timeout=180)
+    assert check.returncode == 0, check.stderr
+    persons = len(json.loads(r.stdout)["persons"])
+    assert f"signals={8 * persons}" in check.stdout, check.stdout  # 5 blendshapes + yaw, pitch, roll per person
