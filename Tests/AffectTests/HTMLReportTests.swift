@@ -66,7 +66,7 @@ final class HTMLReportTests: XCTestCase {
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "check-report failed: \(stderr)")
-        XCTAssertEqual(stdout.trimmingCharacters(in: .whitespacesAndNewlines), "curves=4 raw_points=21 bands=4")
+        XCTAssertEqual(stdout.trimmingCharacters(in: .whitespacesAndNewlines), "curves=4 raw_points=21 bands=4 signals=0")
         XCTAssertGreaterThan((try? Data(contentsOf: shot))?.count ?? 0, 10_000, "screenshot")
     }
 }
