@@ -106,7 +106,7 @@ final class FrameWorker: @unchecked Sendable {
             timings.measure("crop") {
                 for (i, face) in faces.enumerated() {
                     var crop = [UInt8](repeating: 0, count: FerCrop.size * FerCrop.size)
-                    let ok = crop.withUnsafeMutableBufferPointer { FerCrop.crop(view, box: face.box, into: $0.baseAddress!) }
+                    let ok = crop.withUnsafeMutableBufferPointer { AlignedFerCrop.crop(view, face: face, into: $0.baseAddress!) }
                     guard ok else { continue }
                     crops.append(crop)
                     cropOwner.append((k, i))

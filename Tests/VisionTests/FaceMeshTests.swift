@@ -28,7 +28,7 @@ final class FaceMeshTests: XCTestCase {
         }
     }
 
-    func still(_ name: String) throws -> (pixels: [UInt8], width: Int, height: Int, expected: [String: Float]) {
+    static func still(_ name: String) throws -> (pixels: [UInt8], width: Int, height: Int, expected: [String: Float]) {
         let file = try SafeTensorsFile(path: try Repo.vector("face/task_\(name).safetensors"))
         let rgb = try file.tensor("rgb")
         let names = try JSON(parsing: file.metadata["params"] ?? "{}")["names"]?.array?.compactMap(\.string) ?? []
@@ -39,7 +39,7 @@ final class FaceMeshTests: XCTestCase {
 
     /// Ours vs MediaPipe's blendshapes on one still; the named ones must be high in both.
     func check(_ name: String, high: [String], tolerance: Float) throws {
-        let s = try still(name)
+        let s = try Self.still(name)
         let m = try measure(s.pixels, width: s.width, height: s.height)
         XCTAssertEqual(m.results.count, 1, "\(name): one face")
         guard let r = m.results.first else { return }
@@ -69,7 +69,7 @@ final class FaceMeshTests: XCTestCase {
     /// The still turned by 20 degrees about its centre (bilinear, grey outside): roll changes by the
     /// turn, yaw and pitch hardly.
     func testRollFollowsATurnedImage() throws {
-        let s = try still("0_f15_hao_ph")
+        let s = try Self.still("0_f15_hao_ph")
         let upright = try measure(s.pixels, width: s.width, height: s.height)
         let turned = try measure(Self.turn(s.pixels, width: s.width, height: s.height, degrees: 20), width: s.width, height: s.height)
         guard let a = upright.results.first.flatMap({ HeadPose(landmarks: $0.landmarks) }),
