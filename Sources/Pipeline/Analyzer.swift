@@ -13,11 +13,14 @@ public final class AnalyzerModels: Sendable {
     public let expressionLabels: [String]
     /// The package's voice activity detector (`audio.vad`), for `include=audio`.
     public let vad: VoiceActivityDetector?
+    /// Landmarks, blendshapes and pose (nil: the package has no face_landmarker section).
+    public let faceMesh: FaceMesh?
 
     public init(package: ModelPackage) throws {
         affect = try AffectModel(package: package)
         detector = try MTCNNNetworks(package: package)
         vad = try VoiceActivityDetector(package: package)
+        faceMesh = package.manifest["face_landmarker"] == nil ? nil : try FaceMesh(package: package)
         let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
         let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
         if case .centroidProjection(let p) = affect.vaHead.kind, labels.isEmpty { expressionLabels = p.classNames } else { expressionLabels = labels }

@@ -66,6 +66,10 @@ struct WorkPlan: Sendable {
     var returnEmbeddings: Bool
     /// A trained temporal head reads per-face features.
     var temporalFeatures: Bool
+    /// MediaPipe's face measurements to report (nil: none, and its networks do not run).
+    var signals: Signals?
+
+    struct Signals: Sendable { var blendshapes: Bool, pose: Bool, mesh: Bool }
 }
 
 /// One worker thread's state for its whole life: its detector (with its own arena), its arena for
@@ -91,16 +95,20 @@ final class FrameWorker: @unchecked Sendable {
         var personImages: [[UInt8]] = []
         var sceneImages: [[UInt8]] = [], sceneOwner: [Int] = []
         var lastFaces: [Face] = reusing ?? []
+        var signals: [[FaceSignals]] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
             let detect = frame.detect || (k == 0 && reusing == nil)  // the decode thread starts chunks on a detection
             let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
             lastFaces = faces
             facesPerFrame.append(faces)
+            if let wanted = plan.signals, let mesh = models.faceMesh {
+                signals.append(try timings.measure("face_mesh") { try measure(mesh, view, faces, wanted) })
+            }
             timings.measure("crop") {
                 for (i, face) in faces.enumerated() {
                     var crop = [UInt8](repeating: 0, count: FerCrop.size * FerCrop.size)
-                    let ok = crop.withUnsafeMutableBufferPointer { FerCrop.crop(view, box: face.box, into: $0.baseAddress!) }
+                    let ok = crop.withUnsafeMutableBufferPointer { AlignedFerCrop.crop(view, face: face, into: $0.baseAddress!) }
                     guard ok else { continue }
                     crops.append(crop)
                     cropOwner.append((k, i))
@@ -147,8 +155,10 @@ final class FrameWorker: @unchecked Sendable {
             let observations = faces.enumerated().map { i, face -> FaceObservation in
                 let box = [Double(face.box.x1), Double(face.box.y1), Double(face.box.width), Double(face.box.height)]
                 let landmarks = face.landmarks.map { [Double($0.x), Double($0.y)] }
+                let measured = signals.isEmpty ? nil : signals[k][i]
                 guard let n = byFace[k]?[i] else {
-                    return FaceObservation(person: 0, box: box, score: Double(face.score), landmarks: landmarks, raw: nil, confidence: 0)
+                    return FaceObservation(
+                        person: 0, box: box, score: Double(face.score), landmarks: landmarks, raw: nil, confidence: 0, signals: measured)
                 }
                 let e = expr[n]
                 let confidence = FaceConfidence.default.confidence(
@@ -165,9 +175,24 @@ final class FrameWorker: @unchecked Sendable {
                     person: 0, box: box, score: Double(face.score), landmarks: landmarks,
                     raw: heads[n].va, rawVariance: heads[n].variance, confidence: confidence,
                     expression: expression, embeddings: embeddings,
-                    features: plan.temporalFeatures || plan.face ? features[n] : nil)
+                    features: plan.temporalFeatures || plan.face ? features[n] : nil,
+                    signals: measured)
             }
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
+        }
+    }
+
+    /// The requested face measurements of one frame's faces (landmark and blendshape networks).
+    private func measure(_ mesh: FaceMesh, _ view: RGBView, _ faces: [Face], _ wanted: WorkPlan.Signals) throws -> [FaceSignals] {
+        defer { arena.reset() }
+        return try mesh.run(view, faces: faces, blendshapes: wanted.blendshapes, arena: arena).map { r in
+            let pose = wanted.pose ? HeadPose(landmarks: r.landmarks) : nil
+            return FaceSignals(
+                blendshapes: wanted.blendshapes
+                    ? Dictionary(uniqueKeysWithValues: zip(mesh.blendshapeNames, r.blendshapes.map(Double.init))) : nil,
+                pose: pose.map { FaceSignals.Pose(yaw: $0.yaw, pitch: $0.pitch, roll: $0.roll) },
+                mesh: wanted.mesh ? r.landmarks.map { [Double($0.x), Double($0.y), Double($0.z)] } : nil,
+                presence: Double(r.presence))
         }
     }
 
@@ -204,6 +229,14 @@ extension AnalyzerModels {
             face: embeddings || needs.contains(.face),
             person: (embeddings || needs.contains(.person)) && affect.person != nil,
             scene: (embeddings || needs.contains(.scene)) && affect.scene != nil,
-            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures)
+            returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures,
+            signals: try signals(request))
+    }
+
+    private func signals(_ request: AnalyzeRequest) throws -> WorkPlan.Signals? {
+        let s = WorkPlan.Signals(blendshapes: request.includeBlendshapes, pose: request.includePose, mesh: request.includeMesh)
+        guard s.blendshapes || s.pose || s.mesh else { return nil }
+        guard faceMesh != nil else { throw AnalyzerError.model("the package has no face landmark network (blendshapes, pose, landmarks)") }
+        return s
     }
 }

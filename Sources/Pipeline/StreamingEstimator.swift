@@ -17,7 +17,7 @@ final class StreamingEstimator {
             return FaceResult(
                 person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
                 smoothed: va, confidence: confidence, raw: RawEstimate(va: face.raw, confidence: face.confidence),
-                expression: face.expression, embeddings: face.embeddings)
+                expression: face.expression, embeddings: face.embeddings, signals: face.signals)
         }
         emit(FrameResult(t: frame.t, faces: faces))
     }

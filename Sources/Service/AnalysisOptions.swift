@@ -7,7 +7,7 @@ import Media
 import Pipeline
 
 struct AnalysisOptions: Decodable, Sendable, Equatable {
-    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings, audio }
+    enum Part: String, CaseIterable, Sendable { case frames, faces, expressions, embeddings, audio, blendshapes, pose, landmarks }
 
     var fps: Double?
     var maxFaces: Int?
@@ -85,6 +85,9 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
             r.includeExpressions = include.contains(.expressions)
             r.includeEmbeddings = include.contains(.embeddings)
             r.includeAudio = include.contains(.audio)
+            r.includeBlendshapes = include.contains(.blendshapes)
+            r.includePose = include.contains(.pose)
+            r.includeMesh = include.contains(.landmarks)
             r.includeFrames = !include.subtracting([.audio]).isEmpty
         }
         if stream == true && !allowStream { throw ProblemError(400, "stream is not available here") }

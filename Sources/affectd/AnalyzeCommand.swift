@@ -74,7 +74,7 @@ struct AnalyzeCommand: ParsableCommand {
         commandName: "analyze", abstract: "Valence, arousal and confidence per person and frame of a clip or image, as JSON.")
 
     @Argument(help: "Video or image file.") var file: String
-    @Option(help: "Extra outputs, comma-separated: expressions, embeddings, audio.") var include: String = ""
+    @Option(help: "Extra outputs, comma-separated: expressions, embeddings, audio, blendshapes, pose, landmarks.") var include: String = ""
     @Option(help: "Also write a self-contained HTML report to this path.") var report: String?
     @OptionGroup var analysis: AnalysisOptions
 
@@ -85,8 +85,11 @@ struct AnalyzeCommand: ParsableCommand {
             case "expressions": request.includeExpressions = true
             case "embeddings": request.includeEmbeddings = true
             case "audio": request.includeAudio = true
+            case "blendshapes": request.includeBlendshapes = true
+            case "pose": request.includePose = true
+            case "landmarks": request.includeMesh = true
             case "frames", "faces": break  // always part of the CLI's output
-            default: throw ValidationError("--include: unknown output \(item) (expressions, embeddings, audio)")
+            default: throw ValidationError("--include: unknown output \(item) (expressions, embeddings, audio, blendshapes, pose, landmarks)")
             }
         }
         let analyzer = try analysis.analyzer()

@@ -85,7 +85,7 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(voiced.isEmpty)
         XCTAssertEqual(
             stdout.trimmingCharacters(in: .whitespacesAndNewlines),
-            "curves=4 raw_points=21 bands=4 speech_segments=1 f0_points=\(voiced.count)")
+            "curves=4 raw_points=21 bands=4 speech_segments=1 f0_points=\(voiced.count) signals=0")
         XCTAssertGreaterThan((try? Data(contentsOf: shot))?.count ?? 0, 10_000, "screenshot")
     }
 }

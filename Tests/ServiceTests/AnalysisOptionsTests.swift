@@ -26,7 +26,9 @@ final class AnalysisOptionsTests: XCTestCase {
     func testDecodingFailuresNameTheParameter() {
         XCTAssertEqual(problem { try self.query("colour=red") }?.detail, "unknown parameter \"colour\" (fps, max_faces, include, stream)")
         XCTAssertEqual(problem { try self.json("{\"colour\": 1}") }?.status, 400)
-        XCTAssertEqual(problem { try self.query("include=frames,hands") }?.detail, "include: unknown part \"hands\" (frames, faces, expressions, embeddings)")
+        XCTAssertEqual(
+            problem { try self.query("include=frames,hands") }?.detail,
+            "include: unknown part \"hands\" (frames, faces, expressions, embeddings, blendshapes, pose, landmarks)")
         XCTAssertEqual(problem { try self.query("stream=json") }?.detail, "stream must be \"ndjson\"")
         XCTAssertEqual(problem { try self.query("fps=abc") }?.detail, "test: fps: \"abc\" is not a number")
         XCTAssertEqual(problem { try self.query("max_faces=2.5") }?.detail, "test: max_faces: \"2.5\" is not an integer")

@@ -3,7 +3,7 @@ import Tensor
 import XCTest
 
 /// Where every test suite finds the repository and the data `make setup` generates: the default model
-/// package (models/default), the test media (.cache/testdata, or $AFFECTD_TESTDATA) and the parity
+/// package (models/default, or $AFFECTD_TEST_MODEL: a package built elsewhere), the test media (.cache/testdata, or $AFFECTD_TESTDATA) and the parity
 /// vectors (.cache/vectors). Missing data fails the test with the command that makes it.
 public enum Repo {
     /// The repository root (this file is Tests/TestSupport/Repo.swift).

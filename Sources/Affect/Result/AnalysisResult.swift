@@ -221,18 +221,39 @@ public struct FaceResult: Codable, Sendable, Equatable {
     public var expression: [String: Double]?
     /// Embeddings, when requested.
     public var embeddings: Embeddings?
+    /// Blendshapes, head pose, mesh, when requested (encoded as top-level members of the face).
+    public var signals: FaceSignals?
 
     public init(
         person: Int, box: [Double], score: Double, landmarks: [[Double]], smoothed: VA?, confidence: Double,
-        raw: RawEstimate, expression: [String: Double]? = nil, embeddings: Embeddings? = nil
+        raw: RawEstimate, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, signals: FaceSignals? = nil
     ) {
         self.person = person; self.box = box; self.score = score; self.landmarks = landmarks
         self.valence = finite(smoothed?.valence); self.arousal = finite(smoothed?.arousal)
         self.confidence = finite(confidence) ?? 0
-        self.raw = raw; self.expression = expression; self.embeddings = embeddings
+        self.raw = raw; self.expression = expression; self.embeddings = embeddings; self.signals = signals
     }
 
-    enum CodingKeys: String, CodingKey { case person, box, score, landmarks, valence, arousal, confidence, raw, expression, embeddings }
+    enum CodingKeys: String, CodingKey {
+        case person, box, score, landmarks, valence, arousal, confidence, raw, expression, embeddings
+        case blendshapes, pose, mesh, presence
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        person = try c.decode(Int.self, forKey: .person)
+        box = try c.decode([Double].self, forKey: .box)
+        score = try c.decode(Double.self, forKey: .score)
+        landmarks = try c.decode([[Double]].self, forKey: .landmarks)
+        valence = try c.decodeIfPresent(Double.self, forKey: .valence)
+        arousal = try c.decodeIfPresent(Double.self, forKey: .arousal)
+        confidence = try c.decode(Double.self, forKey: .confidence)
+        raw = try c.decode(RawEstimate.self, forKey: .raw)
+        expression = try c.decodeIfPresent([String: Double].self, forKey: .expression)
+        embeddings = try c.decodeIfPresent(Embeddings.self, forKey: .embeddings)
+        let s = try FaceSignals(from: decoder)
+        signals = s == FaceSignals() ? nil : s
+    }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -246,6 +267,7 @@ public struct FaceResult: Codable, Sendable, Equatable {
         try c.encode(raw, forKey: .raw)
         try c.encodeIfPresent(expression, forKey: .expression)
         try c.encodeIfPresent(embeddings, forKey: .embeddings)
+        try signals?.encode(to: encoder)
     }
 }
 

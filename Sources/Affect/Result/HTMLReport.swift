@@ -3,8 +3,9 @@ import Foundation
 /// The `--report out.html` page: self-contained (inline CSS, inline JS drawing SVG, thumbnails as
 /// PNG data: URIs; nothing is fetched), showing valence and arousal over time per person — the
 /// smoothed curve with a ±1 sd band of the temporal posterior and the raw single-frame points — a
-/// thumbnail strip and, when the result has an `audio` section, the speech segments, level and F0
-/// on the same time axis. The page's data is the result JSON itself, embedded verbatim in
+/// thumbnail strip; when the result has an `audio` section, the speech segments, level and F0 on the
+/// same time axis; with `include=blendshapes` and/or `pose`, a few blendshapes (0...1) and the head
+/// pose (degrees) per person. The page's data is the result JSON itself, embedded verbatim in
 /// `<script type="application/json" id="affectd-result">`, so what the page shows is what the
 /// API returned.
 public enum HTMLReport {
@@ -146,6 +147,27 @@ public enum HTMLReport {
               for (const p of seen) if (p.face.raw[key] !== null)
                 svg.append(el("circle", { cx: x(p.t), cy: y(p.face.raw[key]), r: 1.8, fill: colour, "fill-opacity": 0.45, class: "raw" }));
               const tl = el("text", { x: W - R - 60, y: H - 6, "font-size": 11, fill: "#666" }); tl.textContent = `${Number(t1).toFixed(1)} s`; svg.append(tl);
+              host.append(svg);
+            }
+            // Face measurements, when the result carries them: a few blendshapes and the head pose.
+            const signals = [
+              ["blendshapes", [0, 1], [["jawOpen", "#7c3aed"], ["mouthSmileLeft", "#16a34a"], ["browInnerUp", "#0891b2"], ["browDownLeft", "#b91c1c"], ["eyeBlinkLeft", "#a16207"]]],
+              ["pose", [-60, 60], [["yaw", "#1f6fb4"], ["pitch", "#c2410c"], ["roll", "#4d7c0f"]]],
+            ];
+            for (const [field, [lo, hi], series] of signals) {
+              const pts = seen.filter((p) => p.face[field]);
+              if (!pts.length) continue;
+              const ys = (v) => T + (hi - Math.min(hi, Math.max(lo, v))) / (hi - lo) * (H - T - B);
+              const svg = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-person": person.id, "data-axis": field });
+              for (const v of [lo, (lo + hi) / 2, hi]) {
+                svg.append(el("line", { x1: L, x2: W - R, y1: ys(v), y2: ys(v), stroke: "#e5e5e5" }));
+                const lab = el("text", { x: 4, y: ys(v) + 4, "font-size": 11, fill: "#666" }); lab.textContent = v; svg.append(lab);
+              }
+              series.forEach(([key, colour], i) => {
+                const name = el("text", { x: L + 4 + i * 120, y: T + 12, "font-size": 12, fill: colour }); name.textContent = key; svg.append(name);
+                const line = pts.filter((p) => typeof p.face[field][key] === "number").map((p) => `${x(p.t)},${ys(p.face[field][key])}`);
+                if (line.length) svg.append(el("polyline", { points: line.join(" "), fill: "none", stroke: colour, "stroke-width": 1.5, class: "signal" }));
+              });
               host.append(svg);
             }
           }

@@ -17,14 +17,17 @@ public struct FaceObservation: Sendable {
     public var embeddings: Embeddings?
     /// Inputs of a trained temporal head (only read when the package has one).
     public var features: FaceFeatures?
+    /// Blendshapes, pose, mesh, when requested (passed to the result unchanged).
+    public var signals: FaceSignals?
 
     public init(
         person: Int, box: [Double], score: Double, landmarks: [[Double]], raw: VA?, rawVariance: VA? = nil,
-        confidence: Double, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, features: FaceFeatures? = nil
+        confidence: Double, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, features: FaceFeatures? = nil,
+        signals: FaceSignals? = nil
     ) {
         self.person = person; self.box = box; self.score = score; self.landmarks = landmarks; self.raw = raw
         self.rawVariance = rawVariance; self.confidence = confidence; self.expression = expression
-        self.embeddings = embeddings; self.features = features
+        self.embeddings = embeddings; self.features = features; self.signals = signals
     }
 }
 
@@ -59,7 +62,7 @@ public struct Timeline: Sendable {
                         person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
                         smoothed: va, confidence: confidence,
                         raw: RawEstimate(va: face.raw, confidence: face.confidence),
-                        expression: face.expression, embeddings: face.embeddings)
+                        expression: face.expression, embeddings: face.embeddings, signals: face.signals)
                 })
         }
     }
