@@ -7,6 +7,7 @@ import Media
 extension Service {
     func submitJob(_ parsed: ParsedRequest, _ exchange: Exchange) throws {
         var parsed = parsed
+        parsed.request.workClass = .batch  // no client waits on the connection: interactive requests go first
         // The server deletes a spooled body once the 202 is sent: keep our own copy for the job.
         var kept: String? = nil
         if case .clip(.file(let path)) = parsed.work {
@@ -20,7 +21,7 @@ extension Service {
             if let kept { unlink(kept) }
             throw ProblemError(config.overloadStatus, "\(config.maxJobRecords) unfinished jobs exist (jobs.max_records); retry later", headers: retryAfter)
         }
-        let result = pool.submit(ticket) { [self, parsed, kept] ctx, ticket in
+        let result = pool.submit(ticket, .batch) { [self, parsed, kept] ctx, ticket in
             defer { if let kept { unlink(kept) } }
             jobs.update(id) {
                 $0.status = .running; $0.started = Date()

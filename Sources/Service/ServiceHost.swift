@@ -24,16 +24,22 @@ public final class ServiceHost: Sendable {
         let package = try ModelPackage(directory: config.modelDir)
         let models = try AnalyzerModels(package: package)
         let metrics = ServiceMetrics()
-        let pool = WorkerPool<WorkerContext>(workers: config.effectiveWorkers, capacity: config.queueLength, metrics: metrics) { index in
-            // One frame thread per request: the pool's N workers then use N cores (docs/engine.md).
-            WorkerContext(index: index, analyzer: try Analyzer(models: models, options: AnalyzerOptions(threads: 1)))
+        // One pool of compute threads (one per core) takes every request's chunks; the request
+        // threads only decode and collect, so more of them than cores may be active (docs/pipeline.md).
+        let scheduler = FrameScheduler(
+            threads: config.effectiveWorkers,
+            weights: FrameScheduler.Weights(interactive: config.interactiveWeight, batch: config.batchWeight), observer: metrics)
+        let analyzer = try Analyzer(models: models, options: AnalyzerOptions(threads: config.effectiveWorkers), scheduler: scheduler)
+        let pool = WorkerPool<WorkerContext>(workers: config.effectiveActiveRequests, capacity: config.queueLength, metrics: metrics) { index in
+            WorkerContext(index: index, analyzer: analyzer)
         }
         try pool.start()
         logger.info(
             "model loaded",
             metadata: [
                 "model": "\(package.name)", "version": "\(package.version)", "dir": "\(config.modelDir)",
-                "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
+                "workers": "\(config.effectiveWorkers)", "active_requests": "\(config.effectiveActiveRequests)",
+                "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
                 "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
             ])
         service = Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool)
@@ -73,7 +79,7 @@ public final class ServiceHost: Sendable {
         m.maxStreams = c.mediaMaxStreams
         m.probeBytes = c.mediaProbeBytes
         m.maxDecodeSeconds = c.mediaMaxDecodeSeconds
-        m.threads = 1  // one decode thread per worker: the thread budget is the workers'
+        m.threads = 1  // one decode thread per request: the cores are the compute threads'
         return m
     }
 

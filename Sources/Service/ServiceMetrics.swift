@@ -2,6 +2,7 @@
 // (no global bootstrap, so several services can live in one test process) and served at /metrics.
 import CoreMetrics
 import Metrics
+import Pipeline
 import Prometheus
 import Synchronization
 
@@ -22,6 +23,9 @@ public final class ServiceMetrics: Sendable {
     let stageTimers = Mutex<[String: Metrics.Timer]>([:])
     /// In-flight requests, counted here because gauges only take absolute values.
     let inFlightCount = Mutex(0)
+    /// Per work class: a chunk's wait in its request's queue, and compute-thread seconds spent on it.
+    let chunkWait: [WorkClass: Metrics.Timer]
+    let busySeconds: [WorkClass: CoreMetrics.FloatingPointCounter]
 
     public init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -36,6 +40,15 @@ public final class ServiceMetrics: Sendable {
         decodeTime = Metrics.Timer(label: "affectd_decode_seconds", factory: f)
         framesAnalysed = CoreMetrics.Counter(label: "affectd_frames_analysed_total", factory: f)
         facesFound = CoreMetrics.Counter(label: "affectd_faces_found_total", factory: f)
+        chunkWait = Dictionary(
+            uniqueKeysWithValues: WorkClass.allCases.map {
+                ($0, Metrics.Timer(label: "affectd_scheduler_queue_wait_seconds", dimensions: [("class", $0.rawValue)], factory: f))
+            })
+        busySeconds = Dictionary(
+            uniqueKeysWithValues: WorkClass.allCases.map {
+                ($0, CoreMetrics.FloatingPointCounter(label: "affectd_scheduler_busy_seconds_total", dimensions: [("class", $0.rawValue)], factory: f))
+            })
+        for c in busySeconds.values { c.increment(by: 0.0) }
         queueDepth.record(0)
         inFlight.record(0)
         busyWorkers.record(0)
@@ -103,4 +116,13 @@ public final class ServiceMetrics: Sendable {
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// The frame scheduler's reports: queue wait per chunk and compute time per work class (the share of
+/// worker time is each class's rate of `affectd_scheduler_busy_seconds_total` over their sum).
+extension ServiceMetrics: SchedulerObserver {
+    public func chunkStarted(_ workClass: WorkClass, wait: Double) {
+        chunkWait[workClass]?.recordNanoseconds(Int64(max(0, wait) * 1e9))
+    }
+    public func chunkFinished(_ workClass: WorkClass, busy: Double) { busySeconds[workClass]?.increment(by: max(0, busy)) }
 }
