@@ -41,7 +41,7 @@ def cli_bodies():
 
 
 def content_type(path):
-    return "image/jpeg" if path.endswith(".jpg") else "video/mp4"
+    return "application/octet-stream" if path.endswith(".jpg") else "video/mp4"  # /v1/analyze takes stills as a clip
 
 
 def run_sync(url, k):
