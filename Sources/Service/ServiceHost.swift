@@ -13,6 +13,7 @@ import Tensor
 public final class ServiceHost: Sendable {
     public let service: Service
     let server: HTTPServer
+    let scheduler: FrameScheduler
     let logger: Logger
 
     /// Loads and verifies the model, starts the workers and binds the port.
@@ -26,7 +27,7 @@ public final class ServiceHost: Sendable {
         let metrics = ServiceMetrics()
         // One pool of compute threads (one per core) takes every request's chunks; the request
         // threads only decode and collect, so more of them than cores may be active (docs/pipeline.md).
-        let scheduler = FrameScheduler(
+        scheduler = FrameScheduler(
             threads: config.effectiveWorkers,
             weights: FrameScheduler.Weights(interactive: config.interactiveWeight, batch: config.batchWeight), observer: metrics)
         let analyzer = try Analyzer(models: models, options: AnalyzerOptions(threads: config.effectiveWorkers), scheduler: scheduler)
@@ -110,6 +111,8 @@ public final class ServiceHost: Sendable {
         // Whatever is still queued after the grace period gets an explicit error, never silence.
         service.pool.cancelQueued(.shutdown)
         let idle = service.pool.drain(timeout: 1)
+        // The compute threads end once the chunks still queued have run (nothing new is accepted).
+        scheduler.stop()
         logger.notice("stopped", metadata: ["workers_idle": "\(idle)"])
     }
 }
