@@ -10,7 +10,7 @@ public struct AnalyzerOptions: Sendable, Equatable {
     public var batchFrames: Int = 4
     /// Chunks one request may have queued or running at once, per compute thread: enough to keep
     /// every thread busy for a lone request, few enough to bound its decoded frames in memory.
-    public var ringPerWorker: Int = 2
+    public var chunksPerThread: Int = 2
     /// Scene embeddings per second when only embeddings/labelling need them (a scene changes slowly).
     /// A VA head that reads the scene gets it on every frame.
     public var sceneFPS: Double = 1

@@ -71,7 +71,7 @@ public final class Analyzer: @unchecked Sendable {
     deinit { if ownsScheduler { scheduler.stop() } }
 
     private static func check(_ options: AnalyzerOptions) throws {
-        guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
+        guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.chunksPerThread >= 1,
             options.detectInterval >= 0, options.detectInterval.isFinite, options.sceneFPS > 0
         else {
             throw AnalyzerError.invalidRequest("analyzer options out of range: \(options)")
@@ -163,8 +163,8 @@ public final class Analyzer: @unchecked Sendable {
     ) throws -> Analysis {
         let plan = try plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
-        let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.ringPerWorker)
-        let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
+        let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.chunksPerThread)
+        let results = Inbox<WorkerMessage>()
         let group = DispatchGroup()
         let decodeState = startDecoding(frames, plan: plan, session: session, results: results, group: group)
         let collected = collect(results, session: session, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
@@ -191,7 +191,7 @@ public final class Analyzer: @unchecked Sendable {
     /// submits chunks of consecutive frames (each starting on a detection frame) to the session, then
     /// tells the collector how many it submitted.
     private func startDecoding(
-        _ frames: FrameSource, plan: WorkPlan, session: SchedulerSession, results: BoundedQueue<WorkerMessage>, group: DispatchGroup
+        _ frames: FrameSource, plan: WorkPlan, session: SchedulerSession, results: Inbox<WorkerMessage>, group: DispatchGroup
     ) -> DecodeState {
         let decodeState = DecodeState()
         let pool = PixelPool(), sceneFPS = options.sceneFPS
@@ -264,7 +264,7 @@ public final class Analyzer: @unchecked Sendable {
     /// Stage 2, on the scheduler's compute threads: one chunk through compute thread i's frame worker,
     /// its outputs (or failure) to the collector; a chunk dropped by cancellation is counted too.
     private static func submitter(
-        plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: BoundedQueue<WorkerMessage>
+        plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: Inbox<WorkerMessage>
     ) -> @Sendable ([RGBFrame]) -> Bool {
         { chunk in
             session.submit(
@@ -293,7 +293,7 @@ public final class Analyzer: @unchecked Sendable {
     /// streams causal estimates, until every submitted chunk is settled (run, failed, or discarded
     /// once a failure or cancellation has cancelled the session).
     private func collect(
-        _ results: BoundedQueue<WorkerMessage>, session: SchedulerSession, plan: WorkPlan,
+        _ results: Inbox<WorkerMessage>, session: SchedulerSession, plan: WorkPlan,
         onFrame: ((FrameResult) -> Void)?, isCancelled: () -> Bool
     ) -> Collected {
         var out = Collected()
