@@ -69,6 +69,25 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(reasons.withLock { $0 }, [.deadline])
     }
 
+    /// Interactive requests leave the queue before batch jobs (async), FIFO within each class.
+    func testInteractiveJobsLeaveTheQueueFirst() throws {
+        let pool = WorkerPool<Int>(workers: 1, capacity: 8, metrics: nil) { $0 }
+        try pool.start()
+        let gate = DispatchSemaphore(value: 0)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait() }, .accepted)
+        while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
+        let order = Mutex<[String]>([])
+        for name in ["b1", "i1", "b2", "i2"] {
+            XCTAssertEqual(
+                pool.submit(JobTicket(), name.hasPrefix("b") ? .batch : .interactive) { _, _ in order.withLock { $0.append(name) } },
+                .accepted)
+        }
+        XCTAssertEqual(pool.snapshot.depth, 4)
+        gate.signal()
+        XCTAssert(pool.drain(timeout: 5))
+        XCTAssertEqual(order.withLock { $0 }, ["i1", "i2", "b1", "b2"])
+    }
+
     func testCancelQueuedAnswersEveryWaitingJob() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 4, metrics: nil) { $0 }
         try pool.start()
