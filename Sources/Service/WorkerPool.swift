@@ -119,14 +119,16 @@ public final class WorkerPool<Context>: @unchecked Sendable {
         }
     }
 
-    /// Queues `run`; refuses when the queue already holds `capacity` jobs or the pool is closed.
+    /// Queues `run`; refuses when `capacity` jobs already wait for a thread (jobs that idle threads
+    /// are about to take do not count: a burst of requests must not be refused while threads are
+    /// free but not yet awake) or the pool is closed.
     public func submit(
         _ ticket: JobTicket, _ workClass: WorkClass = .interactive, _ run: @escaping @Sendable (inout Context, JobTicket) -> Void
     ) -> SubmitResult {
         cond.lock()
         defer { cond.unlock() }
         guard open else { return .closed }
-        guard depth < capacity else { return .full }
+        guard depth - (alive - busy) < capacity else { return .full }
         let job = Job(ticket: ticket, enqueued: DispatchTime.now().uptimeNanoseconds, run: run)
         if workClass == .interactive { interactive.items.append(job) } else { batch.items.append(job) }
         metrics?.queueDepth.record(depth)

@@ -48,6 +48,18 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(ran.withLock { $0 }, 3)  // everything accepted ran, even after close
     }
 
+    /// Jobs that idle workers are about to take are not "waiting": a burst is refused only beyond
+    /// free workers + capacity, however fast the workers wake.
+    func testABurstIsRefusedOnlyBeyondFreeWorkersAndCapacity() throws {
+        let pool = WorkerPool<Int>(workers: 2, capacity: 1, metrics: nil) { $0 }
+        try pool.start()
+        let gate = DispatchSemaphore(value: 0)
+        let results = (0..<4).map { _ in pool.submit(JobTicket()) { _, _ in gate.wait() } }
+        XCTAssertEqual(results, [.accepted, .accepted, .accepted, .full])
+        for _ in 0..<3 { gate.signal() }
+        XCTAssert(pool.drain(timeout: 5))
+    }
+
     /// A job cancelled while queued (deadline, client gone) does not run; its canceller answered.
     func testCancelledQueuedJobsDoNotRun() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 4, metrics: nil) { $0 }
