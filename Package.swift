@@ -76,7 +76,7 @@ let package = Package(
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release))
             ]),
 
-        // Pipeline: media in, result out (decode thread, frame workers, collector, streaming estimates).
+        // Pipeline: media in, result out (decode thread, frame scheduler, collector, streaming estimates).
         .target(name: "Pipeline", dependencies: ["Media", "Tensor", "Vision", "Affect", "Audio"], swiftSettings: cpuBaseline),
 
         // Service: the REST API on HTTP (routes, job queue and workers, config, auth, metrics, JSON logs),

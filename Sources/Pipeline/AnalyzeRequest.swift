@@ -3,13 +3,14 @@ import Media
 
 /// How one Analyzer runs (fixed for its life): threads per request and the speed/accuracy knobs.
 public struct AnalyzerOptions: Sendable, Equatable {
-    /// Worker threads that process the frames of one request (plus one decode thread that mostly
-    /// waits on the bounded ring). docs/engine.md: workers x intra-op threads <= cores.
+    /// Compute threads of the Analyzer's own `FrameScheduler` (an Analyzer given a shared scheduler
+    /// uses that one's). docs/engine.md: threads x intra-op threads <= cores.
     public var threads: Int = 1
-    /// Frames a worker takes from the ring at once; their face crops go through the encoders as one batch.
+    /// Frames per chunk (a compute thread's unit of work); their face crops go through the encoders as one batch.
     public var batchFrames: Int = 4
-    /// Frames waiting decoded in the ring, per worker.
-    public var ringPerWorker: Int = 2
+    /// Chunks one request may have queued or running at once, per compute thread: enough to keep
+    /// every thread busy for a lone request, few enough to bound its decoded frames in memory.
+    public var chunksPerThread: Int = 2
     /// Scene embeddings per second when only embeddings/labelling need them (a scene changes slowly).
     /// A VA head that reads the scene gets it on every frame.
     public var sceneFPS: Double = 1
@@ -39,6 +40,8 @@ public struct AnalyzeRequest: Sendable, Equatable {
     /// The horizontal-flip test-time pass (feeds the confidence's agreement factor).
     public var flip = true
     public var limits = MediaLimits()
+    /// How the scheduler ranks this request's chunks against other requests' (async jobs: `.batch`).
+    public var workClass = WorkClass.interactive
     public init() {}
 }
 

@@ -44,26 +44,47 @@ public struct ImageInput: Sendable {
 
 /// Media in, result out: decode → detect → fer crop → expression encoder (+ flip pass) → VA head →
 /// confidence per sampled frame, then tracking and the per-person temporal model, results in time
-/// order. A decode thread feeds `options.threads` workers through a bounded ring; each worker takes
-/// a chunk of consecutive frames and batches their crops. One Analyzer serves one request at a time
-/// (it owns its workers' arenas); a server keeps one per worker.
+/// order. Per request, a decode thread submits chunks of consecutive frames to a session of the
+/// `FrameScheduler`, whose compute threads (shared by every request) batch each chunk's crops, and
+/// the calling thread collects. Requests may run concurrently on one Analyzer: compute thread i
+/// alone uses frame worker i (its arenas); everything else is per request.
 public final class Analyzer: @unchecked Sendable {
     public let models: AnalyzerModels
     public let options: AnalyzerOptions
+    public let scheduler: FrameScheduler
     private let workers: [FrameWorker]
-    private let pool = PixelPool()
+    private let ownsScheduler: Bool
     private let audio: AudioBranch?
 
-    public init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
-        guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.ringPerWorker >= 1,
+    /// An Analyzer with a scheduler of its own (`options.threads` compute threads), as the CLI runs.
+    public convenience init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions()) throws {
+        try Self.check(options)
+        self.init(models: models, options: options, scheduler: FrameScheduler(threads: options.threads), owns: true)
+    }
+
+    /// An Analyzer over a shared scheduler (the service's: one per process).
+    public convenience init(models: AnalyzerModels, options: AnalyzerOptions = AnalyzerOptions(), scheduler: FrameScheduler) throws {
+        try Self.check(options)
+        self.init(models: models, options: options, scheduler: scheduler, owns: false)
+    }
+
+    private init(models: AnalyzerModels, options: AnalyzerOptions, scheduler: FrameScheduler, owns: Bool) {
+        self.models = models
+        self.options = options
+        self.scheduler = scheduler
+        ownsScheduler = owns
+        workers = (0..<scheduler.threads).map { _ in FrameWorker(models: models) }
+        audio = models.vad.map(AudioBranch.init)
+    }
+
+    deinit { if ownsScheduler { scheduler.stop() } }
+
+    private static func check(_ options: AnalyzerOptions) throws {
+        guard options.threads >= 1, options.threads <= 256, options.batchFrames >= 1, options.chunksPerThread >= 1,
             options.detectInterval >= 0, options.detectInterval.isFinite, options.sceneFPS > 0
         else {
             throw AnalyzerError.invalidRequest("analyzer options out of range: \(options)")
         }
-        self.models = models
-        self.options = options
-        workers = (0..<options.threads).map { _ in FrameWorker(models: models) }
-        audio = models.vad.map(AudioBranch.init)
     }
 
     public convenience init(package: ModelPackage, options: AnalyzerOptions = AnalyzerOptions()) throws {
@@ -140,23 +161,21 @@ public final class Analyzer: @unchecked Sendable {
         if request.includeAudio && audio == nil { throw AnalyzerError.model("the model package has no voice activity detector (audio.vad)") }
         let plan = try models.plan(request, forLabelling: forLabelling)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
-        let ring = BoundedQueue<[RGBFrame]>(capacity: options.threads * options.ringPerWorker)
-        let results = BoundedQueue<WorkerMessage>(capacity: Int.max / 2)
+        let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.chunksPerThread)
+        let results = Inbox<WorkerMessage>()
         let group = DispatchGroup()
-        let decodeState = startDecoding(frames, into: ring, group: group, audio: request.includeAudio ? audio : nil)
-        startWorkers(plan, from: ring, into: results, group: group)
-        let collected = collect(results, ring: ring, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
+        let decodeState = startDecoding(
+            frames, plan: plan, session: session, results: results, group: group, audio: request.includeAudio ? audio : nil)
+        let collected = collect(results, session: session, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
         group.wait()
         if let failure = collected.failure ?? decodeState.error { throw failure }
 
         var timings = StageTimings()
         timings.add(decodeState.timings)
-        for w in workers { timings.add(w.timings); w.timings = StageTimings() }
         timings.add(collected.timings)
         let built = try timings.measure("temporal") {
-            try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: workers[0].arena)
+            try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: Arena(bytes: 1 << 20))
         }
-        workers[0].arena.reset()
         var result = AnalysisResult(
             model: ModelInfo(name: models.affect.name, version: models.affect.version),
             media: media(decodeState.decoded, collected.frames.count), frames: built,
@@ -168,19 +187,35 @@ public final class Analyzer: @unchecked Sendable {
         return Analysis(result: result, timings: timings, observations: collected.frames)
     }
 
-    /// Stage 1, a thread of its own: demux/decode/convert, marks scene and detection frames, and pushes
-    /// chunks of consecutive frames into the ring (each chunk starts on a detection frame).
-    /// With `audio`, the clip's audio (decoded in the same pass) is analysed here after the last frame,
-    /// while the workers finish theirs.
+    /// Stage 1, a thread of its own: demux/decode/convert, marks scene and detection frames, and
+    /// submits chunks of consecutive frames (each starting on a detection frame) to the session, then
+    /// tells the collector how many it submitted. With `audio`, the clip's audio (decoded in the same
+    /// pass) is analysed here after the last frame, while the compute threads finish theirs.
     private func startDecoding(
-        _ frames: FrameSource, into ring: BoundedQueue<[RGBFrame]>, group: DispatchGroup, audio: AudioBranch?
+        _ frames: FrameSource, plan: WorkPlan, session: SchedulerSession, results: Inbox<WorkerMessage>, group: DispatchGroup,
+        audio: AudioBranch?
     ) -> DecodeState {
         let decodeState = DecodeState()
-        let pool = self.pool, sceneFPS = options.sceneFPS
+        let pool = PixelPool(), sceneFPS = options.sceneFPS
         let batch = options.batchFrames, detectInterval = options.detectInterval
         let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
+        let submit = Self.submitter(plan: plan, workers: workers, pool: pool, session: session, results: results)
         let decodeThread = Thread { [frames] in
-            defer { ring.close(); group.leave() }
+            var submitted = 0
+            defer {
+                session.finish()
+                results.push(.decoded(chunks: submitted))
+                group.leave()
+            }
+            func push(_ chunk: [RGBFrame]) -> Bool {
+                guard submit(chunk) else {
+                    pool.give(chunk)
+                    decodeState.set(error: AnalyzerError.cancelled)
+                    return false
+                }
+                submitted += 1
+                return true
+            }
             var timings = StageTimings()
             let converter = FrameConverter()
             var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1, lastDetection = -Double.infinity
@@ -208,7 +243,7 @@ public final class Analyzer: @unchecked Sendable {
                     // frames travel alone so a chunk's pixels stay bounded.
                     let full = chunk.count >= (frame.width * frame.height > 1_000_000 ? 1 : batch)
                     if !chunk.isEmpty && (frame.detect && full || chunk.count >= 64) {
-                        guard ring.push(chunk) else { pool.give(chunk); chunk = []; break }
+                        guard push(chunk) else { chunk = []; break }
                         chunk = []
                     }
                     if chunk.isEmpty { frame.detect = true }
@@ -216,7 +251,7 @@ public final class Analyzer: @unchecked Sendable {
                     chunk.append(frame)
                     seq += 1
                 }
-                if !chunk.isEmpty && !ring.push(chunk) { pool.give(chunk) }
+                if !chunk.isEmpty { _ = push(chunk) }
                 chunk = []
                 if let audio, let samples = frames.audio() {
                     let outcome = try timings.measure("audio") { try audio.run(samples) }
@@ -233,28 +268,24 @@ public final class Analyzer: @unchecked Sendable {
         return decodeState
     }
 
-    /// Stage 2, one thread per worker: each takes the next chunk, runs it through its networks and
-    /// hands the frames' outputs to the collector; a failure closes the ring so the others stop.
-    private func startWorkers(
-        _ plan: WorkPlan, from ring: BoundedQueue<[RGBFrame]>, into results: BoundedQueue<WorkerMessage>,
-        group: DispatchGroup
-    ) {
-        let pool = self.pool
-        for worker in workers {
-            group.enter()
-            Thread {
-                defer { results.push(.done); group.leave() }
-                while true {
-                    let got = ring.pop(max: 1)
-                    guard let chunk = got.first else { return }
+    /// Stage 2, on the scheduler's compute threads: one chunk through compute thread i's frame worker,
+    /// its outputs (or failure) to the collector; a chunk dropped by cancellation is counted too.
+    private static func submitter(
+        plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: Inbox<WorkerMessage>
+    ) -> @Sendable ([RGBFrame]) -> Bool {
+        { chunk in
+            session.submit(
+                run: { thread in
                     defer { pool.give(chunk) }
-                    do { results.push(.frames(try worker.run(chunk, plan: plan))) } catch {
-                        results.push(.failed(error))
-                        ring.close()
-                        return
-                    }
-                }
-            }.start()
+                    do {
+                        let done = try workers[thread].run(chunk, plan: plan)
+                        results.push(.frames(done.outputs, done.timings))
+                    } catch { results.push(.failed(error)) }
+                },
+                discard: {
+                    pool.give(chunk)
+                    results.push(.discarded)
+                })
         }
     }
 
@@ -266,26 +297,38 @@ public final class Analyzer: @unchecked Sendable {
     }
 
     /// Stage 3, on the calling thread: puts frames back in time order, tracks faces into persons and
-    /// streams causal estimates, until every worker is done (or a failure or cancellation stops them).
+    /// streams causal estimates, until every submitted chunk is settled (run, failed, or discarded
+    /// once a failure or cancellation has cancelled the session).
     private func collect(
-        _ results: BoundedQueue<WorkerMessage>, ring: BoundedQueue<[RGBFrame]>, plan: WorkPlan,
+        _ results: Inbox<WorkerMessage>, session: SchedulerSession, plan: WorkPlan,
         onFrame: ((FrameResult) -> Void)?, isCancelled: () -> Bool
     ) -> Collected {
         var out = Collected()
-        var pending: [Int: FrameOutput] = [:], next = 0, done = 0
+        var pending: [Int: FrameOutput] = [:], next = 0
+        var submitted: Int? = nil, settled = 0, sessionCancelled = false
         var scenes: [Float]? = nil
         let tracker = FaceTracker()
         let stream = onFrame.map { StreamingEstimator(temporal: models.affect.temporal, emit: $0) }
-        while done < workers.count {
+        while submitted.map({ settled < $0 }) ?? true {
             for message in results.pop(max: 64) {
                 switch message {
-                case .done: done += 1
-                case .failed(let e): out.failure = out.failure ?? e
-                case .frames(let outs): for o in outs { pending[o.seq] = o }
+                case .decoded(let n): submitted = n
+                case .discarded: settled += 1
+                case .failed(let e):
+                    settled += 1
+                    out.failure = out.failure ?? e
+                case .frames(let outs, let timings):
+                    settled += 1
+                    out.timings.add(timings)
+                    for o in outs { pending[o.seq] = o }
                 }
             }
             if out.failure == nil && isCancelled() { out.failure = AnalyzerError.cancelled }
-            if out.failure != nil { ring.close(); continue }
+            if out.failure != nil {
+                if !sessionCancelled { session.cancel() }
+                sessionCancelled = true
+                continue
+            }
             out.timings.measure("track") {
                 while let o = pending.removeValue(forKey: next) {
                     let ids = tracker.update(o.faces).ids
@@ -308,10 +351,13 @@ public final class Analyzer: @unchecked Sendable {
     }
 }
 
+/// What the collector hears: a chunk's outcome (run, failed, or discarded by cancellation), and
+/// from the decode thread once it ends, how many chunks it submitted.
 enum WorkerMessage: Sendable {
-    case frames([FrameOutput])
+    case frames([FrameOutput], StageTimings)
     case failed(Error)
-    case done
+    case discarded
+    case decoded(chunks: Int)
 }
 
 /// Where frames come from, handed to the decode thread (which alone calls it).

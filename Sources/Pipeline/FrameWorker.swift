@@ -72,13 +72,13 @@ struct WorkPlan: Sendable {
     struct Signals: Sendable { var blendshapes: Bool, pose: Bool, mesh: Bool }
 }
 
-/// One worker thread's state for its whole life: its detector (with its own arena), its arena for
-/// the encoders. Runs a chunk of consecutive frames, the crops of all their faces as one batch.
+/// One compute thread's state for its whole life: its detector (with its own arena), its arena for
+/// the encoders. Runs a chunk of consecutive frames, the crops of all their faces as one batch, and
+/// hands back the chunk's stage timings with its outputs (they add up into the request's).
 final class FrameWorker: @unchecked Sendable {
     let models: AnalyzerModels
     let detector: FaceDetector
     let arena = Arena(bytes: 16 << 20)
-    var timings = StageTimings()
 
     init(models: AnalyzerModels) {
         self.models = models
@@ -87,7 +87,8 @@ final class FrameWorker: @unchecked Sendable {
 
     /// `reusing`: the boxes a chunk that does not start on a detection frame carries on with (a
     /// live session's last detection); without them the chunk's first frame is detected.
-    func run(_ chunk: [RGBFrame], plan: WorkPlan, reusing: [Face]? = nil) throws -> [FrameOutput] {
+    func run(_ chunk: [RGBFrame], plan: WorkPlan, reusing: [Face]? = nil) throws -> (outputs: [FrameOutput], timings: StageTimings) {
+        var timings = StageTimings()
         let affect = models.affect
         guard let expression = affect.expression else { throw AnalyzerError.model("the package has no expression encoder") }
         var facesPerFrame: [[Face]] = []
@@ -150,7 +151,7 @@ final class FrameWorker: @unchecked Sendable {
         arena.reset()
         var byFace: [Int: [Int: Int]] = [:]  // frame -> face -> crop index
         for (n, o) in cropOwner.enumerated() { byFace[o.frame, default: [:]][o.face] = n }
-        return chunk.enumerated().map { k, frame in
+        let outputs = chunk.enumerated().map { k, frame in
             let faces = facesPerFrame[k]
             let observations = faces.enumerated().map { i, face -> FaceObservation in
                 let box = [Double(face.box.x1), Double(face.box.y1), Double(face.box.width), Double(face.box.height)]
@@ -180,6 +181,7 @@ final class FrameWorker: @unchecked Sendable {
             }
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }
+        return (outputs, timings)
     }
 
     /// The requested face measurements of one frame's faces (landmark and blendshape networks).

@@ -109,7 +109,7 @@ public final class LiveSession: @unchecked Sendable {
         let sameSize = reuse.map { $0.width == width && $0.height == height } ?? false
         let detect = !sameSize || t - lastDetection >= detectInterval - 1e-6
         let frame = RGBFrame(seq: 0, t: t, width: width, height: height, pixels: pixels, scene: plan.scene, detect: detect)
-        let output = try worker.frames.run([frame], plan: plan, reusing: detect ? nil : reuse?.faces)[0]
+        let output = try worker.frames.run([frame], plan: plan, reusing: detect ? nil : reuse?.faces).outputs[0]
         if detect {
             reuse = (output.faces, width, height)
             lastDetection = t

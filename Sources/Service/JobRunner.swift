@@ -102,12 +102,13 @@ extension Service {
         runner.held.withLock {
             $0[id] = JobRunner.Held(ticket: ticket, copy: claimed.uploadIsCopy ? claimed.upload : nil, claimNanoseconds: claimNanoseconds)
         }
-        let parsed: ParsedRequest
+        var parsed: ParsedRequest
         do { parsed = try storedRequest(claimed) } catch {
             finishJob(id, .failed, error: problem(for: error, ticket: nil))
             return true
         }
-        let result = pool.submit(ticket) { [self] ctx, ticket in
+        parsed.request.workClass = .batch  // no client waits on the connection: interactive requests go first
+        let result = pool.submit(ticket, .batch) { [self, parsed] ctx, ticket in
             do {
                 // The record shows the clip's duration while it runs; the analysis reads the input opened here.
                 var reader: MediaReader?

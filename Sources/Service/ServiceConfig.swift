@@ -43,8 +43,11 @@ public struct ServiceConfig: Sendable, Equatable {
     public var maxFaces = 8
     public var maxFramesPerBatch = 256
     public var modelDir = "models/default"
-    // workers and queue
+    // compute threads, requests analysed at once, and the queue for the rest
     public var workers = 0
+    public var activeRequests = 0
+    public var interactiveWeight = 4
+    public var batchWeight = 1
     public var queueLength = 16
     public var queueHighWater = 12
     public var overloadStatus = 503
@@ -82,11 +85,15 @@ public struct ServiceConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// Workers actually started: `workers: 0` means one per core (docs/engine.md: workers x
-    /// intra-op threads <= cores, with one intra-op thread each).
+    /// Compute threads of the frame scheduler: `workers: 0` means one per core (docs/engine.md:
+    /// threads x intra-op threads <= cores, with one intra-op thread each).
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// Threads analysing live frames for every stream session (`stream.workers: 0` = one per core).
     public var effectiveStreamWorkers: Int { streamWorkers > 0 ? streamWorkers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Requests analysed at once (each one's chunks share the compute threads): `0` means twice the
+    /// compute threads, so a short request finds a free slot next to a couple of long ones.
+    public var effectiveActiveRequests: Int { activeRequests > 0 ? activeRequests : 2 * effectiveWorkers }
 }
 
 extension ServiceConfig {

@@ -13,6 +13,7 @@ import Tensor
 public final class ServiceHost: Sendable {
     public let service: Service
     let server: HTTPServer
+    let scheduler: FrameScheduler
     let logger: Logger
 
     /// Loads and verifies the model, starts the workers and binds the port.
@@ -24,16 +25,22 @@ public final class ServiceHost: Sendable {
         let package = try ModelPackage(directory: config.modelDir)
         let models = try AnalyzerModels(package: package)
         let metrics = ServiceMetrics()
-        let pool = WorkerPool<WorkerContext>(workers: config.effectiveWorkers, capacity: config.queueLength, metrics: metrics) { index in
-            // One frame thread per request: the pool's N workers then use N cores (docs/engine.md).
-            WorkerContext(index: index, analyzer: try Analyzer(models: models, options: AnalyzerOptions(threads: 1)))
+        // One pool of compute threads (one per core) takes every request's chunks; the request
+        // threads only decode and collect, so more of them than cores may be active (docs/pipeline.md).
+        scheduler = FrameScheduler(
+            threads: config.effectiveWorkers,
+            weights: FrameScheduler.Weights(interactive: config.interactiveWeight, batch: config.batchWeight), observer: metrics)
+        let analyzer = try Analyzer(models: models, options: AnalyzerOptions(threads: config.effectiveWorkers), scheduler: scheduler)
+        let pool = WorkerPool<WorkerContext>(workers: config.effectiveActiveRequests, capacity: config.queueLength, metrics: metrics) { index in
+            WorkerContext(index: index, analyzer: analyzer)
         }
         try pool.start()
         logger.info(
             "model loaded",
             metadata: [
                 "model": "\(package.name)", "version": "\(package.version)", "dir": "\(config.modelDir)",
-                "workers": "\(config.effectiveWorkers)", "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
+                "workers": "\(config.effectiveWorkers)", "active_requests": "\(config.effectiveActiveRequests)",
+                "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
                 "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
             ])
         service = try Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models)
@@ -78,7 +85,7 @@ public final class ServiceHost: Sendable {
         m.maxStreams = c.mediaMaxStreams
         m.probeBytes = c.mediaProbeBytes
         m.maxDecodeSeconds = c.mediaMaxDecodeSeconds
-        m.threads = 1  // one decode thread per worker: the thread budget is the workers'
+        m.threads = 1  // one decode thread per request: the cores are the compute threads'
         return m
     }
 
@@ -114,6 +121,8 @@ public final class ServiceHost: Sendable {
         // Whatever is still queued after the grace period gets an explicit error, never silence.
         service.pool.cancelQueued(.shutdown)
         let idle = service.pool.drain(timeout: 1)
+        // The compute threads end once the chunks still queued have run (nothing new is accepted).
+        scheduler.stop()
         logger.notice("stopped", metadata: ["workers_idle": "\(idle)"])
     }
 }

@@ -2,6 +2,7 @@
 // (no global bootstrap, so several services can live in one test process) and served at /metrics.
 import CoreMetrics
 import Metrics
+import Pipeline
 import Prometheus
 import Synchronization
 
@@ -27,6 +28,9 @@ public final class ServiceMetrics: Sendable {
     let leaseExpiries: CoreMetrics.Counter
     let webhookDeliveries: [String: CoreMetrics.Counter]
     static let webhookOutcomes = ["delivered", "retry", "gave_up"]
+    /// Per work class: a chunk's wait in its request's queue, and compute-thread seconds spent on it.
+    let chunkWait: [WorkClass: Metrics.Timer]
+    let busySeconds: [WorkClass: CoreMetrics.FloatingPointCounter]
 
     public init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -53,6 +57,15 @@ public final class ServiceMetrics: Sendable {
         jobsByStatus.values.forEach { $0.record(0) }
         leaseExpiries.increment(by: 0)
         webhookDeliveries.values.forEach { $0.increment(by: 0) }
+        chunkWait = Dictionary(
+            uniqueKeysWithValues: WorkClass.allCases.map {
+                ($0, Metrics.Timer(label: "affectd_scheduler_queue_wait_seconds", dimensions: [("class", $0.rawValue)], factory: f))
+            })
+        busySeconds = Dictionary(
+            uniqueKeysWithValues: WorkClass.allCases.map {
+                ($0, CoreMetrics.FloatingPointCounter(label: "affectd_scheduler_busy_seconds_total", dimensions: [("class", $0.rawValue)], factory: f))
+            })
+        for c in busySeconds.values { c.increment(by: 0.0) }
         queueDepth.record(0)
         inFlight.record(0)
         busyWorkers.record(0)
@@ -130,4 +143,13 @@ public final class ServiceMetrics: Sendable {
     func webhookDelivery(outcome: String) { webhookDeliveries[outcome]?.increment() }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// The frame scheduler's reports: queue wait per chunk and compute time per work class (the share of
+/// worker time is each class's rate of `affectd_scheduler_busy_seconds_total` over their sum).
+extension ServiceMetrics: SchedulerObserver {
+    public func chunkStarted(_ workClass: WorkClass, wait: Double) {
+        chunkWait[workClass]?.recordNanoseconds(Int64(max(0, wait) * 1e9))
+    }
+    public func chunkFinished(_ workClass: WorkClass, busy: Double) { busySeconds[workClass]?.increment(by: max(0, busy)) }
 }

@@ -1,5 +1,5 @@
-// What each worker thread owns for its whole life: an Analyzer (its frame workers' arenas and
-// scratch buffers). The networks inside are shared, read-only, by all workers.
+// What each request thread of the pool holds: its index and the service's one Analyzer (shared by
+// every request thread; its compute threads' arenas belong to the frame scheduler's threads).
 import Affect
 import Pipeline
 

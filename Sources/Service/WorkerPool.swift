@@ -1,8 +1,10 @@
-// A bounded queue feeding N dedicated worker threads, each holding its own model context (arena,
-// scratch buffers) for its whole life. A full queue refuses at once (the caller answers 503/429);
-// nothing accepted is ever dropped silently: a job either runs or its ticket is cancelled, and
-// whoever cancels it (deadline, client gone, shutdown) answers for it.
+// Admission: a bounded queue feeding N request threads (the requests analysed at once, whose chunks
+// then share the frame scheduler's compute threads). Interactive requests leave the queue before
+// batch ones. A full queue refuses at once (the caller answers 503/429); nothing accepted is ever
+// dropped silently: a job either runs or its ticket is cancelled, and whoever cancels it (deadline,
+// client gone, shutdown) answers for it.
 import Foundation
+import Pipeline
 import Synchronization
 
 /// Why a job stopped early.
@@ -64,10 +66,27 @@ public final class WorkerPool<Context>: @unchecked Sendable {
     let metrics: ServiceMetrics?
     let makeContext: @Sendable (Int) throws -> Context
 
+    /// A FIFO of one work class.
+    struct Queue {
+        var items: [Job] = []
+        var head = 0
+        var count: Int { items.count - head }
+        var waiting: ArraySlice<Job> { items[head...] }
+        mutating func popFirst() -> Job? {
+            guard count > 0 else { return nil }
+            defer {
+                head += 1
+                if head > 64 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+            }
+            return items[head]
+        }
+    }
+
     // Guarded by `cond`.
     let cond = NSCondition()
-    var queue: [Job] = []
-    var head = 0
+    var interactive = Queue()
+    var batch = Queue()
+    var depth: Int { interactive.count + batch.count }
     var open = true
     var busy = 0
     var alive = 0
@@ -100,14 +119,19 @@ public final class WorkerPool<Context>: @unchecked Sendable {
         }
     }
 
-    /// Queues `run`; refuses when the queue already holds `capacity` jobs or the pool is closed.
-    public func submit(_ ticket: JobTicket, _ run: @escaping @Sendable (inout Context, JobTicket) -> Void) -> SubmitResult {
+    /// Queues `run`; refuses when `capacity` jobs already wait for a thread (jobs that idle threads
+    /// are about to take do not count: a burst of requests must not be refused while threads are
+    /// free but not yet awake) or the pool is closed.
+    public func submit(
+        _ ticket: JobTicket, _ workClass: WorkClass = .interactive, _ run: @escaping @Sendable (inout Context, JobTicket) -> Void
+    ) -> SubmitResult {
         cond.lock()
         defer { cond.unlock() }
         guard open else { return .closed }
-        guard queue.count - head < capacity else { return .full }
-        queue.append(Job(ticket: ticket, enqueued: DispatchTime.now().uptimeNanoseconds, run: run))
-        metrics?.queueDepth.record(queue.count - head)
+        guard depth - (alive - busy) < capacity else { return .full }
+        let job = Job(ticket: ticket, enqueued: DispatchTime.now().uptimeNanoseconds, run: run)
+        if workClass == .interactive { interactive.items.append(job) } else { batch.items.append(job) }
+        metrics?.queueDepth.record(depth)
         cond.signal()
         return .accepted
     }
@@ -115,7 +139,7 @@ public final class WorkerPool<Context>: @unchecked Sendable {
     public struct Snapshot: Sendable { public let depth, busy, alive: Int; public let open: Bool }
     public var snapshot: Snapshot {
         cond.lock(); defer { cond.unlock() }
-        return Snapshot(depth: queue.count - head, busy: busy, alive: alive, open: open)
+        return Snapshot(depth: depth, busy: busy, alive: alive, open: open)
     }
 
     /// Stops accepting; queued jobs still run.
@@ -134,8 +158,8 @@ public final class WorkerPool<Context>: @unchecked Sendable {
         let limit = Date(timeIntervalSinceNow: timeout)
         cond.lock()
         defer { cond.unlock() }
-        while queue.count - head > 0 || busy > 0 || alive > 0 {
-            if !cond.wait(until: limit) { return queue.count - head == 0 && busy == 0 && alive == 0 }
+        while depth > 0 || busy > 0 || alive > 0 {
+            if !cond.wait(until: limit) { return depth == 0 && busy == 0 && alive == 0 }
         }
         return true
     }
@@ -143,7 +167,7 @@ public final class WorkerPool<Context>: @unchecked Sendable {
     /// Cancels every queued job (their cancel handlers answer the clients).
     public func cancelQueued(_ reason: CancelReason) {
         cond.lock()
-        let pending = queue[head...].map(\.ticket)
+        let pending = (interactive.waiting + batch.waiting).map(\.ticket)
         cond.unlock()
         for t in pending { t.cancel(reason) }
     }
@@ -158,13 +182,10 @@ public final class WorkerPool<Context>: @unchecked Sendable {
         alive += 1
         cond.broadcast()
         while true {
-            while queue.count - head == 0 && open { cond.wait() }
-            if queue.count - head == 0 { break }  // closed and empty
-            let job = queue[head]
-            head += 1
-            if head > 64 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            while depth == 0 && open { cond.wait() }
+            guard let job = interactive.popFirst() ?? batch.popFirst() else { break }  // closed and empty
             busy += 1
-            metrics?.queueDepth.record(queue.count - head)
+            metrics?.queueDepth.record(depth)
             metrics?.busyWorkers.record(busy)
             cond.unlock()
 

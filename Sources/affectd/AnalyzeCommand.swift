@@ -11,7 +11,7 @@ struct AnalysisOptions: ParsableArguments {
     @Option(help: "Sampling rate in frames per second, or 'all' for every frame.") var fps: String = "5"
     @Option(name: .customLong("max-faces"), help: "At most this many faces per frame (the largest).") var maxFaces: Int = 8
     @Option(help: "Model package directory.") var model: String = "models/default"
-    @Option(help: "Worker threads for this analysis (default: one per core).") var workers: Int?
+    @Option(help: "Compute threads of the frame scheduler for this analysis (default: one per core).") var workers: Int?
     @Option(name: .customLong("detect-interval"), help: "Seconds between face detections; frames in between reuse the boxes (0: every frame).")
     var detectInterval: Double = AnalyzerOptions().detectInterval
     @Option(name: .customLong("scene-fps"), help: "Scene embeddings per second (when embeddings are computed).") var sceneFPS: Double = 1

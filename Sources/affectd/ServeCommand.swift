@@ -14,7 +14,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: flagHelp("Address to bind", \.host)) var host: String?
     @Option(help: flagHelp("Port, 0 for a free one", \.port)) var port: Int?
     @Option(help: flagHelp("Model package directory", \.modelDir)) var model: String?
-    @Option(help: flagHelp("Worker threads, 0 = one per core", \.workers)) var workers: Int?
+    @Option(help: flagHelp("Compute threads shared by all requests, 0 = one per core", \.workers)) var workers: Int?
     @Option(help: flagHelp("Log level", \.logLevel)) var logLevel: String?
     @Option(name: .customLong("set"), help: "Any setting as key=value, e.g. --set queue.length=4 (repeatable).")
     var settings: [String] = []

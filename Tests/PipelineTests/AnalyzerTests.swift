@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Synchronization
 import Affect
 import TestSupport
 import XCTest
@@ -52,6 +53,37 @@ final class AnalyzerTests: XCTestCase {
         XCTAssertEqual(a, b)
         // An Analyzer serves request after request.
         XCTAssertEqual(try two.analyze(try media("WolfgangLanger_Pexels.mp4"), request: clipRequest()).result, b)
+    }
+
+    func testConcurrentRequestsOnASharedSchedulerMatchEachAlone() throws {
+        let scheduler = FrameScheduler(threads: 2)
+        defer { scheduler.stop() }
+        let analyzer = try Analyzer(models: try models(), scheduler: scheduler)
+        var job = clipRequest()
+        job.workClass = .batch
+        job.includeExpressions = true
+        let inputs: [(String, AnalyzeRequest)] = [
+            ("WolfgangLanger_Pexels.mp4", clipRequest()), ("WolfgangLanger_Pexels.mp4", job), ("single_face.mp4", clipRequest()),
+            ("multi_face.jpg", AnalyzeRequest()),
+        ]
+        let sources = try inputs.map { try media($0.0) }
+        let alone = try inputs.indices.map { try analyzer.analyze(sources[$0], request: inputs[$0].1) }
+        let together = Mutex<[Int: Analysis]>([:])
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { k in
+            let analysis = try? analyzer.analyze(sources[k], request: inputs[k].1)
+            together.withLock { $0[k] = analysis }
+        }
+        for k in inputs.indices {
+            let got = try XCTUnwrap(together.withLock { $0[k] }, "request \(k) failed")
+            XCTAssertEqual(got.result, alone[k].result, "request \(k)")
+            // Every chunk's stage timings add up into its own request's.
+            XCTAssertEqual(got.timings.stages["detect"]?.calls, alone[k].timings.stages["detect"]?.calls)
+            XCTAssertEqual(got.timings.stages["expression"]?.calls, alone[k].timings.stages["expression"]?.calls)
+        }
+        // A compute thread hands in a chunk's outputs just before it marks the chunk done.
+        let end = Date(timeIntervalSinceNow: 5)
+        while !scheduler.inFlight.isEmpty && Date() < end { Thread.sleep(forTimeInterval: 0.001) }
+        XCTAssertEqual(scheduler.inFlight, [], "every session left the scheduler")
     }
 
     func testCancellationStopsWithATypedError() throws {

@@ -28,7 +28,7 @@ final class AnalysisOptionsTests: XCTestCase {
         XCTAssertEqual(problem { try self.json("{\"colour\": 1}") }?.status, 400)
         XCTAssertEqual(
             problem { try self.query("include=frames,hands") }?.detail,
-            "include: unknown part \"hands\" (frames, faces, expressions, embeddings, blendshapes, pose, landmarks)")
+            "include: unknown part \"hands\" (frames, faces, expressions, embeddings, audio, blendshapes, pose, landmarks)")
         XCTAssertEqual(problem { try self.query("stream=json") }?.detail, "stream must be \"ndjson\"")
         XCTAssertEqual(problem { try self.query("fps=abc") }?.detail, "test: fps: \"abc\" is not a number")
         XCTAssertEqual(problem { try self.query("max_faces=2.5") }?.detail, "test: max_faces: \"2.5\" is not an integer")

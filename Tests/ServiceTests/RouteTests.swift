@@ -51,8 +51,9 @@ final class RouteTests: XCTestCase {
             XCTAssertEqual(
                 body["checks"] as? [String: Bool],
                 ["model_loaded": true, "workers_alive": true, "queue_below_high_water": true, "not_draining": true])
-            XCTAssertEqual(body["workers"] as? Int, 1)
-            XCTAssertEqual(body["workers_alive"] as? Int, 1)
+            // Request threads: workers.active_requests, by default 2 per compute thread (workers.count=1).
+            XCTAssertEqual(body["workers"] as? Int, 2)
+            XCTAssertEqual(body["workers_alive"] as? Int, 2)
             XCTAssertEqual(body["queue_high_water"] as? Int, 12)
         }
         let head = try server.request("HEAD", "/healthz")

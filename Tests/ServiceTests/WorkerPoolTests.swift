@@ -48,6 +48,18 @@ final class WorkerPoolTests: XCTestCase {
         XCTAssertEqual(ran.withLock { $0 }, 3)  // everything accepted ran, even after close
     }
 
+    /// Jobs that idle workers are about to take are not "waiting": a burst is refused only beyond
+    /// free workers + capacity, however fast the workers wake.
+    func testABurstIsRefusedOnlyBeyondFreeWorkersAndCapacity() throws {
+        let pool = WorkerPool<Int>(workers: 2, capacity: 1, metrics: nil) { $0 }
+        try pool.start()
+        let gate = DispatchSemaphore(value: 0)
+        let results = (0..<4).map { _ in pool.submit(JobTicket()) { _, _ in gate.wait() } }
+        XCTAssertEqual(results, [.accepted, .accepted, .accepted, .full])
+        for _ in 0..<3 { gate.signal() }
+        XCTAssert(pool.drain(timeout: 5))
+    }
+
     /// A job cancelled while queued (deadline, client gone) does not run; its canceller answered.
     func testCancelledQueuedJobsDoNotRun() throws {
         let pool = WorkerPool<Int>(workers: 1, capacity: 4, metrics: nil) { $0 }
@@ -67,6 +79,25 @@ final class WorkerPoolTests: XCTestCase {
         let didRun = ran.load(ordering: .relaxed)
         XCTAssertFalse(didRun)
         XCTAssertEqual(reasons.withLock { $0 }, [.deadline])
+    }
+
+    /// Interactive requests leave the queue before batch jobs (async), FIFO within each class.
+    func testInteractiveJobsLeaveTheQueueFirst() throws {
+        let pool = WorkerPool<Int>(workers: 1, capacity: 8, metrics: nil) { $0 }
+        try pool.start()
+        let gate = DispatchSemaphore(value: 0)
+        XCTAssertEqual(pool.submit(JobTicket()) { _, _ in gate.wait() }, .accepted)
+        while pool.snapshot.busy == 0 { Thread.sleep(forTimeInterval: 0.001) }
+        let order = Mutex<[String]>([])
+        for name in ["b1", "i1", "b2", "i2"] {
+            XCTAssertEqual(
+                pool.submit(JobTicket(), name.hasPrefix("b") ? .batch : .interactive) { _, _ in order.withLock { $0.append(name) } },
+                .accepted)
+        }
+        XCTAssertEqual(pool.snapshot.depth, 4)
+        gate.signal()
+        XCTAssert(pool.drain(timeout: 5))
+        XCTAssertEqual(order.withLock { $0 }, ["i1", "i2", "b1", "b2"])
     }
 
     func testCancelQueuedAnswersEveryWaitingJob() throws {

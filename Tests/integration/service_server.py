@@ -44,9 +44,9 @@ def write_config(settings):
 class Server:
     """A running `affectd serve`; `url`, `stderr_lines()`, `stop()` (SIGTERM, returns the exit code)."""
 
-    def __init__(self, settings=None, env=None, args=()):
-        if not os.access(BIN, os.X_OK):
-            pytest.fail(f"affectd binary not found at {BIN}: run `make build` or set AFFECTD_BIN")
+    def __init__(self, settings=None, env=None, args=(), binary=BIN):
+        if not os.access(binary, os.X_OK):
+            pytest.fail(f"affectd binary not found at {binary}: run `make build` or set AFFECTD_BIN")
         need(os.path.join(MODEL, "manifest.json"))
         base = {"server.port": 0, "model.dir": MODEL, "shutdown.propagation_window": 0, "log.level": "info"}
         base.update(settings or {})
@@ -59,7 +59,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="affectd-serve-", suffix=".log", delete=False)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("AFFECTD_")}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config, *args], stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([binary, "serve", "--config", self.config, *args], stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=full_env, cwd=ROOT)
         deadline = time.monotonic() + 60
         self.url = None

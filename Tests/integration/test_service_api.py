@@ -48,7 +48,8 @@ def test_health_readiness_and_aliases(server):
     for path in ("/readyz", "/v2/health/ready"):
         r = requests.get(server.url + path, timeout=5)
         assert r.status_code == 200 and r.json()["status"] == "ready"
-        assert all(r.json()["checks"].values()) and r.json()["workers_alive"] == 2
+        # workers_alive counts request threads: 2 per compute thread by default.
+        assert all(r.json()["checks"].values()) and r.json()["workers_alive"] == 4
 
 
 def test_models_describes_the_loaded_package(server):
