@@ -30,8 +30,9 @@ def data_dir():
 
 
 def store_settings(data_dir, **extra):
-    return {"jobs.store": f"sqlite://{data_dir}/jobs.db", "workers.count": 1, "jobs.lease": 3,
-            "jobs.poll_interval": 0.1, **extra}
+    # One request slot: one job runs at a time, the others wait queued (as the tests count attempts).
+    return {"jobs.store": f"sqlite://{data_dir}/jobs.db", "workers.count": 1, "workers.active_requests": 1,
+            "jobs.lease": 3, "jobs.poll_interval": 0.1, **extra}
 
 
 def test_a_store_that_cannot_open_stops_the_start():

@@ -32,7 +32,9 @@ def pg():
 
 def replica(url):
     # A lease of 3 s: renewed every second, so a loaded CI machine does not let a live replica's lease lapse.
-    return Server({"jobs.store": url, "workers.count": 1, "jobs.lease": 3, "jobs.poll_interval": 0.1})
+    # One request slot: each replica runs one job at a time, as the tests count them.
+    return Server({"jobs.store": url, "workers.count": 1, "workers.active_requests": 1, "jobs.lease": 3,
+                   "jobs.poll_interval": 0.1})
 
 
 def address(server):
