@@ -128,7 +128,8 @@ def main():
     servers = {}
     try:
         for side, path in sides.items():
-            servers[side] = Server({"log.level": "notice", "queue.length": 16, "queue.high_water": 16}, binary=path)
+            servers[side] = Server({"log.level": "notice", "queue.length": 16, "queue.high_water": 16}, binary=path,
+                                  own_job_store=side == "new")
             analyze(servers[side].url, body)  # warm-up: first-touch of arenas and pools
         for rnd in range(a.rounds):
             for _ in range(a.repeats):

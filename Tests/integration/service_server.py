@@ -44,7 +44,8 @@ def write_config(settings):
 class Server:
     """A running `affectd serve`; `url`, `stderr_lines()`, `stop()` (SIGTERM, returns the exit code)."""
 
-    def __init__(self, settings=None, env=None, args=(), binary=BIN):
+    def __init__(self, settings=None, env=None, args=(), binary=BIN, own_job_store=True):
+        """`own_job_store=False` for a build older than the job store (benchmarks against a baseline)."""
         if not os.access(binary, os.X_OK):
             pytest.fail(f"affectd binary not found at {binary}: run `make build` or set AFFECTD_BIN")
         need(os.path.join(MODEL, "manifest.json"))
@@ -52,7 +53,7 @@ class Server:
         base.update(settings or {})
         # A job store of its own unless the test shares one between servers.
         self.data_dir = None
-        if "jobs.store" not in base:
+        if "jobs.store" not in base and own_job_store:
             self.data_dir = tempfile.mkdtemp(prefix="affectd-data-")
             base["jobs.store"] = f"sqlite://{self.data_dir}/jobs.db"
         self.config = write_config(base)
@@ -72,8 +73,9 @@ class Server:
                 break
             time.sleep(0.05)
         if not self.url:
+            tail = self.stderr_lines()[-20:]
             self.kill()
-            pytest.fail("affectd serve did not start:\n" + "\n".join(self.stderr_lines()[-20:]))
+            pytest.fail("affectd serve did not start:\n" + "\n".join(tail))
 
     def stderr_lines(self):
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
