@@ -96,7 +96,8 @@ def server_store_ms(server):
 
 def chaos(pg, n):
     def replica():
-        return Server({**BASE, "jobs.store": pg.url, "workers.count": 1, "jobs.lease": 3})
+        # One request slot per replica: a replica runs one job at a time, so "both busy" is two leases.
+        return Server({**BASE, "jobs.store": pg.url, "workers.count": 1, "workers.active_requests": 1, "jobs.lease": 3})
 
     a, b = replica(), replica()
     proxy = RoundRobinProxy([address(a), address(b)])
