@@ -39,13 +39,25 @@ public struct FaceFeatures: Sendable, Equatable {
     }
 
     public subscript(source: FeatureSource) -> [Float]? {
-        switch source {
-        case .scene: return scene
-        case .person: return person
-        case .face: return face
-        case .expression: return expression
-        case .audio: return audio
-        case .audioCoverage: return audioCoverage
+        get {
+            switch source {
+            case .scene: return scene
+            case .person: return person
+            case .face: return face
+            case .expression: return expression
+            case .audio: return audio
+            case .audioCoverage: return audioCoverage
+            }
+        }
+        set {
+            switch source {
+            case .scene: scene = newValue
+            case .person: person = newValue
+            case .face: face = newValue
+            case .expression: expression = newValue
+            case .audio: audio = newValue
+            case .audioCoverage: audioCoverage = newValue
+            }
         }
     }
 }
