@@ -18,7 +18,7 @@ enum AudioVisualHead {
     static let batch = 256
 
     /// Runs `head` on every face of `frames` (their kept features with frame k's audio feature) and
-    /// writes `raw`, its variance and the audio coverage into them.
+    /// writes `raw`, its variance, the audio coverage and the completed features into them.
     static func apply(_ head: VAHead, audio: [AudioFeature], to frames: inout [FrameObservations], arena: Arena) throws {
         guard audio.count == frames.count else { throw AnalyzerError.model("audio features for \(audio.count) of \(frames.count) frames") }
         var slots: [(frame: Int, face: Int)] = [], inputs: [FaceFeatures] = []
@@ -27,6 +27,7 @@ enum AudioVisualHead {
                 guard var f = face.features else { continue }  // no crop: no estimate, as without audio
                 f.audio = audio[k].values
                 f.audioCoverage = [audio[k].coverage]
+                frames[k].faces[i].features = f  // a temporal head may read them too
                 slots.append((k, i))
                 inputs.append(f)
             }

@@ -82,6 +82,21 @@ def test_clip_with_speech_matches_the_numpy_reference(package):
     assert max(np.abs(va - m[1]).max() for (_, va, _), m in zip(got, masked)) > 0.1
 
 
+def test_temporal_head_reads_each_frames_audio(package, tmp_path):
+    """A trained temporal head may read audio too: it gets the same per-frame audio feature."""
+    need(SPEECH)
+    variant = tmp_path / "temporal"
+    av_package.write_package(Path(ROOT) / "models" / "default", variant)
+    av_package.add_audio_temporal_head(variant)
+    result = analyze(str(variant), SPEECH)
+    samples, offset = decoded_audio(SPEECH)
+    reference = av_package.reference_temporal(result, samples, offset)
+    got = [(f["t"], np.array([face["valence"], face["arousal"]])) for f in result["frames"] for face in f["faces"]
+           if face["valence"] is not None]
+    assert len(got) == len(reference) > 0
+    assert max(np.abs(va - ref).max() for (_, va), (_, ref) in zip(got, reference)) <= TOLERANCE
+
+
 def test_clip_without_audio_gets_the_masked_input(package, tmp_path):
     need(SPEECH)
     silent = str(tmp_path / "silent.mp4")

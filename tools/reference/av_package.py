@@ -173,6 +173,32 @@ def reference_va(result: dict, samples: np.ndarray | None, offset: float, labels
     return out
 
 
+def add_audio_temporal_head(package: Path) -> None:
+    """Gives the package a temporal head that reads audio too, `temporal_av`: per frame (no state)
+    tanh(fc2 @ concat(audio, scene)[:64]), so its output shows which audio feature each frame got."""
+    manifest = json.loads((package / "manifest.json").read_text())
+    manifest["networks"]["temporal_av"] = {
+        "file": "av.safetensors", "inputs": [{"name": "x", "shape": [None, FEATURES + WIDTHS["scene"]]}], "blocks": [
+            {"op": "slice", "axis": -1, "start": 0, "length": HIDDEN},
+            {"op": "linear", "weight": "head.fc2.weight", "bias": "head.fc2.bias"}]}
+    manifest["affect"]["temporal"] = {"type": "network", "network": "temporal_av", "inputs": ["audio", "scene"],
+                                      "output": "tanh"}
+    (package / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def reference_temporal(result: dict, samples: np.ndarray, offset: float) -> list[tuple[float, np.ndarray]]:
+    """(t, smoothed VA) per face with an estimate, for a package given `add_audio_temporal_head`."""
+    w = random_weights()
+    out = []
+    for frame in result["frames"]:
+        feature, _ = audio_feature(samples, frame["t"] - offset, w)
+        for face in frame["faces"]:
+            if face["valence"] is not None:
+                x = np.concatenate([feature, face["embeddings"]["scene"]])[:HIDDEN]
+                out.append((frame["t"], np.tanh(w["head.fc2.weight"].astype(np.float64) @ x + w["head.fc2.bias"])))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)
