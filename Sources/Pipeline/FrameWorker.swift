@@ -66,8 +66,8 @@ struct WorkPlan: Sendable {
     var returnEmbeddings: Bool
     /// A trained temporal head reads per-face features.
     var temporalFeatures: Bool
-    /// The VA head reads audio and the clip's audio comes after its frames: workers keep the features
-    /// and leave `raw` to the Analyzer, which runs the head once the audio is decoded (AudioVisualHead).
+    /// A head reads audio and the clip's audio comes after its frames: workers keep the features and
+    /// leave `raw` to the Analyzer, which runs the VA head once the audio is decoded (AudioVisualHead).
     var deferHead: Bool
     /// MediaPipe's face measurements to report (nil: none, and its networks do not run).
     var signals: Signals?
@@ -146,7 +146,7 @@ final class FrameWorker: @unchecked Sendable {
             }
         }
         // A head that reads audio, run here, has none to read (a live session, a batch of stills): the masked input.
-        let noAudio = plan.deferHead ? nil : affect.audio?.missing
+        let noAudio = plan.deferHead || !affect.readsAudio ? nil : affect.audio?.missing
         let features = expr.indices.map { n in
             FaceFeatures(
                 scene: sceneFeatures[cropOwner[n].frame], person: personFeatures.isEmpty ? nil : personFeatures[n],

@@ -82,6 +82,18 @@ def test_clip_with_speech_matches_the_numpy_reference(package):
     assert max(np.abs(va - m[1]).max() for (_, va, _), m in zip(got, masked)) > 0.1
 
 
+def test_audio_that_starts_late_is_placed_on_the_clips_axis(package):
+    """face_noface.mov's audio starts 2.43 s after its video: windows before it are masked, the first
+    ones reaching into it are partly covered."""
+    clip = need(os.path.join(FEAT, "face_noface.mov"))
+    result = analyze(package, clip, fps="5")
+    samples, offset = decoded_audio(clip)
+    assert offset == pytest.approx(2.43, abs=0.01)
+    got = raw_estimates(result)
+    check_against(av_package.reference_va(result, samples, offset, labels(package)), got)
+    assert all(c == 0 for t, _, c in got if t < offset - 0.5) and any(0 < c < 1 for t, _, c in got)
+
+
 def test_temporal_head_reads_each_frames_audio(package, tmp_path):
     """A trained temporal head may read audio too: it gets the same per-frame audio feature."""
     need(SPEECH)
