@@ -21,18 +21,19 @@ PY=${PY:-.venv/bin/python}
 if grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start (a loaded machine inflates wall times: compare the CPU columns)"
-run() {  # name, args...
-  local name=$1; shift
-  for i in $(seq "$RUNS"); do
-    /usr/bin/time -v "$BIN" analyze "$CLIP" --model "$MODEL" --timings "$@" >"$tmp/$name.json" 2>"$tmp/$name.$i.err"
-  done
+run() {  # name, round, args...
+  local name=$1 i=$2; shift 2
+  /usr/bin/time -v "$BIN" analyze "$CLIP" --model "$MODEL" --timings "$@" >"$tmp/$name.json" 2>"$tmp/$name.$i.err"
 }
-run all          --fps all
-run all_embed    --fps all --include embeddings
-run fps5         --fps 5
-run fps5_embed   --fps 5 --include embeddings
-run fps5_audio   --fps 5 --include audio
-run all_detect   --fps all --detect-interval 0
+# Round by round, so every configuration sees the same share of a fluctuating load (an A/B per round).
+for i in $(seq "$RUNS"); do
+  run all $i        --fps all
+  run all_embed $i  --fps all --include embeddings
+  run fps5 $i       --fps 5
+  run fps5_embed $i --fps 5 --include embeddings
+  run fps5_audio $i --fps 5 --include audio
+  run all_detect $i --fps all --detect-interval 0
+done
 "$PY" - "$tmp" "$RUNS" <<'PY'
 import glob, json, os, re, sys
 tmp, runs = sys.argv[1], int(sys.argv[2])

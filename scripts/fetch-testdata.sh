@@ -27,3 +27,11 @@ fi
 
 # Edge cases are generated from the real media with the ffmpeg CLI.
 if [ -x scripts/make-edge-cases.sh ]; then scripts/make-edge-cases.sh "$ROOT/feat" "$ROOT/edge"; fi
+
+# A clip with speech at known times (espeak-ng over WolfgangLanger's video) and its ground truth.
+SPEECH_VERSION=1   # bump when tools/reference/speech_clip.py changes what it writes
+if [ ! -f "$ROOT/speech/.complete-v$SPEECH_VERSION" ]; then
+  rm -rf "$ROOT/speech"
+  .venv/bin/python tools/reference/speech_clip.py "$ROOT/feat/WolfgangLanger_Pexels.mp4" "$ROOT/speech"
+  touch "$ROOT/speech/.complete-v$SPEECH_VERSION"
+fi

@@ -115,10 +115,11 @@ public final class Analyzer: @unchecked Sendable {
     ) throws -> Analysis {
         let probe = reader.probe
         // One decoder thread: decoding shares the request's cores with inference (docs/engine.md).
-        let decoder = try reader.frames(sampling: request.sampling, threads: 1, audio: request.includeAudio)
+        let audioFollows = models.affect.readsAudio && probe.hasAudio && !reader.isStill
+        let decoder = try reader.frames(sampling: request.sampling, threads: 1, audio: request.includeAudio || audioFollows)
         let frames = FrameSource(
             next: { try decoder.nextFrame() }, decoded: { decoder.framesDecoded }, still: reader.isStill,
-            audio: { decoder.audio })
+            audio: { decoder.audio }, audioFollows: audioFollows)
         var sampleFPS: Double? = nil
         if !frames.still {
             if case .fps(let r) = request.sampling { sampleFPS = probe.fps.map { min($0, r) } ?? r } else { sampleFPS = probe.fps }
@@ -159,20 +160,30 @@ public final class Analyzer: @unchecked Sendable {
         isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo
     ) throws -> Analysis {
         if request.includeAudio && audio == nil { throw AnalyzerError.model("the model package has no voice activity detector (audio.vad)") }
-        let plan = try models.plan(request, forLabelling: forLabelling)
+        let plan = try models.plan(request, forLabelling: forLabelling, audioFollows: frames.audioFollows)
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.chunksPerThread)
         let results = Inbox<WorkerMessage>()
         let group = DispatchGroup()
         let decodeState = startDecoding(
             frames, plan: plan, session: session, results: results, group: group, audio: request.includeAudio ? audio : nil)
-        let collected = collect(results, session: session, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
+        var collected = collect(results, session: session, plan: plan, onFrame: onFrame, isCancelled: isCancelled)
         group.wait()
         if let failure = collected.failure ?? decodeState.error { throw failure }
 
         var timings = StageTimings()
         timings.add(decodeState.timings)
         timings.add(collected.timings)
+        if plan.deferHead {
+            try timings.measure("head") {
+                try AudioVisualHead.apply(
+                    models.affect.vaHead, audio: decodeState.audioFeatures, to: &collected.frames, arena: Arena(bytes: 1 << 20))
+            }
+            if let onFrame {
+                let stream = StreamingEstimator(temporal: models.affect.temporal, emit: onFrame)
+                for frame in collected.frames { stream.add(frame) }
+            }
+        }
         let built = try timings.measure("temporal") {
             try Timeline(temporal: models.affect.temporal).build(collected.frames, arena: Arena(bytes: 1 << 20))
         }
@@ -190,7 +201,8 @@ public final class Analyzer: @unchecked Sendable {
     /// Stage 1, a thread of its own: demux/decode/convert, marks scene and detection frames, and
     /// submits chunks of consecutive frames (each starting on a detection frame) to the session, then
     /// tells the collector how many it submitted. With `audio`, the clip's audio (decoded in the same
-    /// pass) is analysed here after the last frame, while the compute threads finish theirs.
+    /// pass) is analysed here after the last frame, while the compute threads finish theirs; so are
+    /// the audio windows of every frame for a head that reads audio (`plan.deferHead`).
     private func startDecoding(
         _ frames: FrameSource, plan: WorkPlan, session: SchedulerSession, results: Inbox<WorkerMessage>, group: DispatchGroup,
         audio: AudioBranch?
@@ -199,6 +211,7 @@ public final class Analyzer: @unchecked Sendable {
         let pool = PixelPool(), sceneFPS = options.sceneFPS
         let batch = options.batchFrames, detectInterval = options.detectInterval
         let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
+        let audioEncoder = plan.deferHead ? models.affect.audio : nil
         let submit = Self.submitter(plan: plan, workers: workers, pool: pool, session: session, results: results)
         let decodeThread = Thread { [frames] in
             var submitted = 0
@@ -218,7 +231,7 @@ public final class Analyzer: @unchecked Sendable {
             }
             var timings = StageTimings()
             let converter = FrameConverter()
-            var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1, lastDetection = -Double.infinity
+            var seq = 0, chunk: [RGBFrame] = [], lastSceneTick = -1, lastDetection = -Double.infinity, times: [Double] = []
             do {
                 while true {
                     guard
@@ -249,6 +262,7 @@ public final class Analyzer: @unchecked Sendable {
                     if chunk.isEmpty { frame.detect = true }
                     if frame.detect { lastDetection = t }
                     chunk.append(frame)
+                    times.append(t)
                     seq += 1
                 }
                 if !chunk.isEmpty { _ = push(chunk) }
@@ -256,6 +270,12 @@ public final class Analyzer: @unchecked Sendable {
                 if let audio, let samples = frames.audio() {
                     let outcome = try timings.measure("audio") { try audio.run(samples) }
                     decodeState.set(audio: outcome)
+                }
+                if let encoder = audioEncoder {
+                    let features = try timings.measure("audio_encoder") {
+                        try AudioVisualHead.windows(encoder, audio: frames.audio(), times: times, arena: Arena(bytes: 1 << 20))
+                    }
+                    decodeState.set(audioFeatures: features)
                 }
             } catch {
                 pool.give(chunk)
@@ -308,7 +328,8 @@ public final class Analyzer: @unchecked Sendable {
         var submitted: Int? = nil, settled = 0, sessionCancelled = false
         var scenes: [Float]? = nil
         let tracker = FaceTracker()
-        let stream = onFrame.map { StreamingEstimator(temporal: models.affect.temporal, emit: $0) }
+        // A deferred head's frames are streamed once it has run (`run`).
+        let stream = plan.deferHead ? nil : onFrame.map { StreamingEstimator(temporal: models.affect.temporal, emit: $0) }
         while submitted.map({ settled < $0 }) ?? true {
             for message in results.pop(max: 64) {
                 switch message {
@@ -369,6 +390,8 @@ struct FrameSource: @unchecked Sendable {
     var audio: () -> DecodedAudio? = { nil }
     /// Times given by the caller (image batches) instead of the frames' own.
     var times: [Double]? = nil
+    /// The clip's audio is decoded with its frames for a head that reads it (`WorkPlan.deferHead`).
+    var audioFollows = false
 }
 
 final class FrameList: @unchecked Sendable {
@@ -390,8 +413,11 @@ final class DecodeState: @unchecked Sendable {
     private(set) var count = 0
     private(set) var decoded = 0
     private(set) var audio: AudioBranch.Outcome?
+    /// Per frame (in seq order), for a head that reads audio.
+    private(set) var audioFeatures: [AudioFeature] = []
     func set(error: Error) { lock.lock(); self.error = error; lock.unlock() }
     func set(audio: AudioBranch.Outcome) { lock.lock(); self.audio = audio; lock.unlock() }
+    func set(audioFeatures: [AudioFeature]) { lock.lock(); self.audioFeatures = audioFeatures; lock.unlock() }
     func set(timings: StageTimings, count: Int, decoded: Int) {
         lock.lock(); self.timings = timings; self.count = count; self.decoded = decoded; lock.unlock()
     }

@@ -66,6 +66,9 @@ struct WorkPlan: Sendable {
     var returnEmbeddings: Bool
     /// A trained temporal head reads per-face features.
     var temporalFeatures: Bool
+    /// A head reads audio and the clip's audio comes after its frames: workers keep the features and
+    /// leave `raw` to the Analyzer, which runs the VA head once the audio is decoded (AudioVisualHead).
+    var deferHead: Bool
     /// MediaPipe's face measurements to report (nil: none, and its networks do not run).
     var signals: Signals?
 
@@ -142,12 +145,15 @@ final class FrameWorker: @unchecked Sendable {
                 for (k, f) in zip(sceneOwner, try embed(enc, sceneImages)) { sceneFeatures[k] = f }
             }
         }
+        // A head that reads audio, run here, has none to read (a live session, a batch of stills): the masked input.
+        let noAudio = plan.deferHead || !affect.readsAudio ? nil : affect.audio?.missing
         let features = expr.indices.map { n in
             FaceFeatures(
                 scene: sceneFeatures[cropOwner[n].frame], person: personFeatures.isEmpty ? nil : personFeatures[n],
-                face: expr[n].embedding, expression: expr[n].posterior)
+                face: expr[n].embedding, expression: expr[n].posterior, audio: noAudio)
         }
-        let heads = features.isEmpty ? [] : try timings.measure("head") { try affect.vaHead.run(features, arena: arena) }
+        let heads =
+            features.isEmpty || plan.deferHead ? [] : try timings.measure("head") { try affect.vaHead.run(features, arena: arena) }
         arena.reset()
         var byFace: [Int: [Int: Int]] = [:]  // frame -> face -> crop index
         for (n, o) in cropOwner.enumerated() { byFace[o.frame, default: [:]][o.face] = n }
@@ -174,10 +180,10 @@ final class FrameWorker: @unchecked Sendable {
                     ? Embeddings(scene: nil, person: features[n].person, face: e.embedding) : nil
                 return FaceObservation(
                     person: 0, box: box, score: Double(face.score), landmarks: landmarks,
-                    raw: heads[n].va, rawVariance: heads[n].variance, confidence: confidence,
-                    expression: expression, embeddings: embeddings,
-                    features: plan.temporalFeatures || plan.face ? features[n] : nil,
-                    signals: measured)
+                    raw: heads.isEmpty ? nil : heads[n].va, rawVariance: heads.isEmpty ? nil : heads[n].variance,
+                    confidence: confidence, expression: expression, embeddings: embeddings,
+                    features: plan.temporalFeatures || plan.face || plan.deferHead ? features[n] : nil,
+                    signals: measured, audioCoverage: noAudio.map { Double($0.coverage) })
             }
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }
@@ -219,8 +225,9 @@ final class FrameWorker: @unchecked Sendable {
 }
 
 extension AnalyzerModels {
-    /// What `request` needs computed per frame with this package.
-    func plan(_ request: AnalyzeRequest, forLabelling: Bool) throws -> WorkPlan {
+    /// What `request` needs computed per frame with this package. `audioFollows`: the frames come
+    /// from a clip whose audio is decoded with them (a head that reads audio then waits for it).
+    func plan(_ request: AnalyzeRequest, forLabelling: Bool, audioFollows: Bool = false) throws -> WorkPlan {
         guard request.maxFaces >= 1, request.maxFaces <= 256 else { throw AnalyzerError.invalidRequest("max_faces must be in 1...256") }
         let needs = affect.requiredSources
         let embeddings = request.includeEmbeddings || forLabelling
@@ -232,7 +239,7 @@ extension AnalyzerModels {
             person: (embeddings || needs.contains(.person)) && affect.person != nil,
             scene: (embeddings || needs.contains(.scene)) && affect.scene != nil,
             returnEmbeddings: request.includeEmbeddings, temporalFeatures: temporalFeatures,
-            signals: try signals(request))
+            deferHead: audioFollows && affect.readsAudio, signals: try signals(request))
     }
 
     private func signals(_ request: AnalyzeRequest) throws -> WorkPlan.Signals? {

@@ -16,7 +16,7 @@ final class StreamingEstimator {
             let (va, confidence) = causal.estimate(face, t: frame.t)
             return FaceResult(
                 person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
-                smoothed: va, confidence: confidence, raw: RawEstimate(va: face.raw, confidence: face.confidence),
+                smoothed: va, confidence: confidence, raw: RawEstimate(va: face.raw, confidence: face.confidence, audioCoverage: face.audioCoverage),
                 expression: face.expression, embeddings: face.embeddings, signals: face.signals)
         }
         emit(FrameResult(t: frame.t, faces: faces))

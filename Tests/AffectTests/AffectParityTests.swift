@@ -94,13 +94,7 @@ final class AffectParityTests: XCTestCase {
             for source in FeatureSource.allCases where f.contains(source.rawValue) {
                 let t = try f.tensor(source.rawValue)
                 let w = t.dim(1)
-                let v = Array(UnsafeBufferPointer(start: t.data + r * w, count: w))
-                switch source {
-                case .scene: row.scene = v
-                case .person: row.person = v
-                case .face: row.face = v
-                case .expression: row.expression = v
-                }
+                row[source] = Array(UnsafeBufferPointer(start: t.data + r * w, count: w))
             }
             rows.append(row)
         }

@@ -3,9 +3,20 @@ import Tensor
 
 /// Where a head's input comes from (docs/model-package.md, "VA head"): the pooled scene embedding
 /// of the full frame, the person embedding of the upper-body crop, the face-expression embedding
-/// (the expression network's penultimate features) and the expression posterior.
+/// (the expression network's penultimate features), the expression posterior, the package's audio
+/// encoder on the sound around the frame time (`AudioEncoder`) and that window's coverage [1]: the
+/// fraction of it that is real audio (1 inside the clip's audio, less at its edges, 0 without audio).
 public enum FeatureSource: String, Sendable, CaseIterable, Codable {
-    case scene, person, face, expression
+    case scene, person, face, expression, audio
+    case audioCoverage = "audio_coverage"
+
+    /// Parses one entry of a head's `inputs`/`zero_inputs` list; `what` names the list in the error.
+    static func parse(_ json: JSON, _ what: String) throws -> FeatureSource {
+        guard let s = json.string.flatMap(FeatureSource.init(rawValue:)) else {
+            throw AffectModelError("\(what): \(json.serialized) is not one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return s
+    }
 }
 
 /// The per-frame, per-face features a head reads. Only the sources a head requires need be set;
@@ -15,17 +26,38 @@ public struct FaceFeatures: Sendable, Equatable {
     public var person: [Float]?
     public var face: [Float]?
     public var expression: [Float]?
+    /// The audio encoder's features of the frame's window, and that window's coverage (`[fraction]`).
+    public var audio: [Float]?
+    public var audioCoverage: [Float]?
 
-    public init(scene: [Float]? = nil, person: [Float]? = nil, face: [Float]? = nil, expression: [Float]? = nil) {
+    public init(
+        scene: [Float]? = nil, person: [Float]? = nil, face: [Float]? = nil, expression: [Float]? = nil,
+        audio: AudioFeature? = nil
+    ) {
         self.scene = scene; self.person = person; self.face = face; self.expression = expression
+        self.audio = audio?.values; self.audioCoverage = audio.map { [$0.coverage] }
     }
 
     public subscript(source: FeatureSource) -> [Float]? {
-        switch source {
-        case .scene: return scene
-        case .person: return person
-        case .face: return face
-        case .expression: return expression
+        get {
+            switch source {
+            case .scene: return scene
+            case .person: return person
+            case .face: return face
+            case .expression: return expression
+            case .audio: return audio
+            case .audioCoverage: return audioCoverage
+            }
+        }
+        set {
+            switch source {
+            case .scene: scene = newValue
+            case .person: person = newValue
+            case .face: face = newValue
+            case .expression: expression = newValue
+            case .audio: audio = newValue
+            case .audioCoverage: audioCoverage = newValue
+            }
         }
     }
 }

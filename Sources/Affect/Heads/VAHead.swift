@@ -82,12 +82,7 @@ public struct NetworkHead: Sendable {
         guard let list = json["inputs"]?.array, list.count == network.inputs.count else {
             throw AffectModelError("\(what).inputs must list one feature source per input of network \(name) (\(network.inputs.count))")
         }
-        sources = try list.map {
-            guard let s = $0.string.flatMap(FeatureSource.init(rawValue:)) else {
-                throw AffectModelError("\(what).inputs: \($0.serialized) is not one of scene, person, face, expression")
-            }
-            return s
-        }
+        sources = try list.map { try FeatureSource.parse($0, "\(what).inputs") }
         guard Set(sources).count == sources.count else { throw AffectModelError("\(what).inputs lists a source twice") }
         widths = try network.inputs.map {
             guard $0.shape.count == 1, let w = $0.shape[0] else {
@@ -96,12 +91,7 @@ public struct NetworkHead: Sendable {
             return w
         }
         zeroSources = Set(
-            try (json["zero_inputs"]?.array ?? []).map {
-                guard let s = $0.string.flatMap(FeatureSource.init(rawValue:)) else {
-                    throw AffectModelError("\(what).zero_inputs: unknown source \($0.serialized)")
-                }
-                return s
-            })
+            try (json["zero_inputs"]?.array ?? []).map { try FeatureSource.parse($0, "\(what).zero_inputs") })
         guard zeroSources.isSubset(of: Set(sources)) else { throw AffectModelError("\(what).zero_inputs names a source that is not an input") }
         guard let s = json["output"]?.string.flatMap(OutputSquash.init(rawValue:)) else {
             throw AffectModelError("\(what).output must be \"tanh\" or \"clip\"")

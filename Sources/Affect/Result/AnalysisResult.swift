@@ -276,16 +276,23 @@ public struct RawEstimate: Codable, Sendable, Equatable {
     public var valence: Double?
     public var arousal: Double?
     public var confidence: Double
+    /// With a head that reads audio: the fraction of the frame's audio window that was real audio
+    /// (0: none, the head got the masked input; below 1: at the audio's edges). Absent otherwise.
+    public var audioCoverage: Double?
 
-    public init(va: VA?, confidence: Double) {
+    public init(va: VA?, confidence: Double, audioCoverage: Double? = nil) {
         valence = finite(va?.valence); arousal = finite(va?.arousal); self.confidence = finite(confidence) ?? 0
+        self.audioCoverage = finite(audioCoverage)
     }
+
+    enum CodingKeys: String, CodingKey { case valence, arousal, confidence, audioCoverage = "audio_coverage" }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(valence, forKey: .valence)
         try c.encode(arousal, forKey: .arousal)
         try c.encode(confidence, forKey: .confidence)
+        try c.encodeIfPresent(audioCoverage, forKey: .audioCoverage)
     }
 }
 

@@ -51,12 +51,7 @@ public struct SequenceHead: Sendable {
         guard let list = json["inputs"]?.array, !list.isEmpty else {
             throw AffectModelError("temporal.inputs must list the feature sources concatenated per frame")
         }
-        sources = try list.map {
-            guard let s = $0.string.flatMap(FeatureSource.init(rawValue:)) else {
-                throw AffectModelError("temporal.inputs: \($0.serialized) is not one of scene, person, face, expression")
-            }
-            return s
-        }
+        sources = try list.map { try FeatureSource.parse($0, "temporal.inputs") }
         guard let s = json["output"]?.string.flatMap(OutputSquash.init(rawValue:)) else {
             throw AffectModelError("temporal.output must be \"tanh\" or \"clip\"")
         }

@@ -19,15 +19,17 @@ public struct FaceObservation: Sendable {
     public var features: FaceFeatures?
     /// Blendshapes, pose, mesh, when requested (passed to the result unchanged).
     public var signals: FaceSignals?
+    /// The coverage of the audio window the head read (only with a head that reads audio).
+    public var audioCoverage: Double?
 
     public init(
         person: Int, box: [Double], score: Double, landmarks: [[Double]], raw: VA?, rawVariance: VA? = nil,
         confidence: Double, expression: [String: Double]? = nil, embeddings: Embeddings? = nil, features: FaceFeatures? = nil,
-        signals: FaceSignals? = nil
+        signals: FaceSignals? = nil, audioCoverage: Double? = nil
     ) {
         self.person = person; self.box = box; self.score = score; self.landmarks = landmarks; self.raw = raw
         self.rawVariance = rawVariance; self.confidence = confidence; self.expression = expression
-        self.embeddings = embeddings; self.features = features; self.signals = signals
+        self.embeddings = embeddings; self.features = features; self.signals = signals; self.audioCoverage = audioCoverage
     }
 }
 
@@ -61,7 +63,7 @@ public struct Timeline: Sendable {
                     return FaceResult(
                         person: face.person, box: face.box, score: face.score, landmarks: face.landmarks,
                         smoothed: va, confidence: confidence,
-                        raw: RawEstimate(va: face.raw, confidence: face.confidence),
+                        raw: RawEstimate(va: face.raw, confidence: face.confidence, audioCoverage: face.audioCoverage),
                         expression: face.expression, embeddings: face.embeddings, signals: face.signals)
                 })
         }
