@@ -74,6 +74,28 @@ final class FaceMeshTests: XCTestCase {
     func testAngerStillLowersBrows() throws { try check("15_f13_anc_ph", high: ["browDownLeft", "browDownRight"], tolerance: Self.tolerance) }
     func testDisgustStillSquints() throws { try check("45_m7_di_ph", high: ["eyeSquintRight", "mouthStretchRight"], tolerance: Self.tolerance) }
 
+    /// multi_face.jpg: MTCNN finds 5 faces, MediaPipe's detector 3 (short range); those 3 pair one to
+    /// one with the MTCNN face they overlap (IoU 0.32-0.55 here, the others' < 0.01), the other 2 are
+    /// seeded by MTCNN and still get a mesh on their face.
+    func testFacesPairWithMediaPipesDetectionsByOverlap() throws {
+        let (package, models) = try Fixtures.models()
+        let mesh = try FaceMesh(package: package)
+        let image = try Decode.image(try Fixtures.mediaFile("multi_face.jpg"))
+        let (faces, results) = try image.withView { view in
+            let faces = try FaceDetector(networks: models.detector).detect(view)
+            return (faces, try mesh.run(view, faces: faces, blendshapes: false, arena: Arena()))
+        }
+        XCTAssertEqual(faces.count, 5)
+        let paired = results.compactMap(\.detection)
+        XCTAssertEqual(paired.count, 3)
+        XCTAssertEqual(Set(paired.map(\.box.x1)).count, 3, "one detection per face")
+        for (f, r) in zip(faces, results) {
+            if let d = r.detection { XCTAssertGreaterThanOrEqual(f.box.iou(d.box), FaceMesh.minIoU) }
+            let nose = r.landmarks[1]
+            XCTAssertTrue(f.box.contains(Point(x: nose.x, y: nose.y)), "nose tip \(nose) inside \(f.box)")
+        }
+    }
+
     /// The still turned by 20 degrees about its centre (bilinear, grey outside): roll changes by the
     /// turn, yaw and pitch hardly.
     func testRollFollowsATurnedImage() throws {
