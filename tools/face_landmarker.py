@@ -1,10 +1,11 @@
 """MediaPipe Face Landmarker networks (TFLite) -> manifest blocks + float32 tensors (docs/model-package.md).
 
-`face_landmarks_detector.tflite` (478 3-D landmarks) is a plain conv net and is translated op by op;
+`face_detector.tflite` (BlazeFace short range: 896 anchors' boxes, 6 keypoints and scores) and
+`face_landmarks_detector.tflite` (478 3-D landmarks) are plain conv nets, translated op by op;
 `face_blendshapes.tflite` (52 scores from 146 landmarks) is an MLP-Mixer whose TFLite graph spells
 layer norms out as MEAN/SQUARED_DIFFERENCE/RSQRT/MUL chains, so it is rebuilt from its weights by
 name (`blendshapes_network`) and its op list is checked against what the template assumes.
-Both networks take float16 weights behind DEQUANTIZE, widened to float32 (tflite_graph.py).
+All three take float16 weights behind DEQUANTIZE, widened to float32 (tflite_graph.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ LANDMARKS_SIZE = 256
 # TFLite output tensor -> package output. The detector's metadata lists face_landmarks, presence
 # and tongue_out in this order; MediaPipe applies the sigmoid to the presence logit itself.
 LANDMARK_OUTPUTS = {"Identity": "landmarks", "Identity_1": "presence_logit", "Identity_2": "tongue_out"}
+DETECTOR_MEMBER = "face_detector.tflite"
+DETECTOR_SIZE = 128
+DETECTOR_OUTPUTS = {"regressors": "regressors", "classificators": "classificators"}
 
 
 def read_task(path: Path) -> dict[str, bytes]:
@@ -48,14 +52,22 @@ def _activation(options: dict) -> dict:
     return {"activation": ACTIVATIONS[code]} if ACTIVATIONS[code] else {}
 
 
-def landmarks_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """Op-by-op translation of the landmark detector: CONV_2D, DEPTHWISE_CONV_2D, PRELU, ADD,
-    MAX_POOL_2D, PAD (channels), LOGISTIC and the final RESHAPEs (flatten)."""
+def conv_network(graph: Graph, prefix: str, outputs: dict[str, str], image: dict) -> tuple[dict, dict[str, np.ndarray]]:
+    """Op-by-op translation of a TFLite conv net (NHWC): CONV_2D, DEPTHWISE_CONV_2D, PRELU, ADD, RELU
+    (fused into the ADD or conv before it when that is its only reader), MAX_POOL_2D, PAD (channels),
+    LOGISTIC, RESHAPE (flatten: NHWC order is TFLite's row-major order) and CONCATENATION of reshaped
+    [1, n, k] heads on axis 1 (the flattened rows concatenated give the same memory order).
+    `outputs` maps TFLite output tensor names to package output names; `image` is the input entry."""
     tensors: dict[str, np.ndarray] = {}
-    blocks = []
+    blocks: list[dict] = []
     names: dict[int, str] = {}
     (inp,) = graph.inputs
     names[inp] = "image"
+    readers: dict[int, int] = {}
+    for op in graph.compute:
+        for i in op.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    producer: dict[str, dict] = {}
 
     def value(i: int) -> str:
         if i not in names:
@@ -63,11 +75,17 @@ def landmarks_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.nda
         return names[i]
 
     for op in graph.compute:
+        o = op.options
+        if op.name == "RELU":
+            src = producer.get(names.get(op.inputs[0], ""))
+            if src is not None and src["op"] in ("conv2d", "add") and "activation" not in src \
+                    and readers[op.inputs[0]] == 1 and op.inputs[0] not in graph.outputs:
+                src["activation"] = "relu"
+                names[op.outputs[0]] = src["name"]
+                continue
         name = f"b{len(blocks)}"
         block: dict = {"op": None, "name": name}
-        src = op.inputs[0]
-        block["input"] = value(src)
-        o = op.options
+        block["input"] = value(op.inputs[0])
         if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             w = graph.const(op.inputs[1])
             if op.name == "CONV_2D":
@@ -90,6 +108,8 @@ def landmarks_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.nda
         elif op.name == "ADD":
             del block["input"]
             block.update(op="add", inputs=[value(op.inputs[0]), value(op.inputs[1])], **_activation(o))
+        elif op.name == "RELU":
+            block.update(op="relu")
         elif op.name == "MAX_POOL_2D":
             block.update(op="maxpool", kernel=[o["FilterHeight"], o["FilterWidth"]],
                          stride=[o["StrideH"], o["StrideW"]], pad=PADDING[o["Padding"]])
@@ -104,25 +124,50 @@ def landmarks_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.nda
             block.update(op="sigmoid")
         elif op.name == "RESHAPE":
             out_shape = graph.tensors[op.outputs[0]].shape
-            if len(out_shape) != 2:
+            if len(out_shape) not in (2, 3) or (len(out_shape) == 3 and out_shape[0] != 1):
                 raise GraphError(f"RESHAPE to {out_shape}: only flattening is supported")
             block.update(op="flatten")
+        elif op.name == "CONCATENATION":
+            shapes = [graph.tensors[i].shape for i in op.inputs]
+            if o.get("Axis") != 1 or any(len(s) != 3 or s[2] != shapes[0][2] for s in shapes) \
+                    or o.get("FusedActivationFunction", 0):
+                raise GraphError(f"CONCATENATION of {shapes} on axis {o.get('Axis')}: only [1, n, k] rows")
+            del block["input"]
+            block.update(op="concat", axis=1, inputs=[value(i) for i in op.inputs])
         else:
-            raise GraphError(f"op {op.name} is not supported in the landmark network")
+            raise GraphError(f"op {op.name} is not supported in a conv network")
         blocks.append(block)
+        producer[name] = block
         names[op.outputs[0]] = name
 
-    outputs = []
+    declared = []
     for i in graph.outputs:
         block = value(i)
         if len(graph.tensors[i].shape) == 4:  # [1, 1, 1, n] -> [N, n]
             flat = f"b{len(blocks)}"
             blocks.append({"op": "flatten", "name": flat, "input": block})
             block = flat
-        outputs.append({"name": LANDMARK_OUTPUTS[graph.tensors[i].name], "block": block})
-    return {"inputs": [{"name": "image", "shape": [LANDMARKS_SIZE, LANDMARKS_SIZE, 3], "color": "RGB",
-                        "resize": "bilinear", "normalize": {"mean": [0.0] * 3, "std": [255.0] * 3}}],
-            "blocks": blocks, "outputs": outputs}, tensors
+        declared.append({"name": outputs[graph.tensors[i].name], "block": block})
+    return {"inputs": [image], "blocks": blocks, "outputs": declared}, tensors
+
+
+def landmarks_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The landmark detector: 256x256 RGB in [0, 1] -> 478 landmarks, presence logit, tongue out."""
+    return conv_network(graph, prefix, LANDMARK_OUTPUTS,
+                        {"name": "image", "shape": [LANDMARKS_SIZE, LANDMARKS_SIZE, 3], "color": "RGB",
+                         "resize": "bilinear", "normalize": {"mean": [0.0] * 3, "std": [255.0] * 3}})
+
+
+def detector_network(graph: Graph, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """BlazeFace short range: 128x128 RGB in [-1, 1] (MediaPipe's letterboxed frame) -> per anchor
+    (896) 16 raw box/keypoint values and a score logit, flattened to [N, 896 * 16] and [N, 896]."""
+    (inp,) = graph.inputs
+    if graph.tensors[inp].shape != (1, DETECTOR_SIZE, DETECTOR_SIZE, 3):
+        raise GraphError(f"face detector input {graph.tensors[inp].shape}, expected (1, {DETECTOR_SIZE}, "
+                         f"{DETECTOR_SIZE}, 3)")
+    return conv_network(graph, prefix, DETECTOR_OUTPUTS,
+                        {"name": "image", "shape": [DETECTOR_SIZE, DETECTOR_SIZE, 3], "color": "RGB",
+                         "resize": "bilinear", "normalize": {"mean": [127.5] * 3, "std": [127.5] * 3}})
 
 
 # The op multiset of the MLP-Mixer graph the template below assumes (4 mixer blocks).

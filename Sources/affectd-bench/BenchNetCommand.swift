@@ -11,18 +11,21 @@ import Vision
 /// `affectd-bench bench-net --network NAME --batch B --threads N`: times one network of a model package
 /// (built once; each iteration = arena reset + run) and prints JSON. `--network pnet` runs every
 /// pyramid level of a 640x360 frame per iteration; `--network mtcnn --media FILE` times full-frame
-/// detection on the first `--frames` decoded frames. Driven by benchmarks/networks.py.
+/// detection on the first `--frames` decoded frames; `--network face_mesh --media FILE` times MediaPipe's
+/// face detector alone and the whole face mesh path (detector, landmarks, blendshapes for MTCNN's faces,
+/// found once beforehand) on the first frame. Driven by benchmarks/networks.py and face_landmarker.py.
 struct BenchNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-net", abstract: "Time a package network or full MTCNN detection (JSON out).")
 
-    @Option(help: "pnet, rnet, onet, expression, efficientnet_lite0, or mtcnn (full detector).") var network: String
+    @Option(help: "A package network (pnet, face_detector, ...), mtcnn (full detector) or face_mesh (whole face mesh path).")
+    var network: String
     @Option(help: "Batch size.") var batch: Int = 1
     @Option(help: "Intra-op threads (OpenBLAS stays single-threaded; docs/engine.md).") var threads: Int = 1
     @Option(help: "Timed iterations.") var iters: Int = 30
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 3
     @Option(help: "Model package directory.") var model: String = "models/default"
-    @Option(help: "Video for --network mtcnn.") var media: String?
+    @Option(help: "Video or image for --network mtcnn and face_mesh.") var media: String?
     @Option(help: "Frames decoded for --network mtcnn.") var frames: Int = 100
     @Flag(help: "Also print each block's share of the time (stderr), after the timed runs.") var profile = false
 
@@ -32,18 +35,39 @@ struct BenchNetCommand: ParsableCommand {
         let package = try ModelPackage(directory: model)
         var times: [Double] = []
         var extra: [String: JSON] = [:]
-        if network == "mtcnn" {
+        if network == "face_mesh" {
+            guard let media else { throw ValidationError("--network face_mesh needs --media FILE") }
+            let img = try decode(media, frames: 1)[0]
+            let mesh = try FaceMesh(package: package)
+            let faces = try detect(FaceDetector(networks: try MTCNNNetworks(package: package)), img)
+            let arena = Arena()
+            var detector: [Double] = []
+            var found = 0
+            try img.pixels.withUnsafeBufferPointer { p in
+                let view = RGBView(pixels: p.baseAddress!, width: img.width, height: img.height)
+                for k in 0..<(max(warmup, 1) + iters) {
+                    arena.reset()
+                    let t0 = now()
+                    found = try mesh.detector.detect(view, arena: arena).count
+                    let t1 = now()
+                    arena.reset()
+                    _ = try mesh.run(view, faces: faces, blendshapes: true, arena: arena)
+                    let t2 = now()
+                    if k >= max(warmup, 1) {
+                        detector.append((t1 - t0) * 1000)
+                        times.append((t2 - t1) * 1000)
+                    }
+                }
+            }
+            extra = [
+                "faces": .number(Double(faces.count)), "detections": .number(Double(found)),
+                "detector_median_ms": .number(detector.sorted()[detector.count / 2]),
+                "width": .number(Double(img.width)), "height": .number(Double(img.height)),
+            ]
+        } else if network == "mtcnn" {
             guard let media else { throw ValidationError("--network mtcnn needs --media FILE") }
             let detector = FaceDetector(networks: try MTCNNNetworks(package: package))
-            let decoder = try VideoDecoder(source: .file(media))
-            let converter = FrameConverter()
-            var images: [(width: Int, height: Int, pixels: [UInt8])] = []
-            let buffer = RGBFrameBuffer()
-            while images.count < frames, let f = try decoder.nextFrame() {
-                _ = try buffer.convert(f, with: converter)
-                images.append((buffer.width, buffer.height, buffer.pixels))
-            }
-            guard !images.isEmpty else { throw ValidationError("\(media): no frames") }
+            let images = try decode(media, frames: frames)
             var faces = 0
             for img in images.prefix(warmup) { _ = try detect(detector, img) }
             for img in images {
@@ -107,6 +131,19 @@ struct BenchNetCommand: ParsableCommand {
                     + String(format: "%10.4f %6.1f%%", ms, 100 * seconds[i] / max(total, 1e-12)))
         }
         FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
+    }
+
+    private func decode(_ media: String, frames: Int) throws -> [(width: Int, height: Int, pixels: [UInt8])] {
+        let decoder = try VideoDecoder(source: .file(media))
+        let converter = FrameConverter()
+        var images: [(width: Int, height: Int, pixels: [UInt8])] = []
+        let buffer = RGBFrameBuffer()
+        while images.count < frames, let f = try decoder.nextFrame() {
+            _ = try buffer.convert(f, with: converter)
+            images.append((buffer.width, buffer.height, buffer.pixels))
+        }
+        guard !images.isEmpty else { throw ValidationError("\(media): no frames") }
+        return images
     }
 
     private func detect(_ d: FaceDetector, _ img: (width: Int, height: Int, pixels: [UInt8])) throws -> [Face] {

