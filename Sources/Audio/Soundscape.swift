@@ -62,21 +62,15 @@ public final class SoundscapeModel: Sendable {
         }
     }
 
-    /// The windows of a clip of `count` samples: every hop from 0 while a full window fits, then
-    /// one ending at the audio's end if that leaves samples uncovered; none under 3 s of audio.
+    /// The windows of a clip of `count` samples: `windowSeconds` long, one every `hopSeconds` from 0
+    /// while a whole window fits (a hop longer than the window samples the sound rather than covering
+    /// it: the cost bound of docs/audio.md); audio shorter than a window is one window; none under 3 s.
     public func windows(sampleCount count: Int) -> [Range<Int>] {
         let rate = Double(Self.sampleRate)
         let width = Int(windowSeconds * rate), hop = Int(hopSeconds * rate)
         guard Double(count) >= Self.minimumWindowSeconds * rate else { return [] }
         guard count > width else { return [0..<count] }
-        var out: [Range<Int>] = []
-        var start = 0
-        while start + width <= count {
-            out.append(start..<(start + width))
-            start += hop
-        }
-        if let last = out.last, last.upperBound < count, start < count { out.append((count - width)..<count) }
-        return out
+        return stride(from: 0, through: count - width, by: hop).map { $0..<($0 + width) }
     }
 
     /// The soundscape of every window of 16 kHz mono samples.

@@ -89,54 +89,62 @@ public enum ZwickerLoudness {
     /// [steps][28] band levels in dB re (20 µPa)², steps = ceil(count / 24). Seven groups of four
     /// bands run as SIMD4<Double> lanes (double precision: the 25 Hz poles lie within 1e-3 of z = 1).
     static func bandLevels(_ x: [Float]) -> [Double] {
-        typealias V = SIMD4<Double>
-        let groups = bands / 4
         let steps = (x.count + decimation - 1) / decimation
         var out = [Double](repeating: 0, count: steps * bands)
-        let b1s: [Double] = [2, 0, -2], b2s: [Double] = [1, -1, 1]
-        for g in 0..<groups {
-            var a1 = [V](repeating: .zero, count: 3), a2 = [V](repeating: .zero, count: 3)
-            var gain = V.zero, smooth = V.zero
-            for lane in 0..<4 {
-                let band = g * 4 + lane
-                for s in 0..<3 {
-                    a1[s][lane] = -2 - filterTable[band][s].0
-                    a2[s][lane] = 1 - filterTable[band][s].1
-                }
-                gain[lane] = filterGain[band]
-                let centre = pow(10, Double(band - 16) / 10) * 1000
-                let tau = 2 / (3 * min(centre, 1000))
-                smooth[lane] = exp(-1 / (Double(sampleRate) * tau))
-            }
-            let (c10, c11, c12) = (a1[0], a1[1], a1[2]), (c20, c21, c22) = (a2[0], a2[1], a2[2])
-            let keep = smooth, take = 1 - smooth
-            var z1 = [V](repeating: .zero, count: 3), z2 = [V](repeating: .zero, count: 3)
-            var s1 = V.zero, s2 = V.zero, s3 = V.zero
-            for (n, sample) in x.enumerated() {
-                // Direct form II transposed, three sections.
-                var v = V(repeating: Double(sample))
-                var y = v + z1[0]
-                z1[0] = V(repeating: b1s[0]) * v - c10 * y + z2[0]
-                z2[0] = V(repeating: b2s[0]) * v - c20 * y
-                v = y
-                y = v + z1[1]
-                z1[1] = V(repeating: b1s[1]) * v - c11 * y + z2[1]
-                z2[1] = V(repeating: b2s[1]) * v - c21 * y
-                v = y
-                y = v + z1[2]
-                z1[2] = V(repeating: b1s[2]) * v - c12 * y + z2[2]
-                z2[2] = V(repeating: b2s[2]) * v - c22 * y
-                let f = y * gain
-                s1 = take * (f * f) + keep * s1
-                s2 = take * s1 + keep * s2
-                s3 = take * s2 + keep * s3
-                if n % decimation == 0 {
-                    let t = n / decimation
-                    for lane in 0..<4 { out[t * bands + g * 4 + lane] = 10 * log10((s3[lane] + 1e-12) / 4e-10) }
-                }
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { o in
+                for g in 0..<(bands / 4) { filterGroup(g, xs, o.baseAddress!) }
             }
         }
         return out
+    }
+
+    /// Bands 4g..<4g+4: three biquads (direct form II transposed; numerators [1, 2, 1], [1, 0, -1],
+    /// [1, -2, 1]), gain, square, three one-pole smoothers; the level of every 24th sample.
+    private static func filterGroup(_ g: Int, _ x: UnsafeBufferPointer<Float>, _ out: UnsafeMutablePointer<Double>) {
+        typealias V = SIMD4<Double>
+        var a10 = V.zero, a11 = V.zero, a12 = V.zero, a20 = V.zero, a21 = V.zero, a22 = V.zero
+        var gain = V.zero, keep = V.zero
+        for lane in 0..<4 {
+            let band = g * 4 + lane
+            a10[lane] = -2 - filterTable[band][0].0
+            a11[lane] = -2 - filterTable[band][1].0
+            a12[lane] = -2 - filterTable[band][2].0
+            a20[lane] = 1 - filterTable[band][0].1
+            a21[lane] = 1 - filterTable[band][1].1
+            a22[lane] = 1 - filterTable[band][2].1
+            gain[lane] = filterGain[band]
+            let centre = pow(10, Double(band - 16) / 10) * 1000
+            keep[lane] = exp(-1 / (Double(sampleRate) * 2 / (3 * min(centre, 1000))))
+        }
+        let take = 1 - keep
+        var z10 = V.zero, z20 = V.zero, z11 = V.zero, z21 = V.zero, z12 = V.zero, z22 = V.zero
+        var s1 = V.zero, s2 = V.zero, s3 = V.zero
+        var n = 0, t = 0
+        while n < x.count {
+            let stop = min(x.count, n + decimation)
+            for i in n..<stop {
+                let v0 = V(repeating: Double(x[i]))
+                let y0 = v0 + z10
+                z10 = 2 * v0 - a10 * y0 + z20
+                z20 = v0 - a20 * y0
+                let y1 = y0 + z11
+                z11 = z21 - a11 * y1
+                z21 = -y0 - a21 * y1
+                let y2 = y1 + z12
+                z12 = -2 * y1 - a12 * y2 + z22
+                z22 = y1 - a22 * y2
+                let f = y2 * gain
+                s1 = take * (f * f) + keep * s1
+                s2 = take * s1 + keep * s2
+                s3 = take * s2 + keep * s3
+                if i == n {
+                    for lane in 0..<4 { out[t * bands + g * 4 + lane] = 10 * log10((s3[lane] + 1e-12) / 4e-10) }
+                }
+            }
+            n = stop
+            t += 1
+        }
     }
 
     // MARK: core loudness (section 6.4; ISO 532-1 tables A.3-A.7)
@@ -158,24 +166,29 @@ public enum ZwickerLoudness {
         -0.25, -0.6, -0.8, -0.8, -0.5, 0, 0.5, 1.1, 1.5, 1.7, 1.8, 1.8, 1.7, 1.6, 1.4, 1.2, 0.8, 0.5, 0, -0.5,
     ]
 
+    /// 0.0635 · 10^(0.025 ltq) per critical band (the core loudness at threshold's scale).
+    static let thresholdScale = ltq.map { 0.0635 * pow(10, 0.025 * $0) }
+
     /// 21 core loudnesses (the last always 0) from 28 band levels.
     static func coreLoudness(_ level: UnsafePointer<Double>, into nm: UnsafeMutablePointer<Double>) {
-        // Bands below 315 Hz: level-dependent weighting, then grouped into three critical bands.
-        var ti = [Double](repeating: 0, count: 11)
+        // Bands below 315 Hz: level-dependent weighting, then grouped into three critical bands
+        // (bands 0-5, 6-8, 9-10).
+        var groups = (0.0, 0.0, 0.0)
         for i in 0..<11 {
             var j = 0
             while j < 7 && level[i] > rap[j] - dll[j][i] { j += 1 }
-            ti[i] = pow(10, (level[i] + dll[j][i]) / 10)
+            let ti = pow(10, (level[i] + dll[j][i]) / 10)
+            if i < 6 { groups.0 += ti } else if i < 9 { groups.1 += ti } else { groups.2 += ti }
         }
-        let groups = [ti[0..<6].reduce(0, +), ti[6..<9].reduce(0, +), ti[9..<11].reduce(0, +)]
         for k in 0..<20 {
-            var le = k < 3 ? (groups[k] > 0 ? 10 * log10(groups[k]) : 0) : level[k + 8]
+            let group = k == 0 ? groups.0 : k == 1 ? groups.1 : groups.2
+            var le = k < 3 ? (group > 0 ? 10 * log10(group) : 0) : level[k + 8]
             le -= a0[k]
             nm[k] = 0
             if le > ltq[k] {
                 le -= dcb[k]
                 let s = 0.25
-                let m = 0.0635 * pow(10, 0.025 * ltq[k]) * (pow(1 - s + s * pow(10, 0.1 * (le - ltq[k])), 0.25) - 1)
+                let m = thresholdScale[k] * (pow(1 - s + s * pow(10, 0.1 * (le - ltq[k])), 0.25) - 1)
                 nm[k] = max(m, 0)
             }
         }
@@ -203,6 +216,8 @@ public enum ZwickerLoudness {
         let b3 = (tVar * l1 + 1) * (tVar * l2 + 1) * (e1 - e2) / den
         let b4 = exp(-dt / tLong), b5 = exp(-dt / tVar)
         for band in 0..<criticalBands {
+            // A band at rest throughout stays at rest (the 21st always; every band in silence).
+            if !(0..<steps).contains(where: { core[$0 * criticalBands + band] != 0 }) { continue }
             var uo = 0.0, u2 = 0.0
             for t in 0..<steps {
                 let now = core[t * criticalBands + band]
