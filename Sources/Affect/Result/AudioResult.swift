@@ -53,7 +53,8 @@ public struct SoundscapeResult: Codable, Sendable, Equatable {
 }
 
 /// One window: ISO pleasantness and eventfulness in [-1, 1], the eight perceived affective
-/// qualities, acoustic scene and sound event probabilities (by label), and the window's mean
+/// qualities (regressed on the ARAUS questionnaire's 1-5 agreement scale, so roughly 1...5),
+/// acoustic scene and sound event probabilities (by label), and the window's mean
 /// ISO 532-1 loudness (sone, at the stated calibration).
 public struct SoundscapeEntry: Codable, Sendable, Equatable {
     public var start: Double
