@@ -7,6 +7,7 @@ and batch norm; the gated GCN, mean + max pooling and GELU are written here.
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import kernels as K  # noqa: E402
 import soundaqnet_convert as S  # noqa: E402
+
+
+def decode_16k(path: Path) -> np.ndarray:
+    """A media file's audio as 16 kHz mono float32 (the ffmpeg CLI, as affectd's decoder gives it)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(S.SAMPLE_RATE),
+                          "-f", "f32le", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<f4").copy()
 
 
 def logmel(samples: np.ndarray) -> np.ndarray:

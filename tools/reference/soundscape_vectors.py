@@ -17,7 +17,6 @@ scene (tools/reference/audio_vectors.py) and 5 s of digital silence (WolfgangLan
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -34,12 +33,6 @@ import safetensors_io  # noqa: E402
 import soundaqnet_convert as S  # noqa: E402
 import soundaqnet_reference as R  # noqa: E402
 import torch_pickle  # noqa: E402
-
-
-def decode_16k(path: Path) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(S.SAMPLE_RATE),
-                          "-f", "f32le", "-"], check=True, capture_output=True).stdout
-    return np.frombuffer(raw, dtype="<f4").copy()
 
 
 def stand_in_loudness(audio: np.ndarray, pascal_per_unit: float) -> np.ndarray:
@@ -66,7 +59,7 @@ def main(argv=None) -> int:
         pascal = S.pascal_per_unit(Path(tmp) / S.CALIBRATION_MEMBER)
     music = safetensors_io.load(args.out / "music_10db.safetensors")[0]["audio"]
     cases = {
-        "face_noface": decode_16k(REPO / ".cache" / "testdata" / "feat" / "face_noface.mov"),
+        "face_noface": R.decode_16k(REPO / ".cache" / "testdata" / "feat" / "face_noface.mov"),
         "music": music[8 * S.SAMPLE_RATE:13 * S.SAMPLE_RATE],
         "silence": np.zeros(5 * S.SAMPLE_RATE, np.float32),
     }
