@@ -324,6 +324,6 @@ def pascal_per_unit(calibration_wav: Path) -> float:
 # What `audio.soundscape` of the manifest tells Sources/Audio (docs/audio.md, docs/model-package.md).
 def audio_section(pascal: float) -> dict:
     return {"logmel": "soundscape_logmel", "network": "soundscape", "sample_rate": SAMPLE_RATE,
-            "window_seconds": 5.0, "hop_seconds": 10.0, "pascal_per_unit": pascal,
+            "window_seconds": 5.0, "hop_seconds": 15.0, "pascal_per_unit": pascal,
             "calibration": "the wheel's: its 1 kHz calibration sine is 60 dB SPL, so a full-scale sine is "
                            f"{20 * np.log10(pascal / np.sqrt(2) / 2e-5):.1f} dB SPL"}

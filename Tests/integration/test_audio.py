@@ -122,7 +122,8 @@ def test_soundscape_follows_the_sound(tmp_path):
                     "anoisesrc=color=pink:amplitude=0.3:sample_rate=44100", "-t", "12", "-map", "0:v", "-map", "1:a",
                     "-c:v", "copy", "-c:a", "aac", str(noisy)], check=True, capture_output=True)
     loud = analyze(str(noisy), "--include", "audio")["audio"]["soundscape"]["windows"]
-    assert len(loud) == 1 + int((12 - 5) // 10)
+    settings = json.load(open(os.path.join(MODEL, "manifest.json")))["audio"]["soundscape"]
+    assert len(loud) == 1 + int((12 - settings["window_seconds"]) // settings["hop_seconds"])
     for a, b in zip(quiet, loud):
         assert a["loudness_sone"] == 0 and b["loudness_sone"] > 5, (a, b)
         assert (a["pleasantness"], a["eventfulness"]) != (b["pleasantness"], b["eventfulness"])
