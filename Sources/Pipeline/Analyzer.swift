@@ -13,6 +13,8 @@ public final class AnalyzerModels: Sendable {
     public let expressionLabels: [String]
     /// The package's voice activity detector (`audio.vad`), for `include=audio`.
     public let vad: VoiceActivityDetector?
+    /// The package's soundscape model (`audio.soundscape`), run with the VAD.
+    public let soundscape: SoundscapeModel?
     /// Landmarks, blendshapes and pose (nil: the package has no face_landmarker section).
     public let faceMesh: FaceMesh?
 
@@ -20,6 +22,7 @@ public final class AnalyzerModels: Sendable {
         affect = try AffectModel(package: package)
         detector = try MTCNNNetworks(package: package)
         vad = try VoiceActivityDetector(package: package)
+        soundscape = try SoundscapeModel(package: package)
         faceMesh = package.manifest["face_landmarker"] == nil ? nil : try FaceMesh(package: package)
         let exprName = package.manifest["affect"]?["encoders"]?["expression"]?.string ?? "expression"
         let labels = package.manifest["networks"]?[exprName]?["labels"]?["prob"]?.array?.compactMap(\.string) ?? []
@@ -74,7 +77,7 @@ public final class Analyzer: @unchecked Sendable {
         self.scheduler = scheduler
         ownsScheduler = owns
         workers = (0..<scheduler.threads).map { _ in FrameWorker(models: models) }
-        audio = models.vad.map(AudioBranch.init)
+        audio = models.vad.map { AudioBranch(vad: $0, soundscape: models.soundscape) }
     }
 
     deinit { if ownsScheduler { scheduler.stop() } }
@@ -191,7 +194,7 @@ public final class Analyzer: @unchecked Sendable {
             model: ModelInfo(name: models.affect.name, version: models.affect.version),
             media: media(decodeState.decoded, collected.frames.count), frames: built,
             includeFrames: request.includeFrames)
-        if request.includeAudio { result.audio = AudioBranch.section(decodeState.audio, times: collected.frames.map(\.t)) }
+        if request.includeAudio { result.audio = AudioBranch.section(decodeState.audio, times: collected.frames.map(\.t), soundscape: models.soundscape) }
         timings.totalWall = Clock.wall() - wall0
         timings.totalCPU = Clock.processCPU() - cpu0
         timings.framesAnalyzed = collected.frames.count

@@ -3,12 +3,12 @@ import Audio
 import Media
 
 /// The audio branch of an analysis: the clip's audio (decoded in the video's pass) through the
-/// package's VAD and the prosody tracker, on the decode thread once the last frame is read.
-/// One per Analyzer (its AudioAnalyzer owns an arena).
+/// package's VAD, the prosody tracker and the soundscape model (when the package has one), on the
+/// decode thread once the last frame is read. One per Analyzer (its AudioAnalyzer owns an arena).
 final class AudioBranch: @unchecked Sendable {
     let analyzer: AudioAnalyzer
 
-    init(vad: VoiceActivityDetector) { analyzer = AudioAnalyzer(vad: vad) }
+    init(vad: VoiceActivityDetector, soundscape: SoundscapeModel?) { analyzer = AudioAnalyzer(vad: vad, soundscape: soundscape) }
 
     /// What the analysis of `audio` found, with where it sits on the clip's time axis.
     struct Outcome: Sendable {
@@ -21,7 +21,7 @@ final class AudioBranch: @unchecked Sendable {
     }
 
     /// The result section: speech segments and prosody at every analysed frame time `times`.
-    static func section(_ outcome: Outcome?, times: [Double]) -> AudioSection {
+    static func section(_ outcome: Outcome?, times: [Double], soundscape model: SoundscapeModel?) -> AudioSection {
         guard let o = outcome else { return .none }
         let f = o.findings
         let speech = f.segments.map { s in
@@ -40,6 +40,19 @@ final class AudioBranch: @unchecked Sendable {
                 loudnessDb: Double(f.prosody.loudness[k]), f0Hz: f.prosody.f0[k].map(Double.init),
                 voicing: Double(f.prosody.voicing[k]))
         }
-        return .found(AudioResult(start: o.offset, end: o.offset + f.duration, speech: speech, prosody: prosody))
+        let soundscape = model.flatMap { m in
+            f.soundscape.map { SoundscapeResult(model: "SoundAQnet", windows: $0.map { Self.entry($0, m, offset: o.offset) }) }
+        }
+        return .found(AudioResult(start: o.offset, end: o.offset + f.duration, speech: speech, prosody: prosody, soundscape: soundscape))
+    }
+
+    static func entry(_ w: SoundscapeWindow, _ m: SoundscapeModel, offset: Double) -> SoundscapeEntry {
+        func named(_ labels: [String], _ values: [Float]) -> [String: Double] {
+            Dictionary(zip(labels, values.map(Double.init)), uniquingKeysWith: { a, _ in a })
+        }
+        return SoundscapeEntry(
+            start: w.start + offset, end: w.end + offset, pleasantness: Double(w.pleasantness), eventfulness: Double(w.eventfulness),
+            qualities: named(SoundscapeModel.qualities, w.qualities), scene: named(m.scenes, w.scene), events: named(m.events, w.events),
+            loudnessSone: Double(w.loudnessSone))
     }
 }

@@ -7,6 +7,9 @@ struct AffectdBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "affectd-bench",
         abstract: "affectd's developer tools: engine, network and decode timings; a bare HTTP echo server.",
-        subcommands: [BenchOpCommand.self, BenchNetCommand.self, BenchVADCommand.self, DecodeBenchCommand.self, HTTPEchoCommand.self]
+        subcommands: [
+            BenchOpCommand.self, BenchNetCommand.self, BenchVADCommand.self, BenchSoundscapeCommand.self, DecodeBenchCommand.self,
+            HTTPEchoCommand.self,
+        ]
     )
 }

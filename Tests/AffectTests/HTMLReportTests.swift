@@ -45,7 +45,8 @@ final class HTMLReportTests: XCTestCase {
 
     /// The synthetic report renders in headless Chromium without JavaScript errors and draws a
     /// smoothed curve and a band per person and axis, and the audio section's speech segment and F0
-    /// points (scripts/check-report.sh; Chromium comes from scripts/setup-system.sh).
+    /// points, and one soundscape step per window for pleasantness and eventfulness
+    /// (scripts/check-report.sh; Chromium comes from scripts/setup-system.sh).
     func testRendersInHeadlessChromium() throws {
         var r = AnalysisResult(model: ResultTests.model, media: ResultTests.media, frames: ResultTests.synthetic())
         let times = (r.frames ?? []).map(\.t)
@@ -63,7 +64,14 @@ final class HTMLReportTests: XCTestCase {
                     return ProsodyPoint(
                         t: t, speechProbability: speech ? 0.9 : 0.1, speech: speech, loudnessDb: speech ? -20 : -50,
                         f0Hz: speech ? 120 : nil, voicing: speech ? 0.8 : 0)
-                }))
+                },
+                soundscape: SoundscapeResult(
+                    model: "SoundAQnet",
+                    windows: [0.0, 5.0].map { s in
+                        SoundscapeEntry(
+                            start: s, end: s + 5, pleasantness: 0.3, eventfulness: -0.2, qualities: ["calm": 0.4],
+                            scene: ["park": 0.9], events: ["Bird": 0.7], loudnessSone: 3)
+                    })))
         let html = try HTMLReport.render(r, thumbnails: [try HTMLReport.Thumbnail(t: 0, person: 1, pngDataURI: Self.png)])
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("affectd-report-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -85,7 +93,7 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertFalse(voiced.isEmpty)
         XCTAssertEqual(
             stdout.trimmingCharacters(in: .whitespacesAndNewlines),
-            "curves=4 raw_points=21 bands=4 speech_segments=1 f0_points=\(voiced.count) signals=0")
+            "curves=4 raw_points=21 bands=4 speech_segments=1 f0_points=\(voiced.count) signals=0 pleasantness=2 eventfulness=2")
         XCTAssertGreaterThan((try? Data(contentsOf: shot))?.count ?? 0, 10_000, "screenshot")
     }
 }

@@ -83,7 +83,7 @@ final class ResultTests: XCTestCase {
     }
 
     /// `audio`: absent unless asked for, null for media without audio, else the section (with
-    /// `soundscape: null`); each survives a round trip.
+    /// `soundscape: null` without a soundscape model, else its windows); each survives a round trip.
     func testAudioSectionEncodingAndRoundTrip() throws {
         var r = AnalysisResult(model: Self.model, media: Self.media, frames: Self.synthetic())
         XCTAssertNil(try json(try ResultJSON.encode(r))["audio"])
@@ -102,6 +102,24 @@ final class ResultTests: XCTestCase {
         XCTAssertTrue(audio["soundscape"] is NSNull)
         let segment = try XCTUnwrap((audio["speech"] as? [[String: Any]])?.first)
         XCTAssertTrue(segment["loudness_db"] is NSNull, "a NaN level becomes null")
+        XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: try ResultJSON.encode(r)), r)
+        guard case .found(var found) = r.audio else { return XCTFail() }
+        found.soundscape = SoundscapeResult(
+            model: "SoundAQnet",
+            windows: [
+                SoundscapeEntry(
+                    start: 0.5, end: 3, pleasantness: 0.25, eventfulness: .nan, qualities: ["calm": 0.5, "chaotic": .nan],
+                    scene: ["park": 1], events: ["Bird": 0.5], loudnessSone: 2)
+            ])
+        r.audio = .found(found)
+        let scape = try XCTUnwrap((try json(try ResultJSON.encode(r))["audio"] as? [String: Any])?["soundscape"] as? [String: Any])
+        XCTAssertEqual(Set(scape.keys), ["describes", "model", "windows"])
+        XCTAssertTrue((scape["describes"] as? String)?.contains("not a person's emotion") == true)
+        let window = try XCTUnwrap((scape["windows"] as? [[String: Any]])?.first)
+        XCTAssertEqual(
+            Set(window.keys), ["start", "end", "pleasantness", "eventfulness", "qualities", "scene", "events", "loudness_sone"])
+        XCTAssertTrue(window["eventfulness"] is NSNull, "NaN becomes null")
+        XCTAssertEqual(window["qualities"] as? [String: Double], ["calm": 0.5], "non-finite qualities are left out")
         XCTAssertEqual(try JSONDecoder().decode(AnalysisResult.self, from: try ResultJSON.encode(r)), r)
     }
 

@@ -79,6 +79,8 @@ def test_clip_with_speech_has_its_segments_and_pitch(speech_clip, tmp_path):
                            text=True, timeout=120)
     assert check.returncode == 0, check.stderr
     assert f"speech_segments={len(found)}" in check.stdout, check.stdout
+    windows = len((audio["soundscape"] or {}).get("windows", []))
+    assert windows >= 1 and f"pleasantness={windows} eventfulness={windows}" in check.stdout, check.stdout
 
 
 @pytest.mark.parametrize("name,has_audio", [("feat/WolfgangLanger_Pexels.mp4", True), ("feat/no_face.mp4", True),
@@ -90,8 +92,51 @@ def test_cli_audio_section_or_null(name, has_audio):
     assert "audio" in r
     assert (r["audio"] is not None) == has_audio, r["audio"]
     if has_audio:
-        assert r["audio"]["soundscape"] is None and len(r["audio"]["prosody"]) == r["media"]["frames_analyzed"]
+        assert len(r["audio"]["prosody"]) == r["media"]["frames_analyzed"]
+        check_soundscape(r["audio"])
     assert "audio" not in analyze(path)
+
+
+def check_soundscape(audio):
+    """SoundAQnet's windows (docs/audio.md): labelled as the sound environment's affect, inside the
+    audio on the clip's axis, ISO pleasantness/eventfulness in [-1, 1], the qualities on (about) the
+    ARAUS questionnaire's 1-5 agreement scale (regression outputs, not clamped), scene
+    probabilities summing to 1, event probabilities and loudness in range."""
+    manifest = json.load(open(os.path.join(MODEL, "manifest.json")))
+    settings = manifest["audio"]["soundscape"]
+    labels = manifest["networks"][settings["network"]]["labels"]
+    sc = audio["soundscape"]
+    assert sc is not None, audio
+    assert "not a person's emotion" in sc["describes"] and sc["model"] == "SoundAQnet"
+    seconds = audio["end"] - audio["start"]
+    window, hop = settings["window_seconds"], settings["hop_seconds"]
+    expected = 1 if seconds <= window else int((seconds - window) // hop) + 1
+    assert len(sc["windows"]) == expected, (seconds, sc["windows"])
+    for w in sc["windows"]:
+        assert audio["start"] - 1e-6 <= w["start"] < w["end"] <= audio["end"] + 1e-6, w
+        assert -1 <= w["pleasantness"] <= 1 and -1 <= w["eventfulness"] <= 1, w
+        assert set(w["qualities"]) == {"pleasant", "eventful", "chaotic", "vibrant", "uneventful", "calm", "annoying",
+                                       "monotonous"} and all(0.5 <= v <= 5.5 for v in w["qualities"].values()), w
+        assert set(w["scene"]) == set(labels["scene"]) and abs(sum(w["scene"].values()) - 1) < 1e-4, w
+        assert set(w["events"]) == set(labels["event"]) and all(0 <= v <= 1 for v in w["events"].values()), w
+        assert w["loudness_sone"] >= 0, w
+
+
+def test_soundscape_follows_the_sound(tmp_path):
+    """Louder broadband noise on the same video: a higher ISO 532-1 loudness in every window, and the
+    network's output changes with the sound (the silent original and the noisy copy differ)."""
+    need(CLIP)
+    quiet = analyze(CLIP, "--include", "audio")["audio"]["soundscape"]["windows"]
+    noisy = tmp_path / "noisy.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", CLIP, "-f", "lavfi", "-i",
+                    "anoisesrc=color=pink:amplitude=0.3:sample_rate=44100", "-t", "12", "-map", "0:v", "-map", "1:a",
+                    "-c:v", "copy", "-c:a", "aac", str(noisy)], check=True, capture_output=True)
+    loud = analyze(str(noisy), "--include", "audio")["audio"]["soundscape"]["windows"]
+    settings = json.load(open(os.path.join(MODEL, "manifest.json")))["audio"]["soundscape"]
+    assert len(loud) == 1 + int((12 - settings["window_seconds"]) // settings["hop_seconds"])
+    for a, b in zip(quiet, loud):
+        assert a["loudness_sone"] == 0 and b["loudness_sone"] > 5, (a, b)
+        assert (a["pleasantness"], a["eventfulness"]) != (b["pleasantness"], b["eventfulness"])
 
 
 def test_rest_include_audio():

@@ -444,6 +444,44 @@ def audio_encoder_like(rng, root):
     net.save("audio_encoder_like", x, [1, samples, 1], [("embedding", "embedding", emb)], root)
 
 
+def graph_cases(rng, root):
+    """GELU, mean + max over time, fill, the gated GCN (SoundAQnet's blocks), log with a scale."""
+    x = f32(rng.standard_normal((3, 11, 5, 7)) * 3)
+    save_case("kernels", "act_gelu", "gelu", {}, {"x": nhwc(x), "expected.y": nhwc(K.gelu(x))}, root)
+    v = f32(rng.standard_normal((5, 19)))
+    wt, b = f32(rng.standard_normal((13, 19)) / np.sqrt(19)), f32(rng.normal(0, 0.5, 13))
+    save_case("kernels", "linear_b5_gelu", "linear", {"activation": "gelu"},
+              {"x": v, "weight": wt, "bias": b, "expected.y": K.gelu(K.linear(v, wt, b))}, root)
+    t = f32(rng.standard_normal((2, 9, 5, 13)))  # NHWC: H = time 9, W 5, C 13
+    save_case("kernels", "mean_max_time", "mean_max", {"axis": 1},
+              {"x": t, "expected.y": t.max(axis=1) + t.mean(axis=1)}, root)
+    save_case("kernels", "mean_max_last_axis", "mean_max", {"axis": 3},
+              {"x": t, "expected.y": t.max(axis=3) + t.mean(axis=3)}, root)
+    save_case("kernels", "fill_ones", "fill", {"shape": [6, 4], "value": 1},
+              {"x": f32(rng.standard_normal((3, 2))), "expected.y": np.ones((3, 6, 4))}, root)
+    for name, nodes, din, dout, residual in [("gated_gcn_8n_32_64", 8, 32, 64, True),
+                                             ("gated_gcn_5n_residual", 5, 12, 12, True)]:
+        h = f32(rng.standard_normal((2, nodes, din)))
+        e = f32(rng.standard_normal((2, nodes * nodes, din)))
+        tensors = {}
+        for m in "ABCDE":
+            tensors[m] = f32(rng.standard_normal((dout, din)) / np.sqrt(din))
+            tensors[f"{m}_bias"] = f32(rng.normal(0, 0.3, dout))
+        for side in ("h", "e"):
+            for role, val in bn_params(rng, dout, f"bn_{side}").items():
+                tensors[role] = val
+        y_h, y_e = K.gated_gcn(h, e, tensors, nodes, residual)
+        params = {"nodes": nodes, "residual": residual,
+                  "bn_h": {r: f"bn_h.{r}" for r in ("weight", "bias", "mean", "var")},
+                  "bn_e": {r: f"bn_e.{r}" for r in ("weight", "bias", "mean", "var")}}
+        save_case("kernels", name, "gated_gcn", params,
+                  {"x0": h, "x1": e, **tensors, "expected.y": y_h, "expected.e": y_e}, root)
+    p = f32(np.abs(rng.standard_normal((2, 1, 7, 9))) * 10)
+    p[0, 0, 0, :3] = 0  # the floor
+    save_case("kernels", "log_db", "log", {"eps": 1e-10, "scale": 10 / np.log(10)},
+              {"x": p, "expected.y": 10 * np.log10(np.maximum(p, 1e-10))}, root)
+
+
 def generate(root: Path = ROOT) -> None:
     rng = np.random.default_rng(20261121)
     conv_cases(rng, root)
@@ -457,6 +495,7 @@ def generate(root: Path = ROOT) -> None:
     xception_like(rng, root)
     mbconv_like(rng, root)
     audio_encoder_like(rng, root)
+    graph_cases(rng, root)
 
 
 if __name__ == "__main__":

@@ -181,5 +181,36 @@ def flatten(x, order):
     raise ValueError(order)
 
 
+def gelu(x):
+    """PyTorch's default (exact) GELU: x Φ(x) = x (1 + erf(x / √2)) / 2."""
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def gated_gcn(h, e, t, nodes, residual):
+    """Residual gated graph conv (Bresson & Laurent 2018; benchmarking-gnns GatedGCNLayer) on the
+    complete graph with self-loops, edge i -> j at row i * nodes + j; eval-mode batch norms
+    t["bn_h.*"], t["bn_e.*"] (eps 1e-5); residual only when the widths agree. h [B, V, D], e [B, V*V, D]."""
+    lin = {m: linear(h if m != "C" else e, t[m], t[f"{m}_bias"]) for m in "ABCDE"}
+    b, v, out = lin["A"].shape
+    e_new = np.zeros((b, v * v, out))
+    h_new = np.zeros((b, v, out))
+    for j in range(v):
+        num, den = np.zeros((b, out)), np.zeros((b, out))
+        for i in range(v):
+            eij = lin["D"][:, i] + lin["E"][:, j] + lin["C"][:, i * v + j]
+            e_new[:, i * v + j] = eij
+            s = sigmoid(eij)
+            num += s * lin["B"][:, i]
+            den += s
+        h_new[:, j] = lin["A"][:, j] + num / (den + 1e-6)
+
+    def bn(x, p):
+        return (x - t[f"{p}.mean"]) / np.sqrt(t[f"{p}.var"] + 1e-5) * t[f"{p}.weight"] + t[f"{p}.bias"]
+    h_new, e_new = relu(bn(h_new, "bn_h")), relu(bn(e_new, "bn_e"))
+    if residual and h.shape[-1] == out:
+        h_new, e_new = h + h_new, e + e_new
+    return h_new, e_new
+
+
 ACTIVATIONS = {"relu": relu, "relu6": relu6, "sigmoid": sigmoid, "tanh": np.tanh, "silu": silu,
-               "softplus": softplus, None: lambda v: v}
+               "softplus": softplus, "gelu": gelu, None: lambda v: v}

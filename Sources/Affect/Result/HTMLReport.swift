@@ -4,7 +4,8 @@ import Foundation
 /// PNG data: URIs; nothing is fetched), showing valence and arousal over time per person — the
 /// smoothed curve with a ±1 sd band of the temporal posterior and the raw single-frame points — a
 /// thumbnail strip; when the result has an `audio` section, the speech segments, level and F0 on the
-/// same time axis; with `include=blendshapes` and/or `pose`, a few blendshapes (0...1) and the head
+/// same time axis, and the soundscape (pleasantness and eventfulness of the sound environment per
+/// window, [-1, 1]) under it; with `include=blendshapes` and/or `pose`, a few blendshapes (0...1) and the head
 /// pose (degrees) per person. The page's data is the result JSON itself, embedded verbatim in
 /// `<script type="application/json" id="affectd-result">`, so what the page shows is what the
 /// API returned.
@@ -99,7 +100,8 @@ public enum HTMLReport {
           const host = document.getElementById("persons");
           const frames = result.frames || [];
           const audio = result.audio && result.audio.prosody ? result.audio : null;
-          const times = frames.map((f) => f.t).concat(audio ? audio.prosody.map((p) => p.t) : []);
+          const times = frames.map((f) => f.t).concat(audio ? audio.prosody.map((p) => p.t) : [])
+            .concat(audio && audio.soundscape ? audio.soundscape.windows.flatMap((w) => [w.start, w.end]) : []);
           const t0 = times.length ? Math.min(...times) : 0, t1 = times.length ? Math.max(Math.max(...times), t0 + 1e-3) : 1;
           const W = 900, H = 180, L = 40, R = 10, T = 10, B = 24;
           const x = (t) => L + (Math.min(t1, Math.max(t0, t)) - t0) / (t1 - t0) * (W - L - R), y = (v) => T + (1 - v) / 2 * (H - T - B);
@@ -120,6 +122,24 @@ public enum HTMLReport {
               const name = el("text", { x: L + 4, y: T + 12, "font-size": 12, fill: "#555" });
               name.textContent = "speech (green) · level dBFS −80..0 (line) · F0 50..400 Hz (dots)"; svg.append(name);
               host.append(svg);
+              // Soundscape: the sound environment's affect per window (not a person's), one step per window.
+              const sc = audio.soundscape;
+              const sh = document.createElement("h3");
+              sh.textContent = sc ? `Soundscape (${sc.model}): ${sc.describes}` : "Soundscape · not computed (no model, or under 3 s of audio)";
+              host.append(sh);
+              if (sc) {
+                const ss = el("svg", { class: "chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-axis": "soundscape" });
+                for (const v of [-1, 0, 1]) {
+                  ss.append(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: v === 0 ? "#999" : "#e5e5e5" }));
+                  const lab = el("text", { x: 4, y: y(v) + 4, "font-size": 11, fill: "#666" }); lab.textContent = v; ss.append(lab);
+                }
+                [["pleasantness", "#0891b2"], ["eventfulness", "#ea580c"]].forEach(([key, colour], i) => {
+                  for (const w of sc.windows) if (w[key] !== null)
+                    ss.append(el("line", { x1: x(w.start), x2: x(w.end), y1: y(w[key]), y2: y(w[key]), stroke: colour, "stroke-width": 3, class: key }));
+                  const name = el("text", { x: L + 4 + i * 120, y: T + 12, "font-size": 12, fill: colour }); name.textContent = key; ss.append(name);
+                });
+                host.append(ss);
+              }
             }
           }
           if (!result.persons.length) { const p = document.createElement("p"); p.textContent = "No persons were found in this clip."; host.append(p); document.body.setAttribute("data-rendered", "true"); return; }

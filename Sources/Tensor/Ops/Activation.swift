@@ -5,9 +5,10 @@
 #endif
 
 /// A point-wise activation. Convs and linears apply one in their output pass (fused), or it runs
-/// as a block of its own. Definitions follow PyTorch (softplus: beta 1, threshold 20).
+/// as a block of its own. Definitions follow PyTorch (softplus: beta 1, threshold 20; gelu: the
+/// exact x Φ(x) form, PyTorch's default, not the tanh approximation).
 public enum Activation: Sendable, Equatable {
-    case identity, relu, relu6, leakyRelu(Float), sigmoid, tanh, silu, softplus
+    case identity, relu, relu6, leakyRelu(Float), sigmoid, tanh, silu, softplus, gelu
 
     /// Parses the manifest/vector name ("relu", "relu6", "leaky_relu", ...); nil or "none" is identity.
     public init(name: String?, alpha: Float = 0.01) throws {
@@ -20,6 +21,7 @@ public enum Activation: Sendable, Equatable {
         case "tanh": self = .tanh
         case "silu", "swish": self = .silu
         case "softplus": self = .softplus
+        case "gelu": self = .gelu
         case let other: throw TensorError.invalid("unknown activation \(other)")
         }
     }
@@ -36,6 +38,7 @@ public enum Activation: Sendable, Equatable {
         case .tanh: for i in 0..<count { p[i] = tanhf(p[i]) }
         case .silu: for i in 0..<count { let v = p[i]; p[i] = v * Activation.sigmoid(v) }
         case .softplus: for i in 0..<count { let v = p[i]; p[i] = v > 20 ? v : log1pf(expf(v)) }
+        case .gelu: for i in 0..<count { let v = p[i]; p[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
         }
     }
 

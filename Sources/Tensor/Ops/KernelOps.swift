@@ -22,6 +22,7 @@ let kernelOps: [String: OpFactory] = [
     "tanh": { _ in ActivationKernel(.tanh) },
     "silu": { _ in ActivationKernel(.silu) },
     "softplus": { _ in ActivationKernel(.softplus) },
+    "gelu": { _ in ActivationKernel(.gelu) },
     "softmax": { SoftmaxKernel(axis: try $0.int("axis", default: -1)) },
     "layer_norm": { try NormKernel(spec: $0, rms: false) },
     "rms_norm": { try NormKernel(spec: $0, rms: true) },

@@ -97,7 +97,7 @@ public typealias OpFactory = @Sendable (OpSpec) throws -> any Kernel
 /// was checked against numpy. To add ops: put a `[String: OpFactory]` table in your own file and
 /// list it in `tables`.
 public enum OpRegistry {
-    static let tables: [[String: OpFactory]] = [kernelOps, networkOps, sequenceOps, signalOps, tokenOps]
+    static let tables: [[String: OpFactory]] = [kernelOps, networkOps, sequenceOps, signalOps, tokenOps, graphOps]
 
     public static let factories: [String: OpFactory] = {
         var all: [String: OpFactory] = [:]

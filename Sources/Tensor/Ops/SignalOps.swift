@@ -92,21 +92,24 @@ final class ReshapeKernel: Kernel, @unchecked Sendable {
     }
 }
 
-/// ln(max(x, eps)), element-wise: the log of a (mel) power or magnitude spectrum, floored so
-/// silence gives ln(eps) rather than -inf. `eps` > 0 (default 1e-6).
+/// scale * ln(max(x, eps)), element-wise: the log of a (mel) power or magnitude spectrum, floored
+/// so silence gives ln(eps) rather than -inf. `eps` > 0 (default 1e-6); `scale` (default 1) turns
+/// the natural log into another unit, e.g. 10 / ln 10 for decibels of a power.
 final class LogKernel: Kernel, @unchecked Sendable {
-    let eps: Float
+    let eps: Float, scale: Float
 
     init(spec: OpSpec) throws {
-        let e = try spec.double("eps", default: 1e-6)
+        let e = try spec.double("eps", default: 1e-6), s = try spec.double("scale", default: 1)
         guard e > 0, e.isFinite else { throw TensorError.invalid("log: eps must be a positive number") }
+        guard s.isFinite, s != 0 else { throw TensorError.invalid("log: scale must be a finite non-zero number") }
         eps = Float(e)
+        scale = Float(s)
     }
 
     func run(_ inputs: [Tensor], _ arena: Arena) throws -> Tensor {
         let x = try single(inputs)
         let y = arena.tensor(x.shape, layout: x.layout)
-        for i in 0..<x.count { y.data[i] = logf(max(x.data[i], eps)) }
+        for i in 0..<x.count { y.data[i] = scale * logf(max(x.data[i], eps)) }
         return y
     }
 }

@@ -76,9 +76,12 @@ public final class ModelPackage: @unchecked Sendable {
         let net: Network
         do { net = try Network(manifest: manifest, network: name, weights: file) } catch { throw ModelPackageError("network \(name): \(error)") }
         let arena = Arena(bytes: 1 << 16)
-        let probes = net.inputs.map { input -> Tensor in
-            // A free dimension gets the smallest size every declared network accepts (P-Net: 12).
-            Tensor(zeros: [1] + input.shape.map { $0 ?? 12 }, layout: .nhwc)
+        let probes = net.inputs.enumerated().map { i, input -> Tensor in
+            // A free dimension gets the input's declared "probe" size, else the smallest size every
+            // image network accepts (P-Net: 12); audio networks need longer signals than that.
+            let probe = decl["inputs"]?.array?[i]["probe"]?.array?.map(\.int)
+            let dims = input.shape.enumerated().map { k, d in d ?? probe.flatMap { k < $0.count ? $0[k] : nil } ?? 12 }
+            return Tensor(zeros: [1] + dims, layout: .nhwc)
         }
         do { _ = try net.run(probes, arena: arena) } catch {
             throw ModelPackageError("network \(name) does not run on its declared input: \(error)\(tensorHint(decl, error))")
