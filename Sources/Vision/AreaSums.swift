@@ -3,7 +3,9 @@
 /// passes over a 640x360 frame per detection).
 /// Values equal `AreaResize.rgb` bit for bit: that function's Float sums of 8-bit values are exact
 /// integers while a window sums to less than 2^24, and so are these; beyond that `resize` falls back
-/// to it. Entries wrap (UInt32): differences of window corners stay exact. One per detector.
+/// to it. Entries wrap (UInt32): differences of window corners stay exact. One per detector, built
+/// for the image of one `detect` call and cleared after it: a resize of any other image (or after
+/// the clear) falls back to `AreaResize.rgb`, so no caller can read another frame's sums.
 final class AreaSums {
     private var table: UnsafeMutablePointer<UInt32>
     private var capacity = 0
@@ -13,7 +15,7 @@ final class AreaSums {
     init() { table = .allocate(capacity: 0) }
     deinit { table.deallocate() }
 
-    /// Builds the table of `image` (valid until the next call).
+    /// Builds the table of `image` (used until `clear` or the next build).
     func build(_ image: RGBView) {
         let w = image.width, h = image.height, stride = (w + 1) * 3
         if (h + 1) * stride > capacity {
@@ -36,16 +38,19 @@ final class AreaSums {
         source = image
     }
 
-    /// `AreaResize.rgb` of the region (x0, y0, w, h) of the image to outW x outH: `(mean - offset) * scale`,
-    /// HWC floats, into `dst`. `scratch` (h * outW * 3 floats) is used only by the fallback for windows
-    /// too large to sum exactly in Float.
+    func clear() { source = nil }
+
+    /// `AreaResize.rgb` of the region (x0, y0, w, h) of `image` to outW x outH: `(mean - offset) * scale`,
+    /// HWC floats, into `dst`; from the table when it was built from `image` and the windows sum exactly
+    /// in Float, else by `AreaResize.rgb` (which uses `scratch`, h * outW * 3 floats).
     func resize(
-        x0: Int, y0: Int, w: Int, h: Int, outW: Int, outH: Int, offset: Double, scale: Double,
+        _ image: RGBView, x0: Int, y0: Int, w: Int, h: Int, outW: Int, outH: Int, offset: Double, scale: Double,
         into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
-        guard let image = source else { preconditionFailure("AreaSums.resize before build") }
         let widest = (w + outW - 1) / outW + 1, tallest = (h + outH - 1) / outH + 1
-        guard widest * tallest * 255 < 1 << 24 else {
+        guard let source, source.pixels == image.pixels, source.width == image.width, source.height == image.height,
+            widest * tallest * 255 < 1 << 24
+        else {
             AreaResize.rgb(
                 image, x0: x0, y0: y0, w: w, h: h, outW: outW, outH: outH, offset: offset, scale: scale, into: dst,
                 scratch: scratch)

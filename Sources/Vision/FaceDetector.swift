@@ -64,7 +64,7 @@ public final class FaceDetector {
     public let networks: MTCNNNetworks
     public var config: DetectorConfig
     private let arena = Arena(bytes: 8 << 20)
-    /// The image being detected in, for its pyramid and its R/O-Net crops.
+    /// Sums of the image of the current `detect` call, for its pyramid and its R/O-Net crops.
     private let areaSums = AreaSums()
     private var cand: [Candidate] = []
     private var level: [Candidate] = []
@@ -89,7 +89,10 @@ public final class FaceDetector {
 
     /// Faces in an RGB image, largest first.
     public func detect(_ image: RGBView) throws -> [Face] {
-        defer { arena.reset() }
+        defer {
+            arena.reset()
+            areaSums.clear()
+        }
         guard image.width >= 1, image.height >= 1 else { return [] }
         try proposeWithPNet(image)
         if cand.isEmpty { return [] }
@@ -115,7 +118,8 @@ public final class FaceDetector {
             let input = arena.tensor([1, lh, lw, 3], layout: .nhwc)
             let scratch = arena.floats(h * lw * 3)
             areaSums.resize(
-                x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125, into: input.data, scratch: scratch)
+                image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125, into: input.data,
+                scratch: scratch)
             let out = try networks.pnet.run([input], arena: arena)
             let prob = out[0], reg = out[1]
             let oh = prob.dim(1), ow = prob.dim(2)
@@ -171,7 +175,7 @@ public final class FaceDetector {
             guard let r = cropRect(c, image) else { continue }
             if r.h * size * 3 > scratchCapacity { scratchCapacity = r.h * size * 3; scratch = arena.floats(scratchCapacity) }
             areaSums.resize(
-                x0: r.x, y0: r.y, w: r.w, h: r.h, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
+                image, x0: r.x, y0: r.y, w: r.w, h: r.h, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
                 into: batch.data + n * size * size * 3, scratch: scratch!)
             level.append(c)
             n += 1

@@ -28,7 +28,7 @@ final class AreaSumsTests: XCTestCase {
                         image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125,
                         into: direct, scratch: scratch)
                     sums.resize(
-                        x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125, into: fromTable,
+                        image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125, into: fromTable,
                         scratch: scratch)
                     let differing = (0..<n).filter { direct[$0].bitPattern != fromTable[$0].bitPattern }.count
                     XCTAssertEqual(differing, 0, "\(w)x\(h) to \(lw)x\(lh)")
@@ -47,7 +47,7 @@ final class AreaSumsTests: XCTestCase {
                             image, x0: x0, y0: y0, w: rw, h: rh, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
                             into: direct, scratch: scratch)
                         sums.resize(
-                            x0: x0, y0: y0, w: rw, h: rh, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
+                            image, x0: x0, y0: y0, w: rw, h: rh, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
                             into: fromTable, scratch: scratch)
                         let differing = (0..<n).filter { direct[$0].bitPattern != fromTable[$0].bitPattern }.count
                         XCTAssertEqual(differing, 0, "\(w)x\(h): \(rw)x\(rh) at \(x0),\(y0) to \(size)")
@@ -55,5 +55,31 @@ final class AreaSumsTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Sums of one image never answer for another (a patch, the next frame in a recycled buffer):
+    /// those fall back to the direct resize.
+    func testAnotherImageOrARecycledBufferIsResizedDirectly() {
+        let (w, h) = (64, 48), count = 64 * 48 * 3
+        let a = UnsafeMutablePointer<UInt8>.allocate(capacity: count), b = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        let n = 12 * 12 * 3
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: h * 12 * 3)
+        let direct = UnsafeMutablePointer<Float>.allocate(capacity: n), resized = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { for p in [a, b] { p.deallocate() }; for p in [scratch, direct, resized] { p.deallocate() } }
+        for k in 0..<count { a[k] = UInt8(truncatingIfNeeded: k); b[k] = UInt8(truncatingIfNeeded: k * 7 + 3) }
+        let imageA = RGBView(pixels: a, width: w, height: h), imageB = RGBView(pixels: b, width: w, height: h)
+        let sums = AreaSums()
+        func matches(_ image: RGBView) -> Bool {
+            AreaResize.rgb(image, x0: 0, y0: 0, w: w, h: h, outW: 12, outH: 12, offset: 127.5, scale: 0.0078125, into: direct, scratch: scratch)
+            sums.resize(image, x0: 0, y0: 0, w: w, h: h, outW: 12, outH: 12, offset: 127.5, scale: 0.0078125, into: resized, scratch: scratch)
+            return (0..<n).allSatisfy { direct[$0].bitPattern == resized[$0].bitPattern }
+        }
+        sums.build(imageA)
+        XCTAssertTrue(matches(imageA))
+        XCTAssertTrue(matches(imageB), "sums of one image used for another")
+        // The detector clears its sums after each detection; the buffer then holds the next frame.
+        sums.clear()
+        a.update(from: b, count: count)
+        XCTAssertTrue(matches(imageA), "cleared sums used")
     }
 }
