@@ -45,7 +45,10 @@ public final class FrameConverter {
     /// with slack after every plane, and the planes are copied out.
     private var work: UnsafeMutableRawPointer?
     private var workBytes = 0
-    private static let planeSlack = 256
+    /// Bytes a destination needs after its last pixel, and the alignment it needs, for `rgb8(_:into:padded:)`
+    /// to let swscale write into it directly.
+    public static let planeSlack = 256
+    public static let planeAlignment = 64
 
     public init(size: FrameSize = .native, filter: ScaleFilter = .bilinear) {
         self.size = size
@@ -90,14 +93,19 @@ public final class FrameConverter {
         return RGBImage(width: w, height: h, channels: channels, pixels: pixels)
     }
 
-    /// Writes outputSize.width * height * (3 or 4) bytes, HWC, into `destination`.
-    public func rgb8(_ frame: DecodedFrame, alpha: Bool = false, into destination: UnsafeMutablePointer<UInt8>) throws {
+    /// Writes outputSize.width * height * (3 or 4) bytes, HWC, into `destination`. `padded`: the caller
+    /// vouches that `destination` is `planeAlignment`-aligned with `planeSlack` bytes after the image,
+    /// so swscale writes there directly instead of into the work buffer and a copy (same bytes).
+    public func rgb8(
+        _ frame: DecodedFrame, alpha: Bool = false, into destination: UnsafeMutablePointer<UInt8>, padded: Bool = false
+    ) throws {
         let (w, h) = outputSize(for: frame)
         let channels = alpha ? 4 : 3
         let format = alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24
         let (sw, sh) = frame.rotation % 180 == 0 ? (w, h) : (h, w)
         if frame.rotation == 0 {
-            try scale(frame, to: format, width: sw, height: sh, planes: [destination], strides: [sw * channels])
+            let direct = padded && Int(bitPattern: destination) % Self.planeAlignment == 0
+            try scale(frame, to: format, width: sw, height: sh, planes: [destination], strides: [sw * channels], direct: direct)
             return
         }
         if scratch.count < sw * sh * channels { scratch = [UInt8](repeating: 0, count: sw * sh * channels) }
@@ -144,7 +152,7 @@ public final class FrameConverter {
 
     private func scale(
         _ frame: DecodedFrame, to format: AVPixelFormat, width: Int, height: Int,
-        planes: [UnsafeMutablePointer<UInt8>], strides: [Int]
+        planes: [UnsafeMutablePointer<UInt8>], strides: [Int], direct: Bool = false
     ) throws {
         let src = frame.frame
         sws = sws_getCachedContext(
@@ -155,13 +163,17 @@ public final class FrameConverter {
         }
         applyColorspace(sws, src)
         let planeBytes = strides.map { $0 * height }
-        let paddedBytes = planeBytes.map { ($0 + Self.planeSlack + 63) & ~63 }
-        let base = workBuffer(bytes: paddedBytes.reduce(0, +)).assumingMemoryBound(to: UInt8.self)
         var workPlanes: [UnsafeMutablePointer<UInt8>] = []
-        var offset = 0
-        for bytes in paddedBytes {
-            workPlanes.append(base + offset)
-            offset += bytes
+        if direct {
+            workPlanes = planes
+        } else {
+            let paddedBytes = planeBytes.map { ($0 + Self.planeSlack + 63) & ~63 }
+            let base = workBuffer(bytes: paddedBytes.reduce(0, +)).assumingMemoryBound(to: UInt8.self)
+            var offset = 0
+            for bytes in paddedBytes {
+                workPlanes.append(base + offset)
+                offset += bytes
+            }
         }
         var dst: [UnsafeMutablePointer<UInt8>?] = workPlanes + Array(repeating: nil, count: 4 - planes.count)
         var dstStride: [Int32] = strides.map { Int32($0) } + Array(repeating: 0, count: 4 - strides.count)
@@ -177,6 +189,7 @@ public final class FrameConverter {
         guard done == Int32(height) else {
             throw MediaError.ffmpeg(operation: "converting \(frame.pixelFormatName) to RGB", message: ffmpegMessage(done))
         }
+        guard !direct else { return }
         for (plane, bytes) in zip(zip(planes, workPlanes), planeBytes) { plane.0.update(from: plane.1, count: bytes) }
     }
 

@@ -245,7 +245,7 @@ public final class Analyzer: @unchecked Sendable {
                                 let (w, h) = converter.outputSize(for: f)
                                 let bytes = w * h * 3 + RGBFrameBuffer.slack
                                 let p = pool.take(bytes: bytes)
-                                do { try converter.rgb8(f, into: p) } catch { pool.give(p, bytes: bytes); throw error }
+                                do { try converter.rgb8(f, into: p, padded: true) } catch { pool.give(p, bytes: bytes); throw error }
                                 let t = frames.times.map { $0[seq] } ?? (frames.still ? 0 : f.t)
                                 return (t, RGBFrame(seq: seq, t: t, width: w, height: h, pixels: p, scene: false, detect: false))
                             })

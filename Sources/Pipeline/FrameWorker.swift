@@ -1,5 +1,6 @@
 import Affect
 import Foundation
+import Media
 import Tensor
 import Vision
 
@@ -19,6 +20,7 @@ struct RGBFrame: @unchecked Sendable {
 }
 
 /// Reuses frame buffers of one size, so steady-state decoding allocates (and page-faults) nothing.
+/// Buffers are aligned for `FrameConverter.rgb8(_:into:padded:)`; callers ask for the slack.
 final class PixelPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [UnsafeMutablePointer<UInt8>] = []
@@ -27,7 +29,9 @@ final class PixelPool: @unchecked Sendable {
     func take(bytes: Int) -> UnsafeMutablePointer<UInt8> {
         lock.lock(); defer { lock.unlock() }
         if bytes != size { for p in free { p.deallocate() }; free.removeAll(); size = bytes }
-        return free.popLast() ?? .allocate(capacity: bytes)
+        return free.popLast()
+            ?? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: FrameConverter.planeAlignment).bindMemory(
+                to: UInt8.self, capacity: bytes)
     }
 
     func give(_ p: UnsafeMutablePointer<UInt8>, bytes: Int) {

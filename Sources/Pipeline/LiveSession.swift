@@ -104,7 +104,7 @@ public final class LiveSession: @unchecked Sendable {
         let bytes = width * height * 3 + RGBFrameBuffer.slack
         let pixels = worker.pixels.take(bytes: bytes)
         defer { worker.pixels.give(pixels, bytes: bytes) }
-        try worker.converter.rgb8(decoded, into: pixels)
+        try worker.converter.rgb8(decoded, into: pixels, padded: true)
 
         let sameSize = reuse.map { $0.width == width && $0.height == height } ?? false
         let detect = !sameSize || t - lastDetection >= detectInterval - 1e-6

@@ -27,7 +27,7 @@ public final class Service: Sendable {
     /// Opens the job store (`jobs.store`); `startJobs` then starts claiming and delivering.
     public init(
         config: ServiceConfig, logger: Logger, metrics: ServiceMetrics, package: ModelPackage,
-        pool: WorkerPool<WorkerContext>, live: AnalyzerModels
+        pool: WorkerPool<WorkerContext>, live: AnalyzerModels, scheduler: FrameScheduler
     ) throws {
         self.config = config
         self.logger = logger
@@ -42,7 +42,7 @@ public final class Service: Sendable {
         self.jobs = store
         self.webhooks = try WebhookSender(store: store, config: config, metrics: metrics)
         self.input = RequestInput(config: config, limits: ServiceHost.mediaLimits(config))
-        self.streams = StreamHub(models: live, config: config)
+        self.streams = StreamHub(models: live, scheduler: scheduler, config: config, metrics: metrics)
     }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }

@@ -60,7 +60,6 @@ public struct ServiceConfig: Sendable, Equatable {
     public var streamMaxMessageBytes = 4 << 20
     public var streamMaxPixels = 2_073_600
     public var streamIdleTimeout = 30.0
-    public var streamWorkers = 0
     public var streamStateKey = ""
     public var jobStore = "sqlite:///var/lib/affectd/jobs.db"
     public var jobLease = 30.0
@@ -88,8 +87,6 @@ public struct ServiceConfig: Sendable, Equatable {
     /// Compute threads of the frame scheduler: `workers: 0` means one per core (docs/engine.md:
     /// threads x intra-op threads <= cores, with one intra-op thread each).
     public var effectiveWorkers: Int { workers > 0 ? workers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
-    /// Threads analysing live frames for every stream session (`stream.workers: 0` = one per core).
-    public var effectiveStreamWorkers: Int { streamWorkers > 0 ? streamWorkers : max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Requests analysed at once (each one's chunks share the compute threads): `0` means twice the
     /// compute threads, so a short request finds a free slot next to a couple of long ones.

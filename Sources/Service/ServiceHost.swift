@@ -43,7 +43,7 @@ public final class ServiceHost: Sendable {
                 "load_ms": "\((DispatchTime.now().uptimeNanoseconds - t0) / 1_000_000)",
                 "gemm_tile": "\(Engine.gemmTile)", "blas_core": "\(BLAS.coreName)",
             ])
-        service = try Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models)
+        service = try Service(config: config, logger: logger, metrics: metrics, package: package, pool: pool, live: models, scheduler: scheduler)
         server = HTTPServer(config: Self.httpConfig(config), logger: logger, handler: service.handle)
         try server.start()
         service.startJobs()

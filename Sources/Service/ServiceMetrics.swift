@@ -31,6 +31,10 @@ public final class ServiceMetrics: Sendable {
     /// Per work class: a chunk's wait in its request's queue, and compute-thread seconds spent on it.
     let chunkWait: [WorkClass: Metrics.Timer]
     let busySeconds: [WorkClass: CoreMetrics.FloatingPointCounter]
+    /// Live streams: sessions open, frames by outcome, and an analysed frame's arrival-to-estimate time.
+    let streamSessionsOpen: CoreMetrics.Gauge
+    let streamFrames: [StreamFrameOutcome: CoreMetrics.Counter]
+    let streamLatency: Metrics.Timer
 
     public init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -66,6 +70,14 @@ public final class ServiceMetrics: Sendable {
                 ($0, CoreMetrics.FloatingPointCounter(label: "affectd_scheduler_busy_seconds_total", dimensions: [("class", $0.rawValue)], factory: f))
             })
         for c in busySeconds.values { c.increment(by: 0.0) }
+        streamSessionsOpen = CoreMetrics.Gauge(label: "affectd_stream_sessions", factory: f)
+        streamFrames = Dictionary(
+            uniqueKeysWithValues: StreamFrameOutcome.allCases.map {
+                ($0, CoreMetrics.Counter(label: "affectd_stream_frames_total", dimensions: [("outcome", $0.rawValue)], factory: f))
+            })
+        streamLatency = Metrics.Timer(label: "affectd_stream_frame_latency_seconds", factory: f)
+        streamSessionsOpen.record(0)
+        streamFrames.values.forEach { $0.increment(by: 0) }
         queueDepth.record(0)
         inFlight.record(0)
         busyWorkers.record(0)
@@ -132,6 +144,14 @@ public final class ServiceMetrics: Sendable {
         facesFound.increment(by: Int64(faces))
     }
 
+    func streamSessions(_ open: Int) { streamSessionsOpen.record(open) }
+
+    /// One live frame's fate; an analysed one also records its latency (arrival to estimate).
+    func streamFrame(_ outcome: StreamFrameOutcome, latencyNanoseconds: UInt64? = nil) {
+        streamFrames[outcome]?.increment()
+        if let latencyNanoseconds { streamLatency.recordNanoseconds(Int64(latencyNanoseconds)) }
+    }
+
     func recordJobCounts(_ counts: [JobStatus: Int]) {
         for status in JobStatus.allCases { jobsByStatus[status.rawValue]?.record(counts[status] ?? 0) }
     }
@@ -143,6 +163,12 @@ public final class ServiceMetrics: Sendable {
     func webhookDelivery(outcome: String) { webhookDeliveries[outcome]?.increment() }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+/// What became of a frame a live session received: analysed, replaced while waiting by a newer one
+/// (dropped), or left out by the session's fps cap (skipped).
+enum StreamFrameOutcome: String, CaseIterable, Sendable {
+    case analysed, dropped, skipped
 }
 
 /// The frame scheduler's reports: queue wait per chunk and compute time per work class (the share of

@@ -64,7 +64,6 @@ extension ServiceConfig {
         Setting("stream.max_message_bytes", env: "STREAM_MAX_MESSAGE_BYTES", \.streamMaxMessageBytes, .int(1024...(64 << 20))),
         Setting("stream.max_pixels", env: "STREAM_MAX_PIXELS", \.streamMaxPixels, .int(1...(1 << 30))),
         Setting("stream.idle_timeout", env: "STREAM_IDLE_TIMEOUT", \.streamIdleTimeout, .seconds()),
-        Setting("stream.workers", env: "STREAM_WORKERS", \.streamWorkers, .int(0...256)),
         Setting("stream.state_key", env: "STREAM_STATE_KEY", \.streamStateKey, .text),
         Setting("jobs.store", env: "JOB_STORE", \.jobStore, .jobStore),
         Setting("jobs.lease", env: "JOB_LEASE", \.jobLease, .seconds()),

@@ -1,8 +1,8 @@
 // Live sessions of /v1/stream: the session count (stream.max_sessions), the idle sweep
-// (stream.idle_timeout) and the scheduler that runs every session's frames on a few LiveWorkers
-// (stream.workers threads). A session is in the ready queue at most once and runs one frame at a
-// time, so the queue is bounded by the sessions and a busy session cannot starve the others
-// (after each frame it goes to the back).
+// (stream.idle_timeout), and their frames on the service's FrameScheduler as interactive work, so
+// the one pool of compute threads bounds every analysis. Each session is a scheduler session with
+// at most one frame queued behind the one running (`StreamSession.scheduled`), so it runs one frame
+// at a time in order, and round-robin across sessions keeps a busy one from starving the others.
 import Dispatch
 import Foundation
 import Pipeline
@@ -14,24 +14,23 @@ final class StreamHub: @unchecked Sendable {
     let tokens: StateToken
     let maxSessions: Int
     let idleTimeout: Double
+    private let scheduler: FrameScheduler
+    /// Compute thread i alone uses workers[i].
+    private let workers: [LiveWorker]
+    private let metrics: ServiceMetrics
     private let sessions = Mutex<[ObjectIdentifier: StreamSession]>([:])
     private let claimed = Atomic<Int>(0)
-    private let ready = Mutex<[StreamSession]>([])
-    private let wake = DispatchSemaphore(value: 0)
     private let sweeper: DispatchSourceTimer
 
-    init(models: AnalyzerModels, config: ServiceConfig) {
+    init(models: AnalyzerModels, scheduler: FrameScheduler, config: ServiceConfig, metrics: ServiceMetrics) {
         self.models = models
+        self.scheduler = scheduler
+        self.metrics = metrics
         tokens = StateToken(key: config.streamStateKey)
         maxSessions = config.streamMaxSessions
         idleTimeout = config.streamIdleTimeout
+        workers = (0..<scheduler.threads).map { _ in LiveWorker(models: models) }
         sweeper = DispatchSource.makeTimerSource(queue: .global())
-        for index in 0..<config.effectiveStreamWorkers {
-            let worker = LiveWorker(models: models)
-            let thread = Thread { [self] in runWorker(worker) }
-            thread.name = "affectd-live-\(index)"
-            thread.start()
-        }
         let period = min(1, idleTimeout / 4)
         sweeper.schedule(deadline: .now() + period, repeating: period)
         sweeper.setEventHandler { [self] in closeIdle() }
@@ -40,30 +39,36 @@ final class StreamHub: @unchecked Sendable {
 
     /// Takes a session slot; false at stream.max_sessions.
     func claimSlot() -> Bool {
-        if claimed.add(1, ordering: .relaxed).newValue <= maxSessions { return true }
+        let open = claimed.add(1, ordering: .relaxed).newValue
+        if open <= maxSessions {
+            metrics.streamSessions(open)
+            return true
+        }
         claimed.subtract(1, ordering: .relaxed)
         return false
     }
 
-    func releaseSlot() { claimed.subtract(1, ordering: .relaxed) }
+    func releaseSlot() { metrics.streamSessions(claimed.subtract(1, ordering: .relaxed).newValue) }
 
     var openSessions: Int { claimed.load(ordering: .relaxed) }
 
-    func register(_ session: StreamSession) { sessions.withLock { $0[ObjectIdentifier(session)] = session } }
-    func unregister(_ session: StreamSession) { sessions.withLock { $0[ObjectIdentifier(session)] = nil } }
+    /// A new session's share of the compute threads: the frame running and at most one queued.
+    func lane() -> SchedulerSession { scheduler.session(.interactive, capacity: 2) }
 
-    /// Queues a session that has a frame waiting (its caller made sure it is not queued already).
-    func schedule(_ session: StreamSession) {
-        ready.withLock { $0.append(session) }
-        wake.signal()
+    func register(_ session: StreamSession) { sessions.withLock { $0[ObjectIdentifier(session)] = session } }
+
+    /// The session leaves the scheduler once a frame it still has queued has run (or been skipped: its socket is closed).
+    func unregister(_ session: StreamSession) {
+        sessions.withLock { $0[ObjectIdentifier(session)] = nil }
+        session.lane.finish()
     }
 
-    private func runWorker(_ worker: LiveWorker) {
-        while true {
-            wake.wait()
-            guard let session = ready.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
-            if session.runNextFrame(on: worker) { schedule(session) }
-        }
+    /// Queues a session's next frame (its caller made sure the session has none queued already); it
+    /// is queued again from its compute thread while another frame waits.
+    func schedule(_ session: StreamSession) {
+        _ = session.lane.submit(
+            run: { [self] thread in if session.runNextFrame(on: workers[thread]) { schedule(session) } },
+            discard: {})
     }
 
     private func closeIdle() {

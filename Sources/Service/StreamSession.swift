@@ -1,5 +1,5 @@
 // One /v1/stream connection: messages arrive on the connection's queue (`receive`), frames are
-// analysed on the hub's workers (`runNextFrame`). Only the newest unanalysed frame is kept: a
+// analysed on the compute threads of the service's scheduler (`runNextFrame`, via the hub). Only the newest unanalysed frame is kept: a
 // frame that arrives while another waits replaces it (counted as dropped), so a client faster than
 // the analysis never builds a queue. Estimates the client is too slow to take are not sent
 // (`WebSocket.send` refuses them) and counted.
@@ -14,6 +14,8 @@ final class StreamSession: @unchecked Sendable {
     let hub: StreamHub
     let service: Service
     let socket: WebSocket
+    /// This session's share of the scheduler.
+    let lane: SchedulerSession
 
     struct Pending {
         let frame: StreamFrame
@@ -43,6 +45,7 @@ final class StreamSession: @unchecked Sendable {
         self.hub = hub
         self.service = service
         self.socket = socket
+        lane = hub.lane()
         control = Mutex(Control(options: StreamOptions(maxFaces: service.config.maxFaces)))
         live = LiveSession(models: hub.models)
     }
@@ -100,21 +103,23 @@ final class StreamSession: @unchecked Sendable {
 
     private func accept(_ frame: StreamFrame) throws(StreamViolation) {
         let arrived = DispatchTime.now().uptimeNanoseconds
-        let schedule = try control.withLock { c throws(StreamViolation) -> Bool in
-            guard !c.ending else { return false }
+        let (schedule, outcome) = try control.withLock { c throws(StreamViolation) -> (Bool, StreamFrameOutcome?) in
+            guard !c.ending else { return (false, nil) }
             if let last = c.lastTime, frame.t <= last { throw .policy("frame times must increase (\(frame.t) after \(last))") }
             c.lastTime = frame.t
             c.framesReceived += 1
             if let fps = c.options.fps, let last = c.lastAccepted, frame.t - last < 1 / fps - 1e-6 {
                 c.counts.skipped += 1
-                return false
+                return (false, .skipped)
             }
             c.lastAccepted = frame.t
-            if c.pending != nil { c.counts.dropped += 1 }
+            let replaced = c.pending != nil
+            if replaced { c.counts.dropped += 1 }
             c.pending = Pending(frame: frame, arrived: arrived)
             defer { c.scheduled = true }
-            return !c.scheduled
+            return (!c.scheduled, replaced ? .dropped : nil)
         }
+        if let outcome { service.metrics.streamFrame(outcome) }
         if schedule { hub.schedule(self) }
     }
 
@@ -170,12 +175,14 @@ final class StreamSession: @unchecked Sendable {
                 c.counts.analysed += 1
                 return c.counts
             }
+            let latency = DispatchTime.now().uptimeNanoseconds - pending.arrived
+            service.metrics.streamFrame(.analysed, latencyNanoseconds: latency)
             let estimate = StreamEstimate(
                 t: frame.t,
                 persons: frame.persons.map {
                     .init(id: $0.id, box: $0.box, valence: $0.va?.valence, arousal: $0.va?.arousal, confidence: $0.confidence, expression: $0.expression)
                 },
-                latencyMs: Double(DispatchTime.now().uptimeNanoseconds - pending.arrived) / 1e6, detected: frame.detected, counts: counts)
+                latencyMs: Double(latency) / 1e6, detected: frame.detected, counts: counts)
             if !send(estimate) && socket.isOpen { control.withLock { $0.counts.unsent += 1 } }
         } catch let error as MediaError {
             service.metrics.mediaRejected(reason: error.code)

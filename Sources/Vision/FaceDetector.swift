@@ -64,6 +64,8 @@ public final class FaceDetector {
     public let networks: MTCNNNetworks
     public var config: DetectorConfig
     private let arena = Arena(bytes: 8 << 20)
+    /// Sums of the image of the current `detect` call, for its pyramid and its R/O-Net crops.
+    private let areaSums = AreaSums()
     private var cand: [Candidate] = []
     private var level: [Candidate] = []
     private var keep: [Int] = []
@@ -87,7 +89,10 @@ public final class FaceDetector {
 
     /// Faces in an RGB image, largest first.
     public func detect(_ image: RGBView) throws -> [Face] {
-        defer { arena.reset() }
+        defer {
+            arena.reset()
+            areaSums.clear()
+        }
         guard image.width >= 1, image.height >= 1 else { return [] }
         try proposeWithPNet(image)
         if cand.isEmpty { return [] }
@@ -107,13 +112,14 @@ public final class FaceDetector {
     private func proposeWithPNet(_ image: RGBView) throws {
         cand.removeAll(keepingCapacity: true)
         let w = image.width, h = image.height
+        areaSums.build(image)
         for scale in config.scales(width: w, height: h) {
             let lh = Int(Double(h) * scale + 1), lw = Int(Double(w) * scale + 1)
             let input = arena.tensor([1, lh, lw, 3], layout: .nhwc)
             let scratch = arena.floats(h * lw * 3)
-            AreaResize.rgb(
-                image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125,
-                into: input.data, scratch: scratch)
+            areaSums.resize(
+                image, x0: 0, y0: 0, w: w, h: h, outW: lw, outH: lh, offset: 127.5, scale: 0.0078125, into: input.data,
+                scratch: scratch)
             let out = try networks.pnet.run([input], arena: arena)
             let prob = out[0], reg = out[1]
             let oh = prob.dim(1), ow = prob.dim(2)
@@ -168,7 +174,7 @@ public final class FaceDetector {
         for c in cand {
             guard let r = cropRect(c, image) else { continue }
             if r.h * size * 3 > scratchCapacity { scratchCapacity = r.h * size * 3; scratch = arena.floats(scratchCapacity) }
-            AreaResize.rgb(
+            areaSums.resize(
                 image, x0: r.x, y0: r.y, w: r.w, h: r.h, outW: size, outH: size, offset: 127.5, scale: 0.0078125,
                 into: batch.data + n * size * size * 3, scratch: scratch!)
             level.append(c)

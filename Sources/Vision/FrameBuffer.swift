@@ -5,7 +5,7 @@ import Media
 /// writers store whole vectors and may run past the end of the last row on widths that are not a
 /// multiple of 16 (a plain width*height*3 array gets its heap corrupted).
 public final class RGBFrameBuffer {
-    public static let slack = 256
+    public static let slack = FrameConverter.planeSlack
     public private(set) var width = 0
     public private(set) var height = 0
     private var storage: UnsafeMutablePointer<UInt8>

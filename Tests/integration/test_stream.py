@@ -17,7 +17,7 @@ import pytest
 import requests
 import websockets
 
-from service_server import BIN, CLIP, ROOT, Server, need
+from service_server import BIN, CLIP, ROOT, Server, metric, need
 
 KEY = "stream-test-key-0123456789"
 FPS = 24
@@ -153,6 +153,40 @@ def test_state_token_continues_ids_and_filters(server, frames):
     assert gap(resumed) <= gap(fresh) + 1e-9
 
 
+STREAM_OUTCOMES = ("analysed", "dropped", "skipped")
+
+
+def stream_metrics(url):
+    frames = {o: metric(url, "affectd_stream_frames_total", {"outcome": o}) for o in STREAM_OUTCOMES}
+    return frames, metric(url, "affectd_stream_frame_latency_seconds_count"), metric(url, "affectd_stream_sessions")
+
+
+def test_stream_metrics_count_what_the_session_counted(server, frames):
+    """/metrics agrees with the session's own counts: frames analysed, dropped (sent faster than
+    analysed) and skipped (over the fps cap), one latency sample per analysed frame, the open session."""
+    before, latencies_before, open_before = stream_metrics(server.url)
+
+    async def run():
+        async with connect(server.url) as ws:
+            await ws.recv()
+            assert stream_metrics(server.url)[2] == open_before + 1
+        # Frames 1 ms apart (on their clock and in sending): the cap of 30/s skips most of them.
+        return await stream(server.url, frames[:96], 1000, options={"fps": 30})
+
+    estimates, state, code, _ = asyncio.run(asyncio.wait_for(run(), 60))
+    assert code == 1000
+    counts = state["counts"]
+    # The close is counted once the server has handled it (bounded wait).
+    deadline = time.monotonic() + 3
+    while stream_metrics(server.url)[2] != open_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    after, latencies_after, open_after = stream_metrics(server.url)
+    assert open_after == open_before
+    assert {o: after[o] - before[o] for o in STREAM_OUTCOMES} == {o: counts[o] for o in STREAM_OUTCOMES}
+    assert counts["skipped"] > 0 and counts["analysed"] == len(estimates) > 0
+    assert latencies_after - latencies_before == counts["analysed"]
+
+
 async def close_code(url, *messages):
     """Sends `messages` on a fresh session and returns the close code the server ends it with."""
     async with connect(url) as ws:
@@ -214,7 +248,7 @@ def test_auth_by_subprotocol_query_or_header_and_401_without(server):
 
 
 def test_session_limit_and_idle_timeout():
-    s = Server({"stream.max_sessions": 2, "stream.idle_timeout": 1, "workers.count": 1, "stream.workers": 1})
+    s = Server({"stream.max_sessions": 2, "stream.idle_timeout": 1, "workers.count": 1})
     try:
         async def run():
             a, b = await connect(s.url, key=None), await connect(s.url, key=None)

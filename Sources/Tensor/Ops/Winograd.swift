@@ -136,12 +136,15 @@ struct Winograd3x3: @unchecked Sendable {
             let tableBase = UnsafePointer(table.baseAddress!)
             for xi in 0..<16 {
                 let vx = v + xi * stride * cinPadded, mx = m + xi * stride * mStride
+                // Taken once per position: each `u[xi]` retains the weights, whose reference count
+                // every compute thread shares (atomics on one cache line, per tile row).
+                let panels = u[xi]
                 var t0 = 0
                 while t0 < tiles {
                     let rows = min(GemmTile.rows, tiles - t0)
                     for r in 0..<GemmTile.rows { table[r] = UnsafePointer(vx + (t0 + min(r, rows - 1)) * cinPadded) }
                     gemmPanels(
-                        0..<u[xi].panelCount, of: u[xi], n: u[xi].panelCount * GemmTile.cols, rows: rows,
+                        0..<panels.panelCount, of: panels, n: panels.panelCount * GemmTile.cols, rows: rows,
                         table: tableBase, segments: 1, segmentLength: cinPadded,
                         c: mx + t0 * mStride, ldc: mStride, epilogue: .none)
                     t0 += GemmTile.rows
