@@ -194,14 +194,16 @@ final class FrameWorker: @unchecked Sendable {
     }
 
     /// One frame's faces: detected on detection frames, and between them the previous frame's faces
-    /// followed by O-Net (`plan.tracking`) or reused unchanged; with tracking, a detection frame also
-    /// keeps the followed faces the detector missed. The chunk's first frame is detected when nothing
+    /// followed by O-Net (`plan.tracking`) or reused unchanged. With tracking, a detection frame also
+    /// keeps the followed faces the detector missed, and its tilted faces get the upright boxes
+    /// tracking gives them (`FaceDetector.straighten`). The chunk's first frame is detected when nothing
     /// comes in. At most `plan.maxFaces`, the largest detected first.
     private func locate(
         _ view: RGBView, detect: Bool, first: Bool, previous: inout [Face]?, plan: WorkPlan, incoming: () -> [Face]?,
         timings: inout StageTimings
     ) throws -> [Face] {
         var detected = detect ? try timings.measure("detect") { try detector.detect(view) } : nil
+        if plan.tracking, let found = detected { detected = try timings.measure("follow") { try detector.straighten(found, in: view) } }
         if first && (plan.tracking || detected == nil) { previous = timings.measure("handoff") { incoming() } }
         if detected == nil && previous == nil { detected = try timings.measure("detect") { try detector.detect(view) } }
         var faces = detected ?? previous ?? []

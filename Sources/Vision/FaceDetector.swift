@@ -11,9 +11,8 @@ public struct DetectorConfig: Sendable, Equatable {
     public var nmsRNet: Float = 0.7
     public var nmsONetMin: Float = 0.7
     /// Tracking between detections (`FaceDetector.track`): a followed face whose O-Net score is at or
-    /// below this ends; its box is squared and grown by `trackMargin` of its side before O-Net sees it.
+    /// below this (twice) ends.
     public var trackThreshold: Float = 0.7
-    public var trackMargin: Float = 0
     public init() {}
 
     public init(json: JSON?) {
@@ -23,10 +22,7 @@ public struct DetectorConfig: Sendable, Equatable {
         if let t = j["thresholds"]?.array, t.count == 3, let a = t[0].double, let b = t[1].double, let c = t[2].double {
             thresholds = (Float(a), Float(b), Float(c))
         }
-        if let t = j["track"] {
-            if let v = t["threshold"]?.double { trackThreshold = Float(v) }
-            if let v = t["margin"]?.double { trackMargin = Float(v) }
-        }
+        if let v = j["track_threshold"]?.double { trackThreshold = Float(v) }
         if let n = j["nms"] {
             if let v = n["pnet_scale"]?.double { nmsPerScale = Float(v) }
             if let v = n["pnet_all"]?.double { nmsAcrossScales = Float(v) }
@@ -38,7 +34,7 @@ public struct DetectorConfig: Sendable, Equatable {
     public static func == (a: DetectorConfig, b: DetectorConfig) -> Bool {
         a.minFace == b.minFace && a.factor == b.factor && a.thresholds == b.thresholds && a.nmsPerScale == b.nmsPerScale
             && a.nmsAcrossScales == b.nmsAcrossScales && a.nmsRNet == b.nmsRNet && a.nmsONetMin == b.nmsONetMin
-            && a.trackThreshold == b.trackThreshold && a.trackMargin == b.trackMargin
+            && a.trackThreshold == b.trackThreshold
     }
 
     /// Pyramid scales: 0.6 * factor^k while min(h, w) * scale >= 12 (facenet-pytorch, in Double).
@@ -212,25 +208,30 @@ public final class FaceDetector {
         arena.reset()
         if onet {
             for i in cand.indices { cand[i] = regress(cand[i]) }
-            nmsMin(cand, threshold: config.nmsONetMin)
-            level.removeAll(keepingCapacity: true)
-            for i in keep { level.append(cand[i]) }
-            // Largest first; among equal areas the later one first, like numpy's argsort(...)[::-1].
-            order.removeAll(keepingCapacity: true)
-            order.append(contentsOf: level.indices)
-            order.sort { a, b in
-                let aa = (level[a].x2 - level[a].x1) * (level[a].y2 - level[a].y1)
-                let ab = (level[b].x2 - level[b].x1) * (level[b].y2 - level[b].y1)
-                return aa != ab ? aa > ab : a > b
-            }
-            cand.removeAll(keepingCapacity: true)
-            for i in order { cand.append(level[i]) }
+            finishONet()
         } else {
             nms(cand, threshold: config.nmsRNet)
             level.removeAll(keepingCapacity: true)
             for i in keep { level.append(square(regress(cand[i]))) }
             swap(&cand, &level)
         }
+    }
+
+    /// O-Net's regressed candidates through 'Min' NMS, largest first.
+    func finishONet() {
+        nmsMin(cand, threshold: config.nmsONetMin)
+        level.removeAll(keepingCapacity: true)
+        for i in keep { level.append(cand[i]) }
+        // Largest first; among equal areas the later one first, like numpy's argsort(...)[::-1].
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: level.indices)
+        order.sort { a, b in
+            let aa = (level[a].x2 - level[a].x1) * (level[a].y2 - level[a].y1)
+            let ab = (level[b].x2 - level[b].x1) * (level[b].y2 - level[b].y1)
+            return aa != ab ? aa > ab : a > b
+        }
+        cand.removeAll(keepingCapacity: true)
+        for i in order { cand.append(level[i]) }
     }
 
     /// The crop facenet-pytorch takes: corners truncated to Int, top-left clamped to 1, bottom-right
