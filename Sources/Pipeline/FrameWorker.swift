@@ -207,9 +207,11 @@ final class FrameWorker: @unchecked Sendable {
         if first && (plan.tracking || detected == nil) { previous = timings.measure("handoff") { incoming() } }
         if detected == nil && previous == nil { detected = try timings.measure("detect") { try detector.detect(view) } }
         var faces = detected ?? previous ?? []
-        if plan.tracking, let earlier = previous, !earlier.isEmpty {
-            let followed = try timings.measure("follow") { try detector.track(earlier, in: view) }
-            faces = detected.map { FaceDetector.merge(detected: $0, followed: followed) } ?? followed
+        if plan.tracking, let earlier = previous {
+            // On a detection frame only the faces the detector did not find again are followed.
+            let lost = detected.map { FaceDetector.missed(earlier, by: $0) } ?? earlier
+            let followed = lost.isEmpty ? [] : try timings.measure("follow") { try detector.track(lost, in: view) }
+            faces = detected.map { $0 + FaceDetector.missed(followed, by: $0) } ?? followed
         }
         let kept = Array(faces.prefix(plan.maxFaces))
         previous = kept

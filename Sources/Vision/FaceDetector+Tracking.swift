@@ -41,10 +41,10 @@ extension FaceDetector {
         }
     }
 
-    /// A detection frame's faces: what the detector found, then each followed face that no detected
-    /// box overlaps (IoU <= `maxOverlap`) — a face the detector missed on this frame keeps its track.
-    public static func merge(detected: [Face], followed: [Face], maxOverlap: Float = 0.3) -> [Face] {
-        detected + followed.filter { f in detected.allSatisfy { $0.box.iou(f.box) <= maxOverlap } }
+    /// The faces of `faces` that no box of `detected` overlaps (IoU > `maxOverlap`): on a detection
+    /// frame, the ones the detector missed, which keep their tracks by being followed.
+    public static func missed(_ faces: [Face], by detected: [Face], maxOverlap: Float = 0.3) -> [Face] {
+        faces.filter { f in detected.allSatisfy { $0.box.iou(f.box) <= maxOverlap } }
     }
 
     /// O-Net's answer for an earlier box, or nil when it scores at or below `trackThreshold` twice: a
