@@ -20,7 +20,8 @@ extension FaceDetector {
                 if let c = try follow(face.box, in: image) { found.append(c) }
                 continue
             }
-            let side = Int((max(face.box.width, face.box.height) * 2).rounded(.up))
+            // Room for the squared box and a second look a little off it; no more (resampling is per pixel).
+            let side = Int((max(face.box.width, face.box.height) * 1.25).rounded(.up))
             guard let patch = UprightPatch(image, centre: face.box.centre, angle: angle, side: side) else { continue }
             let box = patch.centredBox(width: face.box.width, height: face.box.height)
             if let c = try patch.withView({ try follow(box, in: $0) }) { found.append(inImage(c, patch)) }
