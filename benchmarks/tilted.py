@@ -1,6 +1,8 @@
 """Tilted copies of WolfgangLanger_Pexels.mp4 (the whole clip turned by 15, 30, 45 degrees with the ffmpeg
 CLI's rotate filter, grey fill, x264 crf 18): seconds with a face and per-second valence against the
-upright clip, one `affectd analyze` per copy. What AlignedFerCrop (docs/vision.md) is judged by.
+upright clip, one `affectd analyze` per copy, with the faces between detections followed by O-Net
+(`--between-detections track`, the default) and with the boxes reused (`reuse`), each against the
+upright clip analysed the same way. What AlignedFerCrop and tracking (docs/vision.md) are judged by.
 
 Usage: .venv/bin/python benchmarks/tilted.py [--bin .build/release/affectd] [--angles 15 30 45]
 """
@@ -15,10 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / ".cache" / "testdata" / "feat" / "WolfgangLanger_Pexels.mp4"
+MODES = ["track", "reuse"]
 
 
-def per_second(binary: str, clip: Path) -> dict[int, float]:
-    out = subprocess.run([binary, "analyze", str(clip)], capture_output=True, text=True, check=True, cwd=ROOT)
+def per_second(binary: str, clip: Path, mode: str) -> dict[int, float]:
+    out = subprocess.run([binary, "analyze", str(clip), "--between-detections", mode],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
     seconds = collections.defaultdict(list)
     for frame in json.loads(out.stdout)["frames"]:
         for face in frame["faces"][:1]:
@@ -32,20 +36,23 @@ def main() -> None:
     ap.add_argument("--bin", default=str(ROOT / ".build" / "release" / "affectd"))
     ap.add_argument("--angles", type=int, nargs="+", default=[15, 30, 45])
     args = ap.parse_args()
-    upright = per_second(args.bin, CLIP)
-    print(f"upright: {len(upright)} seconds with a face")
-    print(f"{'angle':>5} {'seconds with a face':>20} {'within 0.1 of upright':>22} {'max |dV|':>9} {'mean |dV|':>10}")
+    upright = {mode: per_second(args.bin, CLIP, mode) for mode in MODES}
+    print("upright: " + ", ".join(f"{m} {len(upright[m])} seconds with a face" for m in MODES))
+    print(f"{'angle':>5} {'mode':>6} {'seconds with a face':>20} {'within 0.1 of upright':>22} {'max |dV|':>9} "
+          f"{'mean |dV|':>10}  seconds off by > 0.1 (|dV|)")
     with tempfile.TemporaryDirectory() as tmp:
         for angle in args.angles:
             copy = Path(tmp) / f"tilted_{angle}.mp4"
             subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(CLIP), "-vf",
                             f"rotate={angle}*PI/180:fillcolor=gray", "-an", "-c:v", "libx264", "-crf", "18", str(copy)],
                            check=True)
-            tilted = per_second(args.bin, copy)
-            diffs = [abs(upright[s] - tilted[s]) for s in sorted(set(upright) & set(tilted))]
-            within = sum(d <= 0.1 for d in diffs)
-            print(f"{angle:5d} {len(tilted):>14d}/{len(upright):<5d} {within:>16d}/{len(upright):<5d} "
-                  f"{max(diffs):9.3f} {sum(diffs) / len(diffs):10.3f}")
+            for mode in MODES:
+                ref, tilted = upright[mode], per_second(args.bin, copy, mode)
+                diffs = {s: abs(ref[s] - tilted[s]) for s in sorted(set(ref) & set(tilted))}
+                within = sum(d <= 0.1 for d in diffs.values())
+                off = " ".join(f"{s}({d:.2f})" for s, d in diffs.items() if d > 0.1)
+                print(f"{angle:5d} {mode:>6} {len(tilted):>14d}/{len(ref):<5d} {within:>16d}/{len(ref):<5d} "
+                      f"{max(diffs.values()):9.3f} {sum(diffs.values()) / len(diffs):10.3f}  {off}")
 
 
 if __name__ == "__main__":

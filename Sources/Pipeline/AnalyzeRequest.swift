@@ -19,6 +19,10 @@ public struct AnalyzerOptions: Sendable, Equatable {
     /// frame) barely moves the smoothed valence against detecting every frame (benchmarks/analyze.sh
     /// prints the comparison; recorded figures in benchmarks/RESULTS.md).
     public var detectInterval: Double = 1.0 / 3.0
+    /// Between detections, follow each face with O-Net on its previous box (`FaceDetector.track`:
+    /// a moving face keeps its box; a face O-Net no longer sees ends) instead of reusing the box
+    /// unchanged. Also keeps a face through detection frames where the detector misses it.
+    public var tracking = true
     public init(threads: Int = 1) { self.threads = threads }
 }
 

@@ -163,7 +163,8 @@ public final class Analyzer: @unchecked Sendable {
         isCancelled: () -> Bool, media: (Int, Int) -> MediaInfo
     ) throws -> Analysis {
         if request.includeAudio && audio == nil { throw AnalyzerError.model("the model package has no voice activity detector (audio.vad)") }
-        let plan = try models.plan(request, forLabelling: forLabelling, audioFollows: frames.audioFollows)
+        var plan = try models.plan(request, forLabelling: forLabelling, audioFollows: frames.audioFollows)
+        plan.tracking = options.tracking
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.chunksPerThread)
         let results = Inbox<WorkerMessage>()
@@ -215,7 +216,7 @@ public final class Analyzer: @unchecked Sendable {
         let batch = options.batchFrames, detectInterval = options.detectInterval
         let sceneEveryFrame = models.affect.requiredSources.contains(.scene)
         let audioEncoder = plan.deferHead ? models.affect.audio : nil
-        let submit = Self.submitter(plan: plan, workers: workers, pool: pool, session: session, results: results)
+        let submit = Self.submitter(plan: plan, workers: workers, pool: pool, session: session, results: results, handoff: FaceHandoff())
         let decodeThread = Thread { [frames] in
             var submitted = 0
             defer {
@@ -224,7 +225,7 @@ public final class Analyzer: @unchecked Sendable {
                 group.leave()
             }
             func push(_ chunk: [RGBFrame]) -> Bool {
-                guard submit(chunk) else {
+                guard submit(chunk, submitted) else {
                     pool.give(chunk)
                     decodeState.set(error: AnalyzerError.cancelled)
                     return false
@@ -291,22 +292,32 @@ public final class Analyzer: @unchecked Sendable {
         return decodeState
     }
 
-    /// Stage 2, on the scheduler's compute threads: one chunk through compute thread i's frame worker,
-    /// its outputs (or failure) to the collector; a chunk dropped by cancellation is counted too.
+    /// Stage 2, on the scheduler's compute threads: chunk `index` through compute thread i's frame
+    /// worker, its outputs (or failure) to the collector; a chunk dropped by cancellation is counted
+    /// too. With tracking, each chunk takes its first faces from the previous chunk through `handoff`
+    /// and hands on its last ones exactly once, whatever happens to it.
     private static func submitter(
-        plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: Inbox<WorkerMessage>
-    ) -> @Sendable ([RGBFrame]) -> Bool {
-        { chunk in
+        plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: Inbox<WorkerMessage>,
+        handoff: FaceHandoff
+    ) -> @Sendable ([RGBFrame], Int) -> Bool {
+        { chunk, index in
             session.submit(
                 run: { thread in
                     defer { pool.give(chunk) }
+                    var handed = false
                     do {
-                        let done = try workers[thread].run(chunk, plan: plan)
+                        let done = try workers[thread].run(
+                            chunk, plan: plan, incoming: { plan.tracking ? handoff.faces(after: index - 1) : nil },
+                            outgoing: {
+                                handed = true; handoff.publish($0, chunk: index)
+                            })
                         results.push(.frames(done.outputs, done.timings))
                     } catch { results.push(.failed(error)) }
+                    if !handed { handoff.publish([], chunk: index) }
                 },
                 discard: {
                     pool.give(chunk)
+                    handoff.publish([], chunk: index)
                     results.push(.discarded)
                 })
         }

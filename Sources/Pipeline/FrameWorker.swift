@@ -14,7 +14,7 @@ struct RGBFrame: @unchecked Sendable {
     var pixels: UnsafeMutablePointer<UInt8>
     /// Whether the scene encoder runs on this frame (a scene tick, or every frame when a head reads it).
     var scene: Bool
-    /// Whether the detector runs on this frame (else the chunk's last boxes are reused).
+    /// Whether the detector runs on this frame (else the previous frame's faces are followed or reused).
     var detect: Bool
     var view: RGBView { RGBView(pixels: pixels, width: width, height: height) }
 }
@@ -75,6 +75,8 @@ struct WorkPlan: Sendable {
     var deferHead: Bool
     /// MediaPipe's face measurements to report (nil: none, and its networks do not run).
     var signals: Signals?
+    /// Between detections, follow each face with O-Net (`FaceDetector.track`) instead of reusing its box.
+    var tracking = false
 
     struct Signals: Sendable { var blendshapes: Bool, pose: Bool, mesh: Bool }
 }
@@ -92,9 +94,14 @@ final class FrameWorker: @unchecked Sendable {
         detector = FaceDetector(networks: models.detector)
     }
 
-    /// `reusing`: the boxes a chunk that does not start on a detection frame carries on with (a
-    /// live session's last detection); without them the chunk's first frame is detected.
-    func run(_ chunk: [RGBFrame], plan: WorkPlan, reusing: [Face]? = nil) throws -> (outputs: [FrameOutput], timings: StageTimings) {
+    /// `incoming`: the faces of the frame just before the chunk (with tracking, the previous chunk's
+    /// last faces, which may wait for that chunk; a live session's last frame), asked for on the
+    /// first frame after its detection, or instead of it when that frame is no detection frame; nil:
+    /// none, and the first frame is detected. `outgoing` gets the chunk's last faces as soon as they
+    /// are known (before the crops and networks), for the next chunk's `incoming`.
+    func run(
+        _ chunk: [RGBFrame], plan: WorkPlan, incoming: () -> [Face]? = { nil }, outgoing: ([Face]) -> Void = { _ in }
+    ) throws -> (outputs: [FrameOutput], timings: StageTimings) {
         var timings = StageTimings()
         let affect = models.affect
         guard let expression = affect.expression else { throw AnalyzerError.model("the package has no expression encoder") }
@@ -102,14 +109,16 @@ final class FrameWorker: @unchecked Sendable {
         var crops: [[UInt8]] = [], cropOwner: [(frame: Int, face: Int)] = []
         var personImages: [[UInt8]] = []
         var sceneImages: [[UInt8]] = [], sceneOwner: [Int] = []
-        var lastFaces: [Face] = reusing ?? []
+        var previous: [Face]? = nil
+        for (k, frame) in chunk.enumerated() {
+            facesPerFrame.append(
+                try locate(frame.view, detect: frame.detect, first: k == 0, previous: &previous, plan: plan, incoming: incoming, timings: &timings))
+        }
+        outgoing(previous ?? [])
         var signals: [[FaceSignals]] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
-            let detect = frame.detect || (k == 0 && reusing == nil)  // the decode thread starts chunks on a detection
-            let faces = detect ? Array(try timings.measure("detect") { try detector.detect(view) }.prefix(plan.maxFaces)) : lastFaces
-            lastFaces = faces
-            facesPerFrame.append(faces)
+            let faces = facesPerFrame[k]
             if let wanted = plan.signals, let mesh = models.faceMesh {
                 signals.append(try timings.measure("face_mesh") { try measure(mesh, view, faces, wanted) })
             }
@@ -192,6 +201,31 @@ final class FrameWorker: @unchecked Sendable {
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }
         return (outputs, timings)
+    }
+
+    /// One frame's faces: detected on detection frames, and between them the previous frame's faces
+    /// followed by O-Net (`plan.tracking`) or reused unchanged. With tracking, a detection frame also
+    /// keeps the followed faces the detector missed, and its tilted faces get the upright boxes
+    /// tracking gives them (`FaceDetector.straighten`). The chunk's first frame is detected when nothing
+    /// comes in. At most `plan.maxFaces`, the largest detected first.
+    private func locate(
+        _ view: RGBView, detect: Bool, first: Bool, previous: inout [Face]?, plan: WorkPlan, incoming: () -> [Face]?,
+        timings: inout StageTimings
+    ) throws -> [Face] {
+        var detected = detect ? try timings.measure("detect") { try detector.detect(view) } : nil
+        if plan.tracking, let found = detected { detected = try timings.measure("follow") { try detector.straighten(found, in: view) } }
+        if first && (plan.tracking || detected == nil) { previous = timings.measure("handoff") { incoming() } }
+        if detected == nil && previous == nil { detected = try timings.measure("detect") { try detector.detect(view) } }
+        var faces = detected ?? previous ?? []
+        if plan.tracking, let earlier = previous {
+            // On a detection frame only the faces the detector did not find again are followed.
+            let lost = detected.map { FaceDetector.missed(earlier, by: $0) } ?? earlier
+            let followed = lost.isEmpty ? [] : try timings.measure("follow") { try detector.track(lost, in: view) }
+            faces = detected.map { $0 + FaceDetector.missed(followed, by: $0) } ?? followed
+        }
+        let kept = Array(faces.prefix(plan.maxFaces))
+        previous = kept
+        return kept
     }
 
     /// The requested face measurements of one frame's faces (landmark and blendshape networks).

@@ -28,21 +28,24 @@ public struct LivePerson: Sendable, Equatable {
 public struct LiveFrame: Sendable, Equatable {
     public var t: Double
     public var persons: [LivePerson]
-    /// Whether the detector ran on this frame (else the last detection's boxes were reused).
+    /// Whether the detector ran on this frame (else the last frame's faces were followed or reused).
     public var detected: Bool
 }
 
 /// A live stream's analysis, one decoded image at a time, in time order: detection every
-/// `detectInterval` seconds with the boxes reused in between (as `Analyzer` does), tracking into
+/// `detectInterval` seconds with the faces followed (or reused, without `tracking`) in between as
+/// `Analyzer` does, tracking into
 /// persons whose ids persist for the session, and per person the causal temporal estimate. The
 /// per-frame work runs on a `LiveWorker` the caller lends for the call, so a scheduler can run many
 /// sessions on a few workers. Not thread-safe: one frame at a time.
 public final class LiveSession: @unchecked Sendable {
     public let models: AnalyzerModels
     public let detectInterval: Double
+    /// Follow faces with O-Net between detections (`AnalyzerOptions.tracking`).
+    public let tracking: Bool
     private let tracker: FaceTracker
     private var causal: CausalEstimator
-    /// The boxes of the last detection and the frame size they belong to.
+    /// The faces of the last frame (without tracking, of the last detection) and the frame size they belong to.
     private var reuse: (faces: [Face], width: Int, height: Int)?
     private var lastDetection = -Double.infinity
     /// Time of the last frame on this session's clock.
@@ -52,18 +55,25 @@ public final class LiveSession: @unchecked Sendable {
 
     public var modelID: String { models.affect.name + "@" + models.affect.version }
 
-    public init(models: AnalyzerModels, detectInterval: Double = AnalyzerOptions().detectInterval) {
+    public init(
+        models: AnalyzerModels, detectInterval: Double = AnalyzerOptions().detectInterval, tracking: Bool = AnalyzerOptions().tracking
+    ) {
         self.models = models
         self.detectInterval = detectInterval
+        self.tracking = tracking
         tracker = FaceTracker()
         causal = CausalEstimator(temporal: models.affect.temporal)
     }
 
     /// Continues an earlier session's ids and filters; throws `AnalyzerError.invalidRequest` when
     /// the state is not one this model could have produced.
-    public init(models: AnalyzerModels, detectInterval: Double = AnalyzerOptions().detectInterval, resuming state: LiveState) throws {
+    public init(
+        models: AnalyzerModels, detectInterval: Double = AnalyzerOptions().detectInterval, tracking: Bool = AnalyzerOptions().tracking,
+        resuming state: LiveState
+    ) throws {
         self.models = models
         self.detectInterval = detectInterval
+        self.tracking = tracking
         func refuse(_ why: String) -> AnalyzerError { .invalidRequest("state: \(why)") }
         guard state.version == LiveState.currentVersion else { throw refuse("version \(state.version) is not \(LiveState.currentVersion)") }
         guard state.model == models.affect.name + "@" + models.affect.version else { throw refuse("made by another model (\(state.model))") }
@@ -98,7 +108,8 @@ public final class LiveSession: @unchecked Sendable {
         request.maxFaces = options.maxFaces
         request.includeExpressions = options.expressions
         request.flip = options.flip
-        let plan = try models.plan(request, forLabelling: false)
+        var plan = try models.plan(request, forLabelling: false)
+        plan.tracking = tracking
         let decoded = try ImageDecoder.decode(.memory(image), limits: options.limits)
         let (width, height) = worker.converter.outputSize(for: decoded)
         let bytes = width * height * 3 + RGBFrameBuffer.slack
@@ -109,11 +120,10 @@ public final class LiveSession: @unchecked Sendable {
         let sameSize = reuse.map { $0.width == width && $0.height == height } ?? false
         let detect = !sameSize || t - lastDetection >= detectInterval - 1e-6
         let frame = RGBFrame(seq: 0, t: t, width: width, height: height, pixels: pixels, scene: plan.scene, detect: detect)
-        let output = try worker.frames.run([frame], plan: plan, reusing: detect ? nil : reuse?.faces).outputs[0]
-        if detect {
-            reuse = (output.faces, width, height)
-            lastDetection = t
-        }
+        let previous = sameSize ? reuse?.faces : nil
+        let output = try worker.frames.run([frame], plan: plan, incoming: { previous }).outputs[0]
+        if detect || tracking { reuse = (output.faces, width, height) }
+        if detect { lastDetection = t }
         if let (from, gap) = resumed {
             // Put the earlier session's filter times on this clock, `gap` seconds before this frame.
             for (id, var f) in causal.filters {

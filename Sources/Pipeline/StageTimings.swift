@@ -8,7 +8,8 @@ public struct StageTimings: Codable, Sendable, Equatable {
         public var cpu: Double = 0
         public var calls: Int = 0
     }
-    /// decode (demux, decode, RGB conversion), detect, expression (crops, mini-Xception with its
+    /// decode (demux, decode, RGB conversion), detect, follow (O-Net tracking between detections),
+    /// handoff (waiting for the previous chunk's faces), expression (crops, mini-Xception with its
     /// flip pass), encoders (scene/person), head (VA head + confidence), temporal.
     public var stages: [String: Stage] = [:]
     /// Wall-clock of the whole analysis, and the process's CPU time during it (all threads).

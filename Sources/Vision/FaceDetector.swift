@@ -10,6 +10,9 @@ public struct DetectorConfig: Sendable, Equatable {
     public var nmsAcrossScales: Float = 0.7
     public var nmsRNet: Float = 0.7
     public var nmsONetMin: Float = 0.7
+    /// Tracking between detections (`FaceDetector.track`): a followed face whose O-Net score is at or
+    /// below this (twice) ends.
+    public var trackThreshold: Float = 0.7
     public init() {}
 
     public init(json: JSON?) {
@@ -19,6 +22,7 @@ public struct DetectorConfig: Sendable, Equatable {
         if let t = j["thresholds"]?.array, t.count == 3, let a = t[0].double, let b = t[1].double, let c = t[2].double {
             thresholds = (Float(a), Float(b), Float(c))
         }
+        if let v = j["track_threshold"]?.double { trackThreshold = Float(v) }
         if let n = j["nms"] {
             if let v = n["pnet_scale"]?.double { nmsPerScale = Float(v) }
             if let v = n["pnet_all"]?.double { nmsAcrossScales = Float(v) }
@@ -30,6 +34,7 @@ public struct DetectorConfig: Sendable, Equatable {
     public static func == (a: DetectorConfig, b: DetectorConfig) -> Bool {
         a.minFace == b.minFace && a.factor == b.factor && a.thresholds == b.thresholds && a.nmsPerScale == b.nmsPerScale
             && a.nmsAcrossScales == b.nmsAcrossScales && a.nmsRNet == b.nmsRNet && a.nmsONetMin == b.nmsONetMin
+            && a.trackThreshold == b.trackThreshold
     }
 
     /// Pyramid scales: 0.6 * factor^k while min(h, w) * scale >= 12 (facenet-pytorch, in Double).
@@ -63,10 +68,10 @@ public struct MTCNNNetworks: @unchecked Sendable {
 public final class FaceDetector {
     public let networks: MTCNNNetworks
     public var config: DetectorConfig
-    private let arena = Arena(bytes: 8 << 20)
+    let arena = Arena(bytes: 8 << 20)
     /// Sums of the image of the current `detect` call, for its pyramid and its R/O-Net crops.
     private let areaSums = AreaSums()
-    private var cand: [Candidate] = []
+    var cand: [Candidate] = []
     private var level: [Candidate] = []
     private var keep: [Int] = []
     private var order: [Int] = []
@@ -96,10 +101,15 @@ public final class FaceDetector {
         guard image.width >= 1, image.height >= 1 else { return [] }
         try proposeWithPNet(image)
         if cand.isEmpty { return [] }
-        try refine(image, size: 24)
+        try refine(image, size: 24, threshold: config.thresholds.1)
         if cand.isEmpty { return [] }
-        try refine(image, size: 48)
-        return cand.map { c in
+        try refine(image, size: 48, threshold: config.thresholds.2)
+        return candidateFaces()
+    }
+
+    /// The candidates as faces (box, score, the five landmarks).
+    func candidateFaces() -> [Face] {
+        cand.map { c in
             let m = withUnsafeBytes(of: c.marks) { Array($0.bindMemory(to: Float.self)) }
             return Face(
                 box: Box(x1: c.x1, y1: c.y1, x2: c.x2, y2: c.y2), score: c.score,
@@ -159,8 +169,9 @@ public final class FaceDetector {
 
     // MARK: stages 2 and 3
 
-    /// Crops every candidate (24 -> R-Net, 48 -> O-Net) into one batch and keeps what the network accepts.
-    private func refine(_ image: RGBView, size: Int) throws {
+    /// Crops every candidate (24 -> R-Net, 48 -> O-Net) into one batch and keeps what the network
+    /// scores above `threshold`.
+    func refine(_ image: RGBView, size: Int, threshold: Float) throws {
         let onet = size == 48
         level.removeAll(keepingCapacity: true)
         // Int truncation and clamping as facenet-pytorch's pad(); empty crops are dropped.
@@ -182,7 +193,6 @@ public final class FaceDetector {
         }
         let out = try (onet ? networks.onet : networks.rnet).run([batch], arena: arena)
         let prob = out[0], reg = out[1]
-        let threshold = onet ? config.thresholds.2 : config.thresholds.1
         cand.removeAll(keepingCapacity: true)
         for i in 0..<n {
             let score = prob.data[2 * i + 1]
@@ -204,25 +214,30 @@ public final class FaceDetector {
         arena.reset()
         if onet {
             for i in cand.indices { cand[i] = regress(cand[i]) }
-            nmsMin(cand, threshold: config.nmsONetMin)
-            level.removeAll(keepingCapacity: true)
-            for i in keep { level.append(cand[i]) }
-            // Largest first; among equal areas the later one first, like numpy's argsort(...)[::-1].
-            order.removeAll(keepingCapacity: true)
-            order.append(contentsOf: level.indices)
-            order.sort { a, b in
-                let aa = (level[a].x2 - level[a].x1) * (level[a].y2 - level[a].y1)
-                let ab = (level[b].x2 - level[b].x1) * (level[b].y2 - level[b].y1)
-                return aa != ab ? aa > ab : a > b
-            }
-            cand.removeAll(keepingCapacity: true)
-            for i in order { cand.append(level[i]) }
+            finishONet()
         } else {
             nms(cand, threshold: config.nmsRNet)
             level.removeAll(keepingCapacity: true)
             for i in keep { level.append(square(regress(cand[i]))) }
             swap(&cand, &level)
         }
+    }
+
+    /// O-Net's regressed candidates through 'Min' NMS, largest first.
+    func finishONet() {
+        nmsMin(cand, threshold: config.nmsONetMin)
+        level.removeAll(keepingCapacity: true)
+        for i in keep { level.append(cand[i]) }
+        // Largest first; among equal areas the later one first, like numpy's argsort(...)[::-1].
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: level.indices)
+        order.sort { a, b in
+            let aa = (level[a].x2 - level[a].x1) * (level[a].y2 - level[a].y1)
+            let ab = (level[b].x2 - level[b].x1) * (level[b].y2 - level[b].y1)
+            return aa != ab ? aa > ab : a > b
+        }
+        cand.removeAll(keepingCapacity: true)
+        for i in order { cand.append(level[i]) }
     }
 
     /// The crop facenet-pytorch takes: corners truncated to Int, top-left clamped to 1, bottom-right
@@ -239,7 +254,7 @@ public final class FaceDetector {
     // MARK: box arithmetic (Float, in torch's order of operations)
 
     /// facenet-pytorch `rerec`: square on the longer side around the centre.
-    private func square(_ b: Candidate) -> Candidate {
+    func square(_ b: Candidate) -> Candidate {
         var b = b
         let h = b.y2 - b.y1, w = b.x2 - b.x1
         let side = max(w, h)

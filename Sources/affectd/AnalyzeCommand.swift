@@ -12,8 +12,12 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .customLong("max-faces"), help: "At most this many faces per frame (the largest).") var maxFaces: Int = 8
     @Option(help: "Model package directory.") var model: String = "models/default"
     @Option(help: "Compute threads of the frame scheduler for this analysis (default: one per core).") var workers: Int?
-    @Option(name: .customLong("detect-interval"), help: "Seconds between face detections; frames in between reuse the boxes (0: every frame).")
+    @Option(name: .customLong("detect-interval"), help: "Seconds between face detections (0: every frame).")
     var detectInterval: Double = AnalyzerOptions().detectInterval
+    @Option(
+        name: .customLong("between-detections"),
+        help: "Faces on frames between detections: 'track' follows each with O-Net, 'reuse' keeps the last detected boxes.")
+    var betweenDetections: String = AnalyzerOptions().tracking ? "track" : "reuse"
     @Option(name: .customLong("scene-fps"), help: "Scene embeddings per second (when embeddings are computed).") var sceneFPS: Double = 1
     @Flag(name: .customLong("no-flip"), help: "Skip the horizontal-flip pass (faster; confidence loses its agreement factor).")
     var noFlip = false
@@ -42,9 +46,11 @@ struct AnalysisOptions: ParsableArguments {
         guard (1...256).contains(n) else { throw ValidationError("--workers must be in 1...256") }
         guard detectInterval >= 0, detectInterval <= 10 else { throw ValidationError("--detect-interval must be in [0, 10] seconds") }
         guard sceneFPS > 0, sceneFPS <= 1000 else { throw ValidationError("--scene-fps must be in (0, 1000]") }
+        guard ["track", "reuse"].contains(betweenDetections) else { throw ValidationError("--between-detections must be 'track' or 'reuse'") }
         Engine.configure(intraOpThreads: 1)  // one worker per core, one thread each (docs/engine.md)
         var options = AnalyzerOptions(threads: n)
         options.detectInterval = detectInterval
+        options.tracking = betweenDetections == "track"
         options.sceneFPS = sceneFPS
         do { return try Analyzer(package: try ModelPackage(directory: model), options: options) } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
