@@ -32,7 +32,7 @@ final class AudioSectionTests: XCTestCase {
             }
             for s in audio.speech { XCTAssertTrue(s.start >= audio.start && s.end <= audio.end && s.start < s.end, clip) }
             let json = String(decoding: try ResultJSON.encode(result), as: UTF8.self)
-            XCTAssertTrue(json.contains("\"soundscape\":null"), clip)
+            XCTAssertTrue(json.contains("\"soundscape\":{"), clip)  // SoundAQnet windows: clips here carry >= 3 s of audio
         }
     }
 
