@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "AffectTests", dependencies: ["Affect", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
         .testTarget(name: "VisionTests", dependencies: ["Vision", "Media", "Tensor", "TestSupport"], swiftSettings: cpuBaseline),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Media", "Vision", "TestSupport"], swiftSettings: cpuBaseline),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Affect", "Audio", "Media", "Vision", "TestSupport"], swiftSettings: cpuBaseline),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,7 +17,7 @@ BIN = os.environ.get("AFFECTD_BIN", os.path.join(ROOT, ".build", "release", "aff
 BENCH_BIN = os.environ.get("AFFECTD_BENCH_BIN", os.path.join(ROOT, ".build", "release", "affectd-bench"))
 PRODUCT_MODULES = {"ArgumentParser", "Logging", "Metrics", "CoreMetrics", "Prometheus", "Yams"}
 USER_COMMANDS = {"serve", "health", "probe", "frames", "model", "detect", "analyze", "label"}
-DEVELOPER_COMMANDS = {"bench-op", "bench-net", "bench-vad", "decode-bench", "http-echo"}
+DEVELOPER_COMMANDS = {"bench-op", "bench-net", "bench-vad", "bench-soundscape", "decode-bench", "http-echo"}
 
 
 def manifest():
