@@ -294,8 +294,9 @@ public final class Analyzer: @unchecked Sendable {
 
     /// Stage 2, on the scheduler's compute threads: chunk `index` through compute thread i's frame
     /// worker, its outputs (or failure) to the collector; a chunk dropped by cancellation is counted
-    /// too. With tracking, each chunk takes its first faces from the previous chunk through `handoff`
-    /// and hands on its last ones exactly once, whatever happens to it.
+    /// too. With tracking, each chunk's first faces depend on the previous chunk's last ones: the
+    /// chunk is analysed speculatively (`FrameWorker.speculate`) and settled through `handoff` once
+    /// those are known; it keeps its place in the session's capacity (`park`) until then.
     private static func submitter(
         plan: WorkPlan, workers: [FrameWorker], pool: PixelPool, session: SchedulerSession, results: Inbox<WorkerMessage>,
         handoff: FaceHandoff
@@ -303,21 +304,41 @@ public final class Analyzer: @unchecked Sendable {
         { chunk, index in
             session.submit(
                 run: { thread in
-                    defer { pool.give(chunk) }
-                    var handed = false
-                    do {
-                        let done = try workers[thread].run(
-                            chunk, plan: plan, incoming: { plan.tracking ? handoff.faces(after: index - 1) : nil },
-                            outgoing: {
-                                handed = true; handoff.publish($0, chunk: index)
-                            })
-                        results.push(.frames(done.outputs, done.timings))
-                    } catch { results.push(.failed(error)) }
-                    if !handed { handoff.publish([], chunk: index) }
+                    guard plan.tracking else {
+                        defer { pool.give(chunk) }
+                        do {
+                            let done = try workers[thread].run(chunk, plan: plan, incoming: nil)
+                            results.push(.frames(done.outputs, done.timings))
+                        } catch { results.push(.failed(error)) }
+                        return
+                    }
+                    let guess = FrameWorker.canSpeculate(chunk, plan: plan) ? Result { try workers[thread].speculate(chunk, plan: plan) } : nil
+                    session.park()
+                    handoff.settle(chunk: index, thread: thread) { earlier, thread in
+                        defer {
+                            pool.give(chunk)
+                            session.unpark()
+                        }
+                        guard let thread else {
+                            results.push(.discarded)
+                            return []
+                        }
+                        do {
+                            let worker = workers[thread]
+                            let done =
+                                try guess.map { try worker.settle($0.get(), chunk, plan: plan, incoming: earlier) }
+                                ?? worker.run(chunk, plan: plan, incoming: earlier)
+                            results.push(.frames(done.outputs, done.timings))
+                            return done.last
+                        } catch {
+                            results.push(.failed(error))
+                            return []
+                        }
+                    }
                 },
                 discard: {
                     pool.give(chunk)
-                    handoff.publish([], chunk: index)
+                    if plan.tracking { handoff.settle(chunk: index, thread: nil) { _, _ in [] } }
                     results.push(.discarded)
                 })
         }

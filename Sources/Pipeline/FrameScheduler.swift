@@ -87,7 +87,7 @@ public final class FrameScheduler: @unchecked Sendable {
     /// Chunks queued or running, per session, in arrival order (tests and diagnostics).
     var inFlight: [Int] {
         cond.lock(); defer { cond.unlock() }
-        return WorkClass.allCases.flatMap { lanes[$0]!.sessions.map { $0.queue.count + $0.running } }
+        return WorkClass.allCases.flatMap { lanes[$0]!.sessions.map { $0.queue.count + $0.running + $0.parked } }
     }
 
     private func run(_ index: Int) {
@@ -160,6 +160,8 @@ public final class SchedulerSession: @unchecked Sendable {
     // Guarded by the scheduler's `cond`.
     var queue: [Item] = []
     var running = 0
+    /// Chunks whose run returned before they were settled (`park`).
+    var parked = 0
     var cancelled = false
     var finished = false
 
@@ -175,11 +177,27 @@ public final class SchedulerSession: @unchecked Sendable {
     public func submit(run: @escaping (Int) -> Void, discard: @escaping () -> Void) -> Bool {
         let cond = scheduler.cond
         cond.lock(); defer { cond.unlock() }
-        while !cancelled && !finished && !scheduler.stopped && queue.count + running >= capacity { cond.wait() }
+        while !cancelled && !finished && !scheduler.stopped && queue.count + running + parked >= capacity { cond.wait() }
         guard !cancelled && !finished && !scheduler.stopped else { return false }
         queue.append(Item(run: run, discard: discard, enqueued: Clock.wall()))
         cond.broadcast()
         return true
+    }
+
+    /// A running chunk whose work goes on after its run returns (it waits for an earlier chunk's
+    /// result): it keeps counting against `capacity` until `unpark`, so decoded frames stay bounded.
+    public func park() {
+        scheduler.cond.lock()
+        parked += 1
+        scheduler.cond.unlock()
+    }
+
+    public func unpark() {
+        let cond = scheduler.cond
+        cond.lock()
+        parked -= 1
+        cond.broadcast()
+        cond.unlock()
     }
 
     /// Discards every queued chunk and refuses new ones; chunks already running finish.

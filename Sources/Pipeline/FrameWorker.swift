@@ -94,27 +94,83 @@ final class FrameWorker: @unchecked Sendable {
         detector = FaceDetector(networks: models.detector)
     }
 
+    /// A chunk's outputs, its last frame's faces (the next chunk's incoming ones with tracking) and its stage timings.
+    struct ChunkResult {
+        var outputs: [FrameOutput]
+        var last: [Face]
+        var timings: StageTimings
+    }
+
+    /// A chunk analysed before the faces coming in are known (`speculate`), with its detections.
+    struct Speculation {
+        var result: ChunkResult
+        var detections: [[Face]?]
+    }
+
     /// `incoming`: the faces of the frame just before the chunk (with tracking, the previous chunk's
-    /// last faces, which may wait for that chunk; a live session's last frame), asked for on the
-    /// first frame after its detection, or instead of it when that frame is no detection frame; nil:
-    /// none, and the first frame is detected. `outgoing` gets the chunk's last faces as soon as they
-    /// are known (before the crops and networks), for the next chunk's `incoming`.
-    func run(
-        _ chunk: [RGBFrame], plan: WorkPlan, incoming: () -> [Face]? = { nil }, outgoing: ([Face]) -> Void = { _ in }
-    ) throws -> (outputs: [FrameOutput], timings: StageTimings) {
+    /// last faces; a live session's last frame); nil: none, and the first frame is detected.
+    func run(_ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?) throws -> ChunkResult {
         var timings = StageTimings()
+        var detections = [[Face]?](repeating: nil, count: chunk.count)
+        let located = try locate(chunk, plan: plan, incoming: incoming, detections: &detections, timings: &timings)
+        let outputs = try analyse(chunk, faces: located.faces, plan: plan, timings: &timings)
+        return ChunkResult(outputs: outputs, last: located.last, timings: timings)
+    }
+
+    /// Whether `speculate` applies: with tracking, a chunk that starts on a detection frame depends
+    /// on the faces coming in only through those its first detection misses (they are followed).
+    static func canSpeculate(_ chunk: [RGBFrame], plan: WorkPlan) -> Bool { plan.tracking && chunk.first?.detect == true }
+
+    /// The chunk analysed as if no face came in, so a request's chunks run side by side instead of
+    /// each waiting for the previous one's last faces; `settle` finishes it once they are known.
+    func speculate(_ chunk: [RGBFrame], plan: WorkPlan) throws -> Speculation {
+        var timings = StageTimings()
+        var detections = [[Face]?](repeating: nil, count: chunk.count)
+        let located = try locate(chunk, plan: plan, incoming: nil, detections: &detections, timings: &timings)
+        let outputs = try analyse(chunk, faces: located.faces, plan: plan, timings: &timings)
+        return Speculation(result: ChunkResult(outputs: outputs, last: located.last, timings: timings), detections: detections)
+    }
+
+    /// The speculation's result when every face that came in was found again by the chunk's first
+    /// detection; else (a face the detector lost at a chunk boundary) the chunk located and analysed
+    /// again with them, reusing its detections: either way what `run` with `incoming` gives.
+    func settle(_ guess: Speculation, _ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?) throws -> ChunkResult {
+        guard let incoming, !FaceDetector.missed(incoming, by: guess.detections[0] ?? []).isEmpty else { return guess.result }
+        var timings = guess.result.timings
+        var detections = guess.detections
+        let again = try timings.measure("reanalyse") { () throws -> (outputs: [FrameOutput], last: [Face]) in
+            var inner = StageTimings()
+            let located = try locate(chunk, plan: plan, incoming: incoming, detections: &detections, timings: &inner)
+            return (try analyse(chunk, faces: located.faces, plan: plan, timings: &inner), located.last)
+        }
+        return ChunkResult(outputs: again.outputs, last: again.last, timings: timings)
+    }
+
+    /// Every frame's faces (`detections` keeps each detection frame's for a second pass) and the last frame's.
+    private func locate(
+        _ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?, detections: inout [[Face]?], timings: inout StageTimings
+    ) throws -> (faces: [[Face]], last: [Face]) {
+        var previous: [Face]? = nil
+        var faces: [[Face]] = []
+        for (k, frame) in chunk.enumerated() {
+            faces.append(
+                try locate(
+                    frame.view, detect: frame.detect, first: k == 0, previous: &previous, detected: &detections[k], plan: plan,
+                    incoming: incoming, timings: &timings))
+        }
+        return (faces, previous ?? [])
+    }
+
+    /// The chunk's outputs for its located faces: crops of every face as one batch through the
+    /// expression encoder, the other encoders, the VA head and confidence.
+    private func analyse(_ chunk: [RGBFrame], faces facesPerFrame: [[Face]], plan: WorkPlan, timings: inout StageTimings) throws
+        -> [FrameOutput]
+    {
         let affect = models.affect
         guard let expression = affect.expression else { throw AnalyzerError.model("the package has no expression encoder") }
-        var facesPerFrame: [[Face]] = []
         var crops: [[UInt8]] = [], cropOwner: [(frame: Int, face: Int)] = []
         var personImages: [[UInt8]] = []
         var sceneImages: [[UInt8]] = [], sceneOwner: [Int] = []
-        var previous: [Face]? = nil
-        for (k, frame) in chunk.enumerated() {
-            facesPerFrame.append(
-                try locate(frame.view, detect: frame.detect, first: k == 0, previous: &previous, plan: plan, incoming: incoming, timings: &timings))
-        }
-        outgoing(previous ?? [])
         var signals: [[FaceSignals]] = []
         for (k, frame) in chunk.enumerated() {
             let view = frame.view
@@ -170,7 +226,7 @@ final class FrameWorker: @unchecked Sendable {
         arena.reset()
         var byFace: [Int: [Int: Int]] = [:]  // frame -> face -> crop index
         for (n, o) in cropOwner.enumerated() { byFace[o.frame, default: [:]][o.face] = n }
-        let outputs = chunk.enumerated().map { k, frame in
+        return chunk.enumerated().map { k, frame in
             let faces = facesPerFrame[k]
             let observations = faces.enumerated().map { i, face -> FaceObservation in
                 let box = [Double(face.box.x1), Double(face.box.y1), Double(face.box.width), Double(face.box.height)]
@@ -200,21 +256,24 @@ final class FrameWorker: @unchecked Sendable {
             }
             return FrameOutput(seq: frame.seq, t: frame.t, faces: faces, observations: observations, scene: sceneFeatures[k])
         }
-        return (outputs, timings)
     }
 
-    /// One frame's faces: detected on detection frames, and between them the previous frame's faces
-    /// followed by O-Net (`plan.tracking`) or reused unchanged. With tracking, a detection frame also
-    /// keeps the followed faces the detector missed, and its tilted faces get the upright boxes
-    /// tracking gives them (`FaceDetector.straighten`). The chunk's first frame is detected when nothing
-    /// comes in. At most `plan.maxFaces`, the largest detected first.
+    /// One frame's faces: detected on detection frames (`detected` keeps the detection for a second
+    /// pass), and between them the previous frame's faces followed by O-Net (`plan.tracking`) or
+    /// reused unchanged. With tracking, a detection frame also keeps the followed faces the detector
+    /// missed, and its tilted faces get the upright boxes tracking gives them (`FaceDetector.straighten`).
+    /// The chunk's first frame is detected when nothing comes in. At most `plan.maxFaces`, the largest
+    /// detected first.
     private func locate(
-        _ view: RGBView, detect: Bool, first: Bool, previous: inout [Face]?, plan: WorkPlan, incoming: () -> [Face]?,
-        timings: inout StageTimings
+        _ view: RGBView, detect: Bool, first: Bool, previous: inout [Face]?, detected cached: inout [Face]?, plan: WorkPlan,
+        incoming: [Face]?, timings: inout StageTimings
     ) throws -> [Face] {
-        var detected = detect ? try timings.measure("detect") { try detector.detect(view) } : nil
-        if plan.tracking, let found = detected { detected = try timings.measure("follow") { try detector.straighten(found, in: view) } }
-        if first && (plan.tracking || detected == nil) { previous = timings.measure("handoff") { incoming() } }
+        if detect && cached == nil {
+            cached = try timings.measure("detect") { try detector.detect(view) }
+            if plan.tracking, let found = cached { cached = try timings.measure("follow") { try detector.straighten(found, in: view) } }
+        }
+        var detected = detect ? cached : nil
+        if first && (plan.tracking || detected == nil) { previous = incoming }
         if detected == nil && previous == nil { detected = try timings.measure("detect") { try detector.detect(view) } }
         var faces = detected ?? previous ?? []
         if plan.tracking, let earlier = previous {

@@ -121,7 +121,7 @@ public final class LiveSession: @unchecked Sendable {
         let detect = !sameSize || t - lastDetection >= detectInterval - 1e-6
         let frame = RGBFrame(seq: 0, t: t, width: width, height: height, pixels: pixels, scene: plan.scene, detect: detect)
         let previous = sameSize ? reuse?.faces : nil
-        let output = try worker.frames.run([frame], plan: plan, incoming: { previous }).outputs[0]
+        let output = try worker.frames.run([frame], plan: plan, incoming: previous).outputs[0]
         if detect || tracking { reuse = (output.faces, width, height) }
         if detect { lastDetection = t }
         if let (from, gap) = resumed {

@@ -76,6 +76,25 @@ public enum FerCrop {
         return true
     }
 
+    /// The pixels `crop` reads of a width x height image for `box`: the bottom two rows (its pad
+    /// value) and where its source rows meet its source columns; nil when the crop is empty.
+    static func footprint(box: Box, width w: Int, height h: Int) -> UprightPatch.Footprint? {
+        guard w > 0, h > 0, let r = squareBox(box) else { return nil }
+        let x2 = min(r.x2, w + 2 * padding), y2 = min(r.y2, h + 2 * padding)
+        guard x2 > r.x1, y2 > r.y1 else { return nil }
+        /// Source indices (crop coordinates) read along an axis of n crop pixels.
+        func read(_ n: Int) -> [Int] {
+            if n == 2 * size { return Array(0..<n) }
+            var idx = [Int](repeating: 0, count: size), a0 = [Int32](repeating: 0, count: size), a1 = a0
+            taps(n, &idx, &a0, &a1)
+            return Array(Set(idx.flatMap { [$0, min($0 + 1, n - 1)] })).sorted()
+        }
+        let square = x2 - r.x1 == 2 * size && y2 - r.y1 == 2 * size
+        let columns = (square ? Array(0..<(2 * size)) : read(x2 - r.x1)).map { r.x1 + $0 - padding }.filter { $0 >= 0 && $0 < w }
+        let rows = (square ? Array(0..<(2 * size)) : read(y2 - r.y1)).map { r.y1 + $0 - padding }.filter { $0 >= 0 && $0 < h }
+        return UprightPatch.Footprint(fullRows: max(0, h - 2)..<h, rows: rows, columns: columns)
+    }
+
     /// OpenCV INTER_LINEAR coefficient table for n -> 64: source index and 11-bit weights.
     static func taps(_ n: Int, _ idx: inout [Int], _ a0: inout [Int32], _ a1: inout [Int32]) {
         let scale = Double(n) / Double(size)

@@ -9,33 +9,56 @@ struct UprightPatch {
     let angle: Float
     private(set) var pixels: [UInt8]
 
-    /// nil when `side` is not in 1...4096.
-    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int) {
+    /// Which pixels to fill (the others stay black): every pixel of `fullRows`, and where a row of
+    /// `rows` meets a column of `columns` (both sorted). What FerCrop reads (`FerCrop.footprint`).
+    struct Footprint {
+        var fullRows: Range<Int>
+        var rows: [Int]
+        var columns: [Int]
+    }
+
+    /// nil when `side` is not in 1...4096. With `footprint`, only its pixels are filled.
+    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int, footprint: Footprint? = nil) {
         guard side > 0, side <= 4096 else { return nil }
         self.side = side
         centre = c
         angle = a
-        pixels = [UInt8](repeating: 0, count: side * side * 3)
+        var pixels = [UInt8](repeating: 0, count: side * side * 3)
         let ca = cos(a), sa = sin(a), half = Float(side) / 2
-        let maxX = Float(image.width - 1), maxY = Float(image.height - 1)
-        for v in 0..<side {
-            for u in 0..<side {
-                let dx = Float(u) + 0.5 - half, dy = Float(v) + 0.5 - half
-                let x = c.x + ca * dx - sa * dy - 0.5, y = c.y + sa * dx + ca * dy - 0.5
-                guard x >= 0, y >= 0, x <= maxX, y <= maxY else { continue }
-                let x0 = Int(x), y0 = Int(y), x1 = min(x0 + 1, image.width - 1), y1 = min(y0 + 1, image.height - 1)
-                let fx = x - Float(x0), fy = y - Float(y0)
-                for ch in 0..<3 {
-                    func at(_ xx: Int, _ yy: Int) -> Float { Float(image.pixels[(yy * image.width + xx) * 3 + ch]) }
-                    let value = (at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) + (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy
-                    pixels[(v * side + u) * 3 + ch] = UInt8(min(255, max(0, value.rounded())))
+        let w = image.width, h = image.height, maxX = Float(w - 1), maxY = Float(h - 1), src = image.pixels
+        let everyColumn = Array(0..<side)
+        pixels.withUnsafeMutableBufferPointer { out in
+            func fill(row v: Int, columns: [Int]) {
+                let dy = Float(v) + 0.5 - half
+                for u in columns where u >= 0 && u < side {
+                    let dx = Float(u) + 0.5 - half
+                    let x = c.x + ca * dx - sa * dy - 0.5, y = c.y + sa * dx + ca * dy - 0.5
+                    guard x >= 0, y >= 0, x <= maxX, y <= maxY else { continue }
+                    let x0 = Int(x), y0 = Int(y), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
+                    let fx = x - Float(x0), fy = y - Float(y0), gx = 1 - fx, gy = 1 - fy
+                    let p00 = src + (y0 * w + x0) * 3, p10 = src + (y0 * w + x1) * 3
+                    let p01 = src + (y1 * w + x0) * 3, p11 = src + (y1 * w + x1) * 3
+                    let o = out.baseAddress! + (v * side + u) * 3
+                    for ch in 0..<3 {
+                        let top = Float(p00[ch]) * gx + Float(p10[ch]) * fx, bottom = Float(p01[ch]) * gx + Float(p11[ch]) * fx
+                        o[ch] = UInt8(min(255, max(0, (top * gy + bottom * fy).rounded())))
+                    }
                 }
             }
+            guard let footprint else {
+                for v in 0..<side { fill(row: v, columns: everyColumn) }
+                return
+            }
+            for v in footprint.fullRows where v >= 0 && v < side { fill(row: v, columns: everyColumn) }
+            for v in footprint.rows where v >= 0 && v < side && !footprint.fullRows.contains(v) { fill(row: v, columns: footprint.columns) }
         }
+        self.pixels = pixels
     }
 
     /// A box of the given size centred in the patch (where `centre` lies).
-    func centredBox(width: Float, height: Float) -> Box {
+    func centredBox(width: Float, height: Float) -> Box { Self.centredBox(side: side, width: width, height: height) }
+
+    static func centredBox(side: Int, width: Float, height: Float) -> Box {
         let half = Float(side) / 2
         return Box(x1: half - width / 2, y1: half - height / 2, x2: half + width / 2, y2: half + height / 2)
     }

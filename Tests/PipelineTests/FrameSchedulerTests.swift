@@ -142,4 +142,24 @@ final class FrameSchedulerTests: XCTestCase {
         scheduler.stopAndWait()
         XCTAssertFalse(session.submit(run: { _ in }, discard: {}))
     }
+
+    func testAParkedChunkKeepsItsPlaceInTheSessionsCapacityUntilUnparked() {
+        let scheduler = FrameScheduler(threads: 2)
+        defer { scheduler.stopAndWait() }
+        let session = scheduler.session(.interactive, capacity: 2)
+        for _ in 0..<2 { XCTAssertTrue(session.submit(run: { _ in session.park() }, discard: {})) }
+        waitUntil { scheduler.inFlight == [2] }
+        XCTAssertEqual(scheduler.inFlight, [2], "both chunks returned from run but stay parked")
+        let third = DispatchSemaphore(value: 0)
+        Thread {
+            XCTAssertTrue(session.submit(run: { _ in }, discard: {})); third.signal()
+        }.start()
+        XCTAssertEqual(third.wait(timeout: .now() + 0.3), .timedOut, "the submitter waits while parked chunks fill the capacity")
+        session.unpark()
+        XCTAssertEqual(third.wait(timeout: .now() + 10), .success, "unparking one frees a place")
+        session.unpark()
+        session.finish()
+        waitUntil { scheduler.inFlight.isEmpty }
+        XCTAssertEqual(scheduler.inFlight, [])
+    }
 }
