@@ -15,16 +15,18 @@ enum AreaResize {
         into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
         let rowBytes = src.width * 3
-        // Horizontal sums.
+        // Horizontal sums, in integers: the same Floats as summing in Float while a window's sum
+        // stays below 2^24 (windows narrower than 65793 pixels; wider ones are exact here where
+        // Float would round).
         for r in 0..<h {
             let row = src.pixels + (y0 + r) * rowBytes + x0 * 3
             let out = scratch + r * outW * 3
             for j in 0..<outW {
                 let (lo, hi) = window(j, w, outW)
-                var s0: Float = 0, s1: Float = 0, s2: Float = 0
+                var s0: UInt32 = 0, s1: UInt32 = 0, s2: UInt32 = 0
                 var p = row + lo * 3
-                for _ in lo..<hi { s0 += Float(p[0]); s1 += Float(p[1]); s2 += Float(p[2]); p += 3 }
-                out[3 * j] = s0; out[3 * j + 1] = s1; out[3 * j + 2] = s2
+                for _ in lo..<hi { s0 += UInt32(p[0]); s1 += UInt32(p[1]); s2 += UInt32(p[2]); p += 3 }
+                out[3 * j] = Float(s0); out[3 * j + 1] = Float(s1); out[3 * j + 2] = Float(s2)
             }
         }
         // Vertical sums, then the mean and the normalisation.

@@ -142,6 +142,10 @@ def pool_cases(rng, root):
         ("maxpool3x3_s2_same_c16", "maxpool", 2, 16, 13, 12, 3, 2, "same", 1, False, None),
         ("maxpool3x3_s1_p1_c24", "maxpool", 1, 24, 6, 9, 3, 1, 1, 1, False, None),
         ("maxpool2x2_s2_ceil_c8_dil2", "maxpool", 1, 8, 9, 11, 2, 2, 0, 2, True, None),
+        # Channels past the last whole vector one by one (P-Net pools 10), pairs and a lone last pixel.
+        ("maxpool2x2_s2_ceil_c10_run", "maxpool", 2, 10, 12, 23, 2, 2, 0, 1, True, None),
+        ("maxpool3x3_s2_ceil_c13", "maxpool", 1, 13, 11, 16, 3, 2, 0, 1, True, None),
+        ("maxpool3x3_s1_p1_c17", "maxpool", 1, 17, 5, 8, 3, 1, 1, 1, False, None),
         ("avgpool3x3_s2_p1_ceil_incl", "avgpool", 2, 5, 8, 9, 3, 2, 1, 1, True, True),
         ("avgpool3x3_s2_p1_excl", "avgpool", 1, 5, 9, 8, 3, 2, 1, 1, False, False),
         ("avgpool2x2_s2_ceil_odd", "avgpool", 1, 7, 7, 5, 2, 2, 0, 1, True, True),

@@ -38,7 +38,7 @@ final class PoolKernel: Kernel, @unchecked Sendable {
                 // Max over columns whose window lies inside the row: one call for the whole run
                 // (the per-pixel clipping below costs more than the maxima themselves at 16 channels).
                 var oxA = 0, oxB = 0
-                if isMax && kyHi > kyLo && c % 8 == 0 {
+                if isMax && kyHi > kyLo && c >= 8 {
                     while oxA < ow && oxA * sw - pl < 0 { oxA += 1 }
                     oxB = ow
                     while oxB > oxA && (oxB - 1) * sw - pl + (kw - 1) * dw >= w { oxB -= 1 }
@@ -148,9 +148,10 @@ final class PoolKernel: Kernel, @unchecked Sendable {
 }
 
 /// Max pooling of `pixels` consecutive output pixels whose windows lie inside the input (`x` at
-/// the first pixel's first used window row and column), C a multiple of 8. Pixels in pairs, so
-/// even 16 channels give four independent max chains; the lane-wise max compiles to vmaxps,
-/// which, like the per-pixel path, skips a NaN in the input (it keeps the running maximum).
+/// the first pixel's first used window row and column), C >= 8 (channels past the last multiple
+/// of 8 one by one: MTCNN's P-Net pools 10). Pixels in pairs, so even 16 channels give four
+/// independent max chains; the lane-wise max compiles to vmaxps, which, like the per-pixel path,
+/// skips a NaN in the input (it keeps the running maximum).
 @inline(never)
 private func maxPoolRun(
     _ x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, pixels: Int, c: Int,
@@ -169,9 +170,9 @@ private func maxPoolRun(
         let pair = px + 1 < pixels
         let p0 = x + px * pixelStep, p1 = pair ? p0 + pixelStep : p0
         var j = 0
-        while j < c {
+        while j + 8 <= c {
             var a0 = start, a1 = start, b0 = start, b1 = start
-            let two = j + 8 < c
+            let two = j + 16 <= c
             var rowPtr = 0
             for _ in 0..<kRows {
                 var t = rowPtr + j
@@ -190,6 +191,23 @@ private func maxPoolRun(
                 if two { UnsafeMutableRawPointer(o + c + 8).storeBytes(of: b1, as: V.self) }
             }
             j += two ? 16 : 8
+        }
+        while j < c {
+            var a: Float = -.infinity, b: Float = -.infinity
+            var rowPtr = 0
+            for _ in 0..<kRows {
+                var t = rowPtr + j
+                for _ in 0..<kw {
+                    let u = p0[t], v = p1[t]
+                    a = u > a ? u : a
+                    b = v > b ? v : b
+                    t += tapStep
+                }
+                rowPtr += rowStep
+            }
+            out[px * c + j] = a
+            if pair { out[px * c + c + j] = b }
+            j += 1
         }
         px += 2
     }
