@@ -240,7 +240,8 @@ final class FrameWorker: @unchecked Sendable {
                 let confidence = FaceConfidence.default.confidence(
                     .init(
                         detection: Double(face.score), faceSize: Double(min(face.box.width, face.box.height)),
-                        sharpness: e.sharpness, posterior: e.posterior, flippedPosterior: e.flippedPosterior))
+                        sharpness: e.sharpness, posterior: e.posterior, flippedPosterior: e.flippedPosterior,
+                        visible: AlignedFerCrop.visibleFraction(face, width: frame.width, height: frame.height)))
                 let expression =
                     plan.expressions
                     ? Dictionary(uniqueKeysWithValues: zip(models.expressionLabels, e.posterior.map(Double.init))) : nil

@@ -25,6 +25,15 @@ public enum FerCrop {
         return (max(0, x - offset + padding), max(0, y - offset + padding), x + w + offset + padding, y + h + offset + padding)
     }
 
+    /// fer's pad value: the grey mean of the frame's bottom two rows, rounded half to even
+    /// (cv2.mean + saturate_cast).
+    static func padValue(_ image: RGBView) -> Int32 {
+        let w = image.width, h = image.height, rows = min(2, h)
+        var sum = 0
+        for y in (h - rows)..<h { for x in 0..<w { sum += Int(gray(image.pixels + (y * w + x) * 3)) } }
+        return Int32((Double(sum) / Double(rows * w)).rounded(.toNearestOrEven))
+    }
+
     @inline(__always) static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
     /// Writes the 64x64 8-bit grey face fer would classify for `box` into `out`; false when the
@@ -36,11 +45,7 @@ public enum FerCrop {
         // numpy slicing clips the end at the padded size.
         let x1 = r.x1, y1 = r.y1, x2 = min(r.x2, pw), y2 = min(r.y2, ph)
         guard x2 > x1, y2 > y1 else { return false }
-        // Pad value: the bottom two rows' mean, rounded half to even (cv2.mean + saturate_cast).
-        var sum = 0
-        let rows = min(2, h)
-        for y in (h - rows)..<h { for x in 0..<w { sum += Int(gray(image.pixels + (y * w + x) * 3)) } }
-        let fill = Int32((Double(sum) / Double(rows * w)).rounded(.toNearestOrEven))
+        let fill = padValue(image)
         @inline(__always) func px(_ x: Int, _ y: Int) -> Int32 {  // padded-frame coordinates
             let sx = x1 + x - padding, sy = y1 + y - padding
             return sx >= 0 && sx < w && sy >= 0 && sy < h ? gray(image.pixels + (sy * w + sx) * 3) : fill
@@ -74,25 +79,6 @@ public enum FerCrop {
             }
         }
         return true
-    }
-
-    /// The pixels `crop` reads of a width x height image for `box`: the bottom two rows (its pad
-    /// value) and where its source rows meet its source columns; nil when the crop is empty.
-    static func footprint(box: Box, width w: Int, height h: Int) -> UprightPatch.Footprint? {
-        guard w > 0, h > 0, let r = squareBox(box) else { return nil }
-        let x2 = min(r.x2, w + 2 * padding), y2 = min(r.y2, h + 2 * padding)
-        guard x2 > r.x1, y2 > r.y1 else { return nil }
-        /// Source indices (crop coordinates) read along an axis of n crop pixels.
-        func read(_ n: Int) -> [Int] {
-            if n == 2 * size { return Array(0..<n) }
-            var idx = [Int](repeating: 0, count: size), a0 = [Int32](repeating: 0, count: size), a1 = a0
-            taps(n, &idx, &a0, &a1)
-            return Array(Set(idx.flatMap { [$0, min($0 + 1, n - 1)] })).sorted()
-        }
-        let square = x2 - r.x1 == 2 * size && y2 - r.y1 == 2 * size
-        let columns = (square ? Array(0..<(2 * size)) : read(x2 - r.x1)).map { r.x1 + $0 - padding }.filter { $0 >= 0 && $0 < w }
-        let rows = (square ? Array(0..<(2 * size)) : read(y2 - r.y1)).map { r.y1 + $0 - padding }.filter { $0 >= 0 && $0 < h }
-        return UprightPatch.Footprint(fullRows: max(0, h - 2)..<h, rows: rows, columns: columns)
     }
 
     /// OpenCV INTER_LINEAR coefficient table for n -> 64: source index and 11-bit weights.

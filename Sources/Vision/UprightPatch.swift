@@ -2,23 +2,15 @@ import Foundation
 
 /// A square patch of an image turned upright around a point: patch pixel (u, v) shows the image at
 /// `centre` + R(angle) (u + 0.5 - side/2, v + 0.5 - side/2), bilinear, black outside the image. What
-/// a network trained on upright faces sees of a tilted one (fer's crop, O-Net when following it).
+/// a network trained on upright faces sees of a tilted one (O-Net when following it).
 struct UprightPatch {
     let side: Int
     let centre: Point
     let angle: Float
     private(set) var pixels: [UInt8]
 
-    /// Which pixels to fill (the others stay black): every pixel of `fullRows`, and where a row of
-    /// `rows` meets a column of `columns` (both sorted). What FerCrop reads (`FerCrop.footprint`).
-    struct Footprint {
-        var fullRows: Range<Int>
-        var rows: [Int]
-        var columns: [Int]
-    }
-
-    /// nil when `side` is not in 1...4096. With `footprint`, only its pixels are filled.
-    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int, footprint: Footprint? = nil) {
+    /// nil when `side` is not in 1...4096.
+    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int) {
         guard side > 0, side <= 4096 else { return nil }
         self.side = side
         centre = c
@@ -26,11 +18,10 @@ struct UprightPatch {
         var pixels = [UInt8](repeating: 0, count: side * side * 3)
         let ca = cos(a), sa = sin(a), half = Float(side) / 2
         let w = image.width, h = image.height, maxX = Float(w - 1), maxY = Float(h - 1), src = image.pixels
-        let everyColumn = Array(0..<side)
         pixels.withUnsafeMutableBufferPointer { out in
-            func fill(row v: Int, columns: [Int]) {
+            for v in 0..<side {
                 let dy = Float(v) + 0.5 - half
-                for u in columns where u >= 0 && u < side {
+                for u in 0..<side {
                     let dx = Float(u) + 0.5 - half
                     let x = c.x + ca * dx - sa * dy - 0.5, y = c.y + sa * dx + ca * dy - 0.5
                     guard x >= 0, y >= 0, x <= maxX, y <= maxY else { continue }
@@ -45,20 +36,12 @@ struct UprightPatch {
                     }
                 }
             }
-            guard let footprint else {
-                for v in 0..<side { fill(row: v, columns: everyColumn) }
-                return
-            }
-            for v in footprint.fullRows where v >= 0 && v < side { fill(row: v, columns: everyColumn) }
-            for v in footprint.rows where v >= 0 && v < side && !footprint.fullRows.contains(v) { fill(row: v, columns: footprint.columns) }
         }
         self.pixels = pixels
     }
 
     /// A box of the given size centred in the patch (where `centre` lies).
-    func centredBox(width: Float, height: Float) -> Box { Self.centredBox(side: side, width: width, height: height) }
-
-    static func centredBox(side: Int, width: Float, height: Float) -> Box {
+    func centredBox(width: Float, height: Float) -> Box {
         let half = Float(side) / 2
         return Box(x1: half - width / 2, y1: half - height / 2, x2: half + width / 2, y2: half + height / 2)
     }

@@ -27,6 +27,8 @@ final class ConfidenceTests: XCTestCase {
             }, base, "high entropy")
         XCTAssertLessThan(clear { $0.detection = 0.7 }, base, "doubtful detection")
         XCTAssertLessThan(clear { $0.flippedPosterior = [0.6, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05] }, base, "flip disagrees")
+        XCTAssertLessThan(clear { $0.visible = 0.7 }, base, "face cut by the frame's edge")
+        XCTAssertEqual(clear { $0.visible = 0.7 }, base * 0.49, accuracy: 1e-9, "visibility squared (visibleWeight 2)")
     }
 
     func testMonotoneInEverySignal() {
@@ -37,6 +39,7 @@ final class ConfidenceTests: XCTestCase {
             ("size", series(stride(from: 0.0, through: 200, by: 4).map { $0 }) { $0.faceSize = $1 }),
             ("sharpness", series(stride(from: 0.0, through: 2000, by: 25).map { $0 }) { $0.sharpness = $1 }),
             ("detection", series(stride(from: 0.0, through: 1, by: 0.02).map { $0 }) { $0.detection = $1 }),
+            ("visible", series(stride(from: 0.0, through: 1, by: 0.02).map { $0 }) { $0.visible = $1 }),
             (
                 "certainty",
                 series(stride(from: 1.0 / 7, through: 1, by: 0.02).map { $0 }) { s, peak in
@@ -69,6 +72,8 @@ final class ConfidenceTests: XCTestCase {
             }, 0, accuracy: 1e-6, "uniform posterior")
         XCTAssertEqual(clear { $0.flippedPosterior = [1, 0] }, 0, "flip posterior of another size")
         XCTAssertEqual(clear { $0.sharpness = -.infinity }, 0)
+        XCTAssertEqual(clear { $0.visible = 0 }, 0, "a crop of padding only")
+        XCTAssertEqual(clear { $0.visible = .nan }, 0)
         XCTAssertEqual(clear { $0.faceSize = 64 }, clear { $0.faceSize = 500 }, "no gain above the network's input size")
         XCTAssertEqual(clear { $0.flippedPosterior = nil }, clear(), "no flip pass: identical posteriors agree fully")
     }

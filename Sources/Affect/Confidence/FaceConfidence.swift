@@ -22,6 +22,7 @@ public struct FaceConfidence: Sendable, Equatable {
     public var sharpnessWeight: Double = 0.5
     public var certaintyWeight: Double = 0.5
     public var agreementWeight: Double = 1
+    public var visibleWeight: Double = 2
 
     public static let `default` = FaceConfidence()
 
@@ -39,10 +40,15 @@ public struct FaceConfidence: Sendable, Equatable {
         public var posterior: [Float]
         /// The posterior of the horizontally flipped crop; nil when no flip pass ran.
         public var flippedPosterior: [Float]?
+        /// The share of the crop that shows the frame (the rest is padding), 0...1.
+        public var visible: Double
 
-        public init(detection: Double, faceSize: Double, sharpness: Double, posterior: [Float], flippedPosterior: [Float]? = nil) {
+        public init(
+            detection: Double, faceSize: Double, sharpness: Double, posterior: [Float], flippedPosterior: [Float]? = nil,
+            visible: Double = 1
+        ) {
             self.detection = detection; self.faceSize = faceSize; self.sharpness = sharpness
-            self.posterior = posterior; self.flippedPosterior = flippedPosterior
+            self.posterior = posterior; self.flippedPosterior = flippedPosterior; self.visible = visible
         }
     }
 
@@ -72,7 +78,7 @@ public struct FaceConfidence: Sendable, Equatable {
         var c = 1.0
         for (f, w) in [
             (detection, detectionWeight), (size, sizeWeight), (sharpness, sharpnessWeight),
-            (certainty, certaintyWeight), (agreement, agreementWeight),
+            (certainty, certaintyWeight), (agreement, agreementWeight), (unit(s.visible), visibleWeight),
         ] {
             c *= f <= 0 ? 0 : pow(f, w)
         }
