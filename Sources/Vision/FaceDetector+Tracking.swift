@@ -1,3 +1,5 @@
+import Foundation
+
 /// Tracking between detections: a face found on an earlier frame is re-found on this one by MTCNN's
 /// last stage alone. O-Net sees the earlier box squared (as the detector squares R-Net's boxes before
 /// O-Net; growing it by a margin made boxes drift on benchmarks/tracking.py's panned clip) and answers
@@ -8,6 +10,9 @@
 /// at the face's centre (the box AlignedFerCrop turns upright again). About one O-Net run per face
 /// instead of the whole pyramid.
 extension FaceDetector {
+    /// The squared box's side on the upright patch, at most (larger faces are sampled down to it).
+    static let patchPixels: Float = 96
+
     /// `previous` re-found in `image`, largest first (faces that converged onto one are merged by
     /// O-Net's 'Min' NMS, as in detection).
     public func track(_ previous: [Face], in image: RGBView) throws -> [Face] {
@@ -20,10 +25,13 @@ extension FaceDetector {
                 if let c = try follow(face.box, in: image) { found.append(c) }
                 continue
             }
-            // Room for the squared box and a second look a little off it; no more (resampling is per pixel).
-            let side = Int((max(face.box.width, face.box.height) * 1.25).rounded(.up))
-            guard let patch = UprightPatch(image, centre: face.box.centre, angle: angle, side: side) else { continue }
-            let box = patch.centredBox(width: face.box.width, height: face.box.height)
+            // Room for the squared box and a second look a little off it; no more (resampling is per
+            // pixel), and no finer than O-Net needs (its 48x48 input is area-resized from the patch).
+            let longer = max(face.box.width, face.box.height)
+            let scale = min(1, Self.patchPixels / longer)
+            let side = Int((longer * scale * 1.25).rounded(.up))
+            guard let patch = UprightPatch(image, centre: face.box.centre, angle: angle, side: side, scale: scale) else { continue }
+            let box = patch.centredBox(width: face.box.width * scale, height: face.box.height * scale)
             if let c = try patch.withView({ try follow(box, in: $0) }) { found.append(inImage(c, patch)) }
         }
         cand = found
@@ -71,7 +79,7 @@ extension FaceDetector {
     private func inImage(_ c: Candidate, _ patch: UprightPatch) -> Candidate {
         var out = c
         let centre = patch.imagePoint(Point(x: (c.x1 + c.x2) / 2, y: (c.y1 + c.y2) / 2))
-        let hw = (c.x2 - c.x1) / 2, hh = (c.y2 - c.y1) / 2
+        let hw = (c.x2 - c.x1) / 2 / patch.scale, hh = (c.y2 - c.y1) / 2 / patch.scale
         out.x1 = centre.x - hw; out.x2 = centre.x + hw; out.y1 = centre.y - hh; out.y2 = centre.y + hh
         withUnsafeMutableBytes(of: &out.marks) { raw in
             let p = raw.bindMemory(to: Float.self)

@@ -1,22 +1,25 @@
 import Foundation
 
-/// A square patch of an image turned upright around a point: patch pixel (u, v) shows the image at
-/// `centre` + R(angle) (u + 0.5 - side/2, v + 0.5 - side/2), bilinear, black outside the image. What
-/// a network trained on upright faces sees of a tilted one (O-Net when following it).
+/// A square patch of an image turned upright around a point, `scale` patch pixels per image pixel:
+/// patch pixel (u, v) shows the image at `centre` + R(angle) (u + 0.5 - side/2, v + 0.5 - side/2) /
+/// scale, bilinear, black outside the image. What a network trained on upright faces sees of a
+/// tilted one (O-Net when following it).
 struct UprightPatch {
     let side: Int
     let centre: Point
     let angle: Float
+    let scale: Float
     private(set) var pixels: [UInt8]
 
-    /// nil when `side` is not in 1...4096.
-    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int) {
-        guard side > 0, side <= 4096 else { return nil }
+    /// nil when `side` is not in 1...4096 or `scale` not in (0, 1].
+    init?(_ image: RGBView, centre c: Point, angle a: Float, side: Int, scale: Float = 1) {
+        guard side > 0, side <= 4096, scale > 0, scale <= 1 else { return nil }
         self.side = side
         centre = c
         angle = a
+        self.scale = scale
         var pixels = [UInt8](repeating: 0, count: side * side * 3)
-        let ca = cos(a), sa = sin(a), half = Float(side) / 2
+        let ca = cos(a) / scale, sa = sin(a) / scale, half = Float(side) / 2
         let w = image.width, h = image.height, maxX = Float(w - 1), maxY = Float(h - 1), src = image.pixels
         pixels.withUnsafeMutableBufferPointer { out in
             for v in 0..<side {
@@ -48,7 +51,7 @@ struct UprightPatch {
 
     /// A point of the patch in image pixels.
     func imagePoint(_ p: Point) -> Point {
-        let half = Float(side) / 2, dx = p.x - half, dy = p.y - half
+        let half = Float(side) / 2, dx = (p.x - half) / scale, dy = (p.y - half) / scale
         return Point(x: centre.x + cos(angle) * dx - sin(angle) * dy, y: centre.y + sin(angle) * dx + cos(angle) * dy)
     }
 

@@ -38,11 +38,12 @@ final class AlignedFerCropTests: XCTestCase {
 }
 
 /// UprightPatch (what O-Net sees of a tilted face it follows) against its definition written out
-/// plainly: bilinear per channel, black outside the image.
+/// plainly: bilinear per channel, black outside the image, at full and reduced scale; patch points
+/// map back to the image points they show.
 final class UprightPatchTests: XCTestCase {
-    func reference(_ image: RGBView, centre c: Point, angle a: Float, side: Int) -> [UInt8] {
+    func reference(_ image: RGBView, centre c: Point, angle a: Float, side: Int, scale: Float) -> [UInt8] {
         var pixels = [UInt8](repeating: 0, count: side * side * 3)
-        let ca = cos(a), sa = sin(a), half = Float(side) / 2
+        let ca = cos(a) / scale, sa = sin(a) / scale, half = Float(side) / 2
         for v in 0..<side {
             for u in 0..<side {
                 let dx = Float(u) + 0.5 - half, dy = Float(v) + 0.5 - half
@@ -69,12 +70,22 @@ final class UprightPatchTests: XCTestCase {
             for side in [1, 7, 40, 131] {
                 for angle: Float in [-0.9, -0.44, 0, 0.5, 1.2] {
                     for centre in [Point(x: 48, y: 35), Point(x: 2, y: 69), Point(x: -30, y: 10), Point(x: 90.5, y: 0.25)] {
-                        let patch = UprightPatch(view, centre: centre, angle: angle, side: side)
-                        XCTAssertEqual(patch?.pixels, reference(view, centre: centre, angle: angle, side: side), "side \(side) angle \(angle)")
+                        for scale: Float in [1, 0.37] {
+                            let patch = UprightPatch(view, centre: centre, angle: angle, side: side, scale: scale)
+                            XCTAssertEqual(
+                                patch?.pixels, reference(view, centre: centre, angle: angle, side: side, scale: scale),
+                                "side \(side) angle \(angle) scale \(scale)")
+                            // A patch point and the image point it shows: the pixel centre (u + 0.5, v + 0.5).
+                            let p = patch!.imagePoint(Point(x: 3.5, y: 1.5)), half = Float(side) / 2
+                            let dx = (3.5 - half) / scale, dy = (1.5 - half) / scale
+                            XCTAssertEqual(p.x, centre.x + cos(angle) * dx - sin(angle) * dy, accuracy: 1e-3)
+                            XCTAssertEqual(p.y, centre.y + sin(angle) * dx + cos(angle) * dy, accuracy: 1e-3)
+                        }
                     }
                 }
             }
             XCTAssertNil(UprightPatch(view, centre: Point(x: 0, y: 0), angle: 0, side: 0))
+            XCTAssertNil(UprightPatch(view, centre: Point(x: 0, y: 0), angle: 0, side: 5, scale: 0))
         }
     }
 }
