@@ -44,6 +44,9 @@ public struct AnalyzeRequest: Sendable, Equatable {
     /// The horizontal-flip test-time pass (feeds the confidence's agreement factor).
     public var flip = true
     public var limits = MediaLimits()
+    /// Follow faces between detections (true) or reuse the detected boxes (false); nil: the
+    /// Analyzer's `AnalyzerOptions.tracking`.
+    public var tracking: Bool?
     /// How the scheduler ranks this request's chunks against other requests' (async jobs: `.batch`).
     public var workClass = WorkClass.interactive
     public init() {}

@@ -164,7 +164,7 @@ public final class Analyzer: @unchecked Sendable {
     ) throws -> Analysis {
         if request.includeAudio && audio == nil { throw AnalyzerError.model("the model package has no voice activity detector (audio.vad)") }
         var plan = try models.plan(request, forLabelling: forLabelling, audioFollows: frames.audioFollows)
-        plan.tracking = options.tracking
+        plan.tracking = request.tracking ?? options.tracking
         let wall0 = Clock.wall(), cpu0 = Clock.processCPU()
         let session = scheduler.session(request.workClass, capacity: scheduler.threads * options.chunksPerThread)
         let results = Inbox<WorkerMessage>()

@@ -14,14 +14,19 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
     /// nil: the default (frames); empty: summary and persons only.
     var include: Set<Part>?
     var stream: Bool?
+    /// "track" or "reuse" (checked in `request`); nil: the service's analyzer default (track).
+    var betweenDetections: String?
 
-    enum Key: String, CodingKey, CaseIterable { case fps, maxFaces = "max_faces", include, stream }
+    enum Key: String, CodingKey, CaseIterable {
+        case fps, maxFaces = "max_faces", include, stream, betweenDetections = "between_detections"
+    }
 
-    init(fps: Double? = nil, maxFaces: Int? = nil, include: Set<Part>? = nil, stream: Bool? = nil) {
+    init(fps: Double? = nil, maxFaces: Int? = nil, include: Set<Part>? = nil, stream: Bool? = nil, betweenDetections: String? = nil) {
         self.fps = fps
         self.maxFaces = maxFaces
         self.include = include
         self.stream = stream
+        self.betweenDetections = betweenDetections
     }
 
     init(from decoder: Decoder) throws {
@@ -38,6 +43,7 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
             try (try? c.decodeIfPresent(String.self, forKey: .include)).map { $0.split(separator: ",").map(String.init) }
             ?? c.decodeIfPresent([String].self, forKey: .include)
         include = try items.map { try Self.parts($0) }
+        betweenDetections = try c.decodeIfPresent(String.self, forKey: .betweenDetections)
         if let s = try c.decodeIfPresent(String.self, forKey: .stream) {
             guard s == "ndjson" else { throw ProblemError(400, "stream must be \"ndjson\"") }
             stream = true
@@ -62,6 +68,7 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
         o.maxFaces = later.maxFaces ?? maxFaces
         o.include = later.include ?? include
         o.stream = later.stream ?? stream
+        o.betweenDetections = later.betweenDetections ?? betweenDetections
         return o
     }
 
@@ -90,6 +97,12 @@ struct AnalysisOptions: Decodable, Sendable, Equatable {
             r.includeMesh = include.contains(.landmarks)
             r.includeFrames = !include.subtracting([.audio]).isEmpty
         }
+        switch betweenDetections {
+        case nil: break
+        case "track": r.tracking = true
+        case "reuse": r.tracking = false
+        case let other?: throw ProblemError(400, "between_detections must be \"track\" or \"reuse\", got \"\(other)\"")
+        }
         if stream == true && !allowStream { throw ProblemError(400, "stream is not available here") }
         return r
     }
@@ -112,6 +125,7 @@ extension AnalysisOptions: Encodable {
         try c.encodeIfPresent(fps, forKey: .fps)
         try c.encodeIfPresent(maxFaces, forKey: .maxFaces)
         try c.encodeIfPresent(include.map { $0.map(\.rawValue).sorted() }, forKey: .include)
+        try c.encodeIfPresent(betweenDetections, forKey: .betweenDetections)
     }
 }
 

@@ -21,10 +21,11 @@ final class AnalysisOptionsTests: XCTestCase {
         XCTAssertEqual(try json("{\"fps\": null}"), AnalysisOptions())
         XCTAssertEqual(try query("include=").include, [])
         XCTAssertEqual(try query("fps=1&fps=4").fps, 4, "the last repeated parameter wins")
+        XCTAssertEqual(try query("between_detections=reuse"), try json("{\"between_detections\": \"reuse\"}"))
     }
 
     func testDecodingFailuresNameTheParameter() {
-        XCTAssertEqual(problem { try self.query("colour=red") }?.detail, "unknown parameter \"colour\" (fps, max_faces, include, stream)")
+        XCTAssertEqual(problem { try self.query("colour=red") }?.detail, "unknown parameter \"colour\" (fps, max_faces, include, stream, between_detections)")
         XCTAssertEqual(problem { try self.json("{\"colour\": 1}") }?.status, 400)
         XCTAssertEqual(
             problem { try self.query("include=frames,hands") }?.detail,
@@ -33,7 +34,7 @@ final class AnalysisOptionsTests: XCTestCase {
         XCTAssertEqual(problem { try self.query("fps=abc") }?.detail, "test: fps: \"abc\" is not a number")
         XCTAssertEqual(problem { try self.query("max_faces=2.5") }?.detail, "test: max_faces: \"2.5\" is not an integer")
         XCTAssert(problem { try self.json("{\"fps\": \"2\"}") }?.detail.hasPrefix("test: fps: ") == true)
-        XCTAssertEqual(problem { try self.json("[1]") }?.detail, "test must be a JSON object (fps, max_faces, include, stream)")
+        XCTAssertEqual(problem { try self.json("[1]") }?.detail, "test must be a JSON object (fps, max_faces, include, stream, between_detections)")
         XCTAssertEqual(problem { try self.query("fps=%zz") }?.status, 400)
     }
 
@@ -49,11 +50,15 @@ final class AnalysisOptionsTests: XCTestCase {
         XCTAssertEqual(r.maxFaces, 1)
         XCTAssertTrue(r.includeFrames && r.includeEmbeddings && !r.includeExpressions)
         XCTAssertFalse(try AnalysisOptions(include: []).request(config: config, limits: limits, allowStream: false).includeFrames)
+        XCTAssertNil(defaults.tracking, "the analyzer's default")
+        XCTAssertEqual(try AnalysisOptions(betweenDetections: "reuse").request(config: config, limits: limits, allowStream: false).tracking, false)
+        XCTAssertEqual(try AnalysisOptions(betweenDetections: "track").request(config: config, limits: limits, allowStream: false).tracking, true)
         for (bad, detail) in [
             (AnalysisOptions(fps: 0), "fps must be a number in (0, 30.0], got 0.0"),
             (AnalysisOptions(fps: .infinity), "fps must be a number in (0, 30.0], got inf"),
             (AnalysisOptions(maxFaces: 9), "max_faces must be an integer in 1...8, got 9"),
             (AnalysisOptions(stream: true), "stream is not available here"),
+            (AnalysisOptions(betweenDetections: "follow"), "between_detections must be \"track\" or \"reuse\", got \"follow\""),
         ] {
             XCTAssertThrowsError(try bad.request(config: config, limits: limits, allowStream: false)) {
                 XCTAssertEqual(($0 as? ProblemError)?.detail, detail)

@@ -19,7 +19,10 @@ CASES = [
     (CLIP, "fps=8&include=expressions", ["--fps", "8", "--include", "expressions"]),
     (os.path.join(FEAT, "single_face.mp4"), "fps=30&max_faces=1", ["--fps", "30", "--max-faces", "1"]),
     (os.path.join(FEAT, "multi_face.jpg"), "", []),
+    (CLIP, "fps=8&between_detections=reuse", ["--fps", "8", "--between-detections", "reuse"]),
+    (CLIP, "fps=8", ["--fps", "8"]),
 ]
+REUSE, TRACK = 4, 5
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def run_job(url, k):
 def test_concurrent_requests_equal_the_cli_byte_for_byte(server, cli_bodies):
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         syncs = [pool.submit(run_sync, server.url, k % len(CASES)) for k in range(2 * len(CASES))]
-        jobs = [pool.submit(run_job, server.url, 0), pool.submit(run_job, server.url, 2)]
+        jobs = [pool.submit(run_job, server.url, k) for k in (0, 2, REUSE)]
         for f in syncs:
             k, body = f.result()
             assert body == cli_bodies[k], f"case {CASES[k][:2]} differs from affectd analyze"
@@ -83,4 +86,13 @@ def test_concurrent_requests_equal_the_cli_byte_for_byte(server, cli_bodies):
     busy = {c: metric(server.url, "affectd_scheduler_busy_seconds_total", {"class": c}) for c in classes}
     waits = {c: metric(server.url, "affectd_scheduler_queue_wait_seconds_count", {"class": c}) for c in classes}
     assert busy["interactive"] > 0 and busy["batch"] > 0, busy
-    assert waits["interactive"] >= 8 and waits["batch"] >= 2, waits
+    assert waits["interactive"] >= 8 and waits["batch"] >= 3, waits
+
+
+def test_between_detections_chooses_reuse_or_tracking(server, cli_bodies):
+    # The option reaches the analysis (the bodies differ: boxes followed vs reused), and a bad value is a 400.
+    assert cli_bodies[REUSE] != cli_bodies[TRACK]
+    image = open(os.path.join(FEAT, "multi_face.jpg"), "rb").read()
+    r = requests.post(f"{server.url}/v1/analyze?between_detections=follow", data=image,
+                      headers={"Content-Type": "application/octet-stream"}, timeout=30)
+    assert r.status_code == 400 and "between_detections" in r.json()["detail"], r.text
