@@ -110,11 +110,8 @@ final class FrameWorker: @unchecked Sendable {
     /// `incoming`: the faces of the frame just before the chunk (with tracking, the previous chunk's
     /// last faces; a live session's last frame); nil: none, and the first frame is detected.
     func run(_ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?) throws -> ChunkResult {
-        var timings = StageTimings()
         var detections = [[Face]?](repeating: nil, count: chunk.count)
-        let located = try locate(chunk, plan: plan, incoming: incoming, detections: &detections, timings: &timings)
-        let outputs = try analyse(chunk, faces: located.faces, plan: plan, timings: &timings)
-        return ChunkResult(outputs: outputs, last: located.last, timings: timings)
+        return try pass(chunk, plan: plan, incoming: incoming, detections: &detections)
     }
 
     /// Whether `speculate` applies: with tracking, a chunk that starts on a detection frame depends
@@ -124,11 +121,9 @@ final class FrameWorker: @unchecked Sendable {
     /// The chunk analysed as if no face came in, so a request's chunks run side by side instead of
     /// each waiting for the previous one's last faces; `settle` finishes it once they are known.
     func speculate(_ chunk: [RGBFrame], plan: WorkPlan) throws -> Speculation {
-        var timings = StageTimings()
         var detections = [[Face]?](repeating: nil, count: chunk.count)
-        let located = try locate(chunk, plan: plan, incoming: nil, detections: &detections, timings: &timings)
-        let outputs = try analyse(chunk, faces: located.faces, plan: plan, timings: &timings)
-        return Speculation(result: ChunkResult(outputs: outputs, last: located.last, timings: timings), detections: detections)
+        let result = try pass(chunk, plan: plan, incoming: nil, detections: &detections)
+        return Speculation(result: result, detections: detections)
     }
 
     /// The speculation's result when every face that came in was found again by the chunk's first
@@ -138,15 +133,21 @@ final class FrameWorker: @unchecked Sendable {
         guard let incoming, !FaceDetector.missed(incoming, by: guess.detections[0] ?? []).isEmpty else { return guess.result }
         var timings = guess.result.timings
         var detections = guess.detections
-        let again = try timings.measure("reanalyse") { () throws -> (outputs: [FrameOutput], last: [Face]) in
-            var inner = StageTimings()
-            let located = try locate(chunk, plan: plan, incoming: incoming, detections: &detections, timings: &inner)
-            return (try analyse(chunk, faces: located.faces, plan: plan, timings: &inner), located.last)
-        }
-        return ChunkResult(outputs: again.outputs, last: again.last, timings: timings)
+        var again = try timings.measure("reanalyse") { try pass(chunk, plan: plan, incoming: incoming, detections: &detections) }
+        again.timings = timings
+        return again
     }
 
-    /// Every frame's faces (`detections` keeps each detection frame's for a second pass) and the last frame's.
+    /// Locates the chunk's faces (`detections` keeps each detection frame's for a second pass) and
+    /// analyses them, with this pass's own stage timings.
+    private func pass(_ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?, detections: inout [[Face]?]) throws -> ChunkResult {
+        var timings = StageTimings()
+        let located = try locate(chunk, plan: plan, incoming: incoming, detections: &detections, timings: &timings)
+        let outputs = try analyse(chunk, faces: located.faces, plan: plan, timings: &timings)
+        return ChunkResult(outputs: outputs, last: located.last, timings: timings)
+    }
+
+    /// Every frame's faces and the last frame's.
     private func locate(
         _ chunk: [RGBFrame], plan: WorkPlan, incoming: [Face]?, detections: inout [[Face]?], timings: inout StageTimings
     ) throws -> (faces: [[Face]], last: [Face]) {

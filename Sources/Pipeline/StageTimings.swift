@@ -9,9 +9,9 @@ public struct StageTimings: Codable, Sendable, Equatable {
         public var calls: Int = 0
     }
     /// decode (demux, decode, RGB conversion), detect, follow (O-Net tracking between detections),
-    /// handoff (waiting for the previous chunk's last faces), reanalyse (a chunk analysed again with
-    /// a face its first detection missed, `FrameWorker.run`), expression (crops, mini-Xception with
-    /// its flip pass), encoders (scene/person), head (VA head + confidence), temporal.
+    /// reanalyse (a chunk analysed again with a face its first detection missed, `FrameWorker.settle`),
+    /// expression (crops, mini-Xception with its flip pass), encoders (scene/person), head (VA head +
+    /// confidence), temporal.
     public var stages: [String: Stage] = [:]
     /// Wall-clock of the whole analysis, and the process's CPU time during it (all threads).
     public var totalWall: Double = 0

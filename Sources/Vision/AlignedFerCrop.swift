@@ -19,20 +19,12 @@ public enum AlignedFerCrop {
         let a = angle(face)
         guard abs(a) * 180 / .pi >= minDegrees else { return FerCrop.crop(image, box: face.box, into: out) }
         let w = image.width, h = image.height
-        guard w > 0, h > 0 else { return false }
-        // fer's crop rectangle around the face as if the frame were turned upright around the box
-        // centre: box corners relative to the centre, squared on the longer side, grown 10 px.
-        let side = max(face.box.width, face.box.height)
-        guard side.isFinite, side > 0, side < 1e6 else { return false }
-        let crop = Float(Int(side) + 2 * FerCrop.offset)
-        let c = face.box.centre, ca = cos(a), sa = sin(a)
+        guard w > 0, h > 0, let square = Square(face, turned: a) else { return false }
         let fill = Float(FerCrop.padValue(image))
-        let step = crop / Float(FerCrop.size)
         for oy in 0..<FerCrop.size {
-            let v = (Float(oy) + 0.5) * step - crop / 2
             for ox in 0..<FerCrop.size {
-                let u = (Float(ox) + 0.5) * step - crop / 2
-                let x = c.x + ca * u - sa * v - 0.5, y = c.y + sa * u + ca * v - 0.5
+                let p = square.point(ox, oy, of: FerCrop.size)
+                let x = p.x - 0.5, y = p.y - 0.5
                 var value = fill
                 if x >= 0, y >= 0, x <= Float(w - 1), y <= Float(h - 1) {
                     let x0 = Int(x), y0 = Int(y), x1 = min(x0 + 1, w - 1), y1 = min(y0 + 1, h - 1)
@@ -50,21 +42,37 @@ public enum AlignedFerCrop {
     /// value): 1 for a face well inside, less for one the frame's edge cuts.
     public static func visibleFraction(_ face: Face, width w: Int, height h: Int) -> Double {
         let a = angle(face)
-        let side = max(face.box.width, face.box.height)
-        guard w > 0, h > 0, side.isFinite, side > 0, side < 1e6 else { return 0 }
-        let crop = Float(Int(side) + 2 * FerCrop.offset)
-        let turn = abs(a) * 180 / .pi >= minDegrees ? a : 0
-        let c = face.box.centre, ca = cos(turn), sa = sin(turn)
+        guard w > 0, h > 0, let square = Square(face, turned: abs(a) * 180 / .pi >= minDegrees ? a : 0) else { return 0 }
         let n = 16
         var inside = 0
         for i in 0..<n {
-            let v = (Float(i) + 0.5) / Float(n) * crop - crop / 2
             for j in 0..<n {
-                let u = (Float(j) + 0.5) / Float(n) * crop - crop / 2
-                let x = c.x + ca * u - sa * v, y = c.y + sa * u + ca * v
-                if x >= 0, y >= 0, x < Float(w), y < Float(h) { inside += 1 }
+                let p = square.point(j, i, of: n)
+                if p.x >= 0, p.y >= 0, p.x < Float(w), p.y < Float(h) { inside += 1 }
             }
         }
         return Double(inside) / Double(n * n)
+    }
+
+    /// fer's crop square around a face, in the frame turned upright around the box centre: the box
+    /// squared on its longer side and grown 10 px per side, turned by `angle` (0: fer's own square).
+    struct Square {
+        let centre: Point, side: Float, cos: Float, sin: Float
+
+        init?(_ face: Face, turned angle: Float) {
+            let longer = max(face.box.width, face.box.height)
+            guard longer.isFinite, longer > 0, longer < 1e6 else { return nil }
+            centre = face.box.centre
+            side = Float(Int(longer) + 2 * FerCrop.offset)
+            cos = Foundation.cos(angle)
+            sin = Foundation.sin(angle)
+        }
+
+        /// The frame point (pixel centres at +0.5) of cell (i, j) of an n x n grid over the square.
+        func point(_ i: Int, _ j: Int, of n: Int) -> Point {
+            let step = side / Float(n)
+            let u = (Float(i) + 0.5) * step - side / 2, v = (Float(j) + 0.5) * step - side / 2
+            return Point(x: centre.x + cos * u - sin * v, y: centre.y + sin * u + cos * v)
+        }
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Tracking between detections: a face found on an earlier frame is re-found on this one by MTCNN's
 /// last stage alone. O-Net sees the earlier box squared (as the detector squares R-Net's boxes before
 /// O-Net; growing it by a margin made boxes drift on benchmarks/tracking.py's panned clip) and answers

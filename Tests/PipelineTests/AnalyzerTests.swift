@@ -10,14 +10,7 @@ import XCTest
 /// errors, image batches, and the same result whatever the number of worker threads. Real model and
 /// media (`make setup`); the acceptance numbers are checked by Tests/integration/test_analyze.py.
 final class AnalyzerTests: XCTestCase {
-    nonisolated(unsafe) static var shared: AnalyzerModels?
-
-    func models() throws -> AnalyzerModels {
-        if let m = Self.shared { return m }
-        let m = try AnalyzerModels(package: try Repo.defaultPackage())
-        Self.shared = m
-        return m
-    }
+    func models() throws -> AnalyzerModels { try SharedModels.get() }
 
     func media(_ name: String) throws -> MediaSource {
         .file(try Repo.media("feat/" + name))

@@ -11,14 +11,7 @@ import XCTest
 /// faces: none, the faces its first detection finds again (the speculation holds), and faces that
 /// detection misses (the chunk is located and analysed again, `reanalyse`). Real model, real stills.
 final class SpeculationTests: XCTestCase {
-    nonisolated(unsafe) static var shared: AnalyzerModels?
-
-    func models() throws -> AnalyzerModels {
-        if let m = Self.shared { return m }
-        let m = try AnalyzerModels(package: try Repo.defaultPackage())
-        Self.shared = m
-        return m
-    }
+    func models() throws -> AnalyzerModels { try SharedModels.get() }
 
     /// `count` frames of one still, the first a detection frame, the rest followed.
     func chunk(_ name: String, count: Int, pool: PixelPool) throws -> [RGBFrame] {
